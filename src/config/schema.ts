@@ -1,0 +1,64 @@
+/**
+ * The one home of every configuration default and limit, and of the keys each section may hold.
+ * The config file keeps mysqlda's key names; extensions are marked as such.
+ */
+import path from 'node:path';
+
+export const DEFAULTS = {
+  /**
+   * server.listen_ip when the key is absent: loopback only. mysqlda listened on every address here; a proxy
+   * that accepts one shared password should not open itself to the network by accident (a warning says so).
+   */
+  listenHost: '127.0.0.1',
+  /** What an explicit `"listen_ip": ""` means, as in mysqlda (INADDR_ANY). */
+  anyAddressHost: '0.0.0.0',
+  /** auth.pass and auth.db when absent, as in mysqlda: empty password, no default database. */
+  authPassword: '',
+  authDatabase: '',
+  /**
+   * session_pool.unused_forward_session_timeout when absent. mysqlda's own default (0) made idle backend
+   * connections useless; 60 s is what `-a init` writes. An explicit 0 closes idle connections at once.
+   */
+  idleTimeoutSeconds: 60,
+  /** Extension session_pool.max_connections_per_server. */
+  maxConnectionsPerServer: 100,
+  /** Extension session_pool.connect_timeout_ms: connect + authenticate to one backend server. */
+  connectTimeoutMs: 3000,
+  /** Extension forwards[].weight: every library has the same share of new keys. */
+  libraryWeight: 1,
+} as const;
+
+/** Extension storage.save_dir when absent: the directory of the config file (mysqlda kept both in $HOME/etc). */
+export function defaultSaveDir(configPath: string): string {
+  return path.dirname(path.resolve(configPath));
+}
+
+export interface IntegerRange {
+  min: number;
+  max: number;
+}
+
+export const LIMITS = {
+  port: { min: 1, max: 65535 },
+  /** Node timers hold at most 2^31-1 ms; a longer idle timeout would fire at once. */
+  idleTimeoutSeconds: { min: 0, max: 2_147_483 },
+  connectTimeoutMs: { min: 100, max: 2_147_483_647 },
+  maxConnectionsPerServer: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  /** Library names are written into save-file lines: no whitespace, bounded length. (mysqlda: 20 bytes.) */
+  libraryNameMaxLength: 64,
+  libraryNamePattern: /^[A-Za-z0-9_.-]+$/,
+} satisfies Record<string, IntegerRange | number | RegExp>;
+
+/** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
+export const KNOWN_KEYS = {
+  top: ['server', 'auth', 'session_pool', 'forwards', 'storage'],
+  server: ['listen_ip', 'listen_port'],
+  auth: ['user', 'pass', 'db'],
+  session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms'],
+  storage: ['save_dir'],
+  library: ['instance', 'weight', 'forward'],
+  server_entry: ['ip', 'port', 'user', 'pass', 'db'],
+} as const;
+
+/** Keys whose values are never repeated in a message: only their type is. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['pass']);
