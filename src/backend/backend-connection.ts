@@ -1,0 +1,261 @@
+import net from 'node:net';
+import { constants as cryptoConstants, publicEncrypt } from 'node:crypto';
+import type { ServerConfig } from '../config/types.js';
+import {
+  CACHING_SHA2_PLUGIN,
+  NATIVE_PASSWORD_PLUGIN,
+  cachingSha2Token,
+  nativePasswordToken,
+} from '../protocol/auth.js';
+import { BACKEND_BASE_CAPABILITIES, Capability, Command, PacketHeader, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
+import { parseErr, parseOk, type ErrPacket } from '../protocol/generic-packets.js';
+import { encodeHandshakeResponse, parseAuthSwitchRequest, parseGreeting, type Greeting } from '../protocol/handshake.js';
+import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
+import { ResponseTracker } from '../protocol/response-tracker.js';
+
+/** What must match between a client session and the backend connection it is spliced onto. */
+export interface ConnectionShape {
+  /** The client's stream-shaping capabilities (STREAM_SHAPING_CAPABILITIES subset). */
+  capabilities: number;
+  charset: number;
+}
+
+export function shapeKey(shape: ConnectionShape): string {
+  return `${shape.capabilities & STREAM_SHAPING_CAPABILITIES}/${shape.charset}`;
+}
+
+export function serverAddress(server: ServerConfig): string {
+  return `${server.host}:${server.port}`;
+}
+
+export class BackendError extends Error {
+  override name = 'BackendError';
+  constructor(
+    message: string,
+    readonly server: string,
+    /** The server's own error, when it sent one (e.g. wrong credentials). */
+    readonly serverError?: ErrPacket,
+  ) {
+    super(message);
+  }
+}
+
+export interface CommandResult {
+  ok: boolean;
+  packets: Buffer[];
+  error?: ErrPacket;
+}
+
+const PACKAGE_ATTRIBUTES = new Map([
+  ['_client_name', 'mysqlda'],
+  ['program_name', 'mysqlda'],
+]);
+
+/**
+ * One authenticated connection to a MySQL server, opened with a client's connection shape. Between uses it
+ * runs commands for mysqlda itself (reset, replaying settings); while a session owns it, the session reads
+ * and writes its socket directly.
+ */
+export class BackendConnection {
+  /** Set once the socket has closed or failed; a dead connection is never pooled again. */
+  alive = true;
+  lastUsedAt = Date.now();
+  /** The server's last reported status flags (autocommit, in-transaction). */
+  statusFlags: number;
+  private closeListeners: (() => void)[] = [];
+
+  private constructor(
+    readonly socket: net.Socket,
+    readonly server: ServerConfig,
+    readonly shape: ConnectionShape,
+    readonly greeting: Greeting,
+    readonly negotiatedCapabilities: number,
+    statusFlags: number,
+  ) {
+    this.statusFlags = statusFlags;
+    socket.on('close', () => {
+      this.alive = false;
+      for (const listener of this.closeListeners.splice(0)) listener();
+    });
+    socket.on('error', () => {
+      this.alive = false;
+    });
+  }
+
+  get address(): string {
+    return serverAddress(this.server);
+  }
+
+  get threadId(): number {
+    return this.greeting.connectionId;
+  }
+
+  get deprecateEof(): boolean {
+    return (this.negotiatedCapabilities & Capability.DEPRECATE_EOF) !== 0;
+  }
+
+  onClose(listener: () => void): void {
+    if (!this.alive) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  static connect(server: ServerConfig, shape: ConnectionShape, connectTimeoutMs: number): Promise<BackendConnection> {
+    const address = serverAddress(server);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: server.host, port: server.port, noDelay: true });
+      const framer = new PacketFramer();
+      let settled = false;
+      let greeting: Greeting | null = null;
+      let capabilities = 0;
+      const fail = (message: string, serverError?: ErrPacket) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new BackendError(message, address, serverError));
+      };
+      const timer = setTimeout(() => fail(`connect to ${address} timed out after ${connectTimeoutMs} ms`), connectTimeoutMs);
+      socket.on('error', (err) => fail(`cannot connect to ${address}: ${err.message}`));
+      socket.on('close', () => fail(`${address} closed the connection during the handshake`));
+      const send = (payload: Buffer, sequenceId: number) => socket.write(encodePacket(payload, sequenceId));
+      let password = server.password;
+
+      const onPacket = (packet: Packet) => {
+        const { payload } = packet;
+        if (!greeting) {
+          greeting = parseGreeting(payload);
+          capabilities =
+            (BACKEND_BASE_CAPABILITIES | (shape.capabilities & STREAM_SHAPING_CAPABILITIES)) & greeting.capabilities;
+          capabilities |= Capability.PROTOCOL_41;
+          const plugin = greeting.authPluginName === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
+          const authResponse =
+            plugin === CACHING_SHA2_PLUGIN ? cachingSha2Token(password, greeting.scramble) : nativePasswordToken(password, greeting.scramble);
+          send(
+            encodeHandshakeResponse({
+              capabilities,
+              maxPacketSize: 1 << 30,
+              charset: shape.charset,
+              user: server.user,
+              authResponse,
+              database: server.database || null,
+              authPluginName: plugin,
+              connectAttributes: PACKAGE_ATTRIBUTES,
+            }),
+            packet.sequenceId + 1,
+          );
+          return;
+        }
+        switch (payload[0]) {
+          case PacketHeader.OK: {
+            settled = true;
+            clearTimeout(timer);
+            socket.removeAllListeners();
+            socket.pause();
+            const rest = framer.takeRemainder();
+            if (rest.length) socket.unshift(rest);
+            const status = parseOk(payload).statusFlags;
+            resolve(new BackendConnection(socket, server, shape, greeting, capabilities, status));
+            return;
+          }
+          case PacketHeader.ERR: {
+            const error = parseErr(payload);
+            return fail(`${address} refused the login: ${error.message} (${error.code})`, error);
+          }
+          case PacketHeader.AUTH_SWITCH: {
+            const request = parseAuthSwitchRequest(payload);
+            if (request.pluginName === NATIVE_PASSWORD_PLUGIN) send(nativePasswordToken(password, request.pluginData), packet.sequenceId + 1);
+            else if (request.pluginName === CACHING_SHA2_PLUGIN) send(cachingSha2Token(password, request.pluginData), packet.sequenceId + 1);
+            else return fail(`${address} asks for auth plugin '${request.pluginName}', which mysqlda does not speak as a client`);
+            greeting.scramble = request.pluginData;
+            return;
+          }
+          case PacketHeader.AUTH_MORE_DATA: {
+            // caching_sha2_password: 0x03 = fast auth done (OK follows); 0x04 = full auth needed; else a PEM public key.
+            if (payload.length === 2 && payload[1] === 0x03) return;
+            if (payload.length === 2 && payload[1] === 0x04) return void send(Buffer.from([0x02]), packet.sequenceId + 1);
+            const pem = payload.subarray(1).toString('latin1');
+            const plain = Buffer.from(password + '\0', 'utf8');
+            for (let i = 0; i < plain.length; i++) plain[i] ^= greeting.scramble[i % greeting.scramble.length];
+            const encrypted = publicEncrypt({ key: pem, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING }, plain);
+            send(encrypted, packet.sequenceId + 1);
+            password = '';
+            return;
+          }
+          default:
+            return fail(`${address} sent an unexpected packet during the handshake`);
+        }
+      };
+
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          for (const packet of framer.push(chunk)) {
+            if (settled) return;
+            onPacket(packet);
+          }
+        } catch (err) {
+          fail(`${address} sent a malformed handshake: ${(err as Error).message}`);
+        }
+      });
+    });
+  }
+
+  /**
+   * Runs one command on a connection nobody else is using and collects its whole response.
+   * Used for resets and for replaying session settings, never on the splice.
+   */
+  execute(payload: Buffer, timeoutMs = 10_000): Promise<CommandResult> {
+    return new Promise((resolve) => {
+      if (!this.alive) return resolve({ ok: false, packets: [], error: { code: 2013, sqlState: 'HY000', message: 'connection lost' } });
+      const framer = new PacketFramer();
+      const packets: Buffer[] = [];
+      let done = false;
+      const finish = (result: CommandResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.socket.off('data', onData);
+        this.socket.off('close', onClose);
+        this.socket.pause();
+        resolve(result);
+      };
+      const tracker = new ResponseTracker(this.deprecateEof, (_tag, ok) => {
+        const last = packets[packets.length - 1];
+        this.statusFlags = tracker.statusFlags;
+        finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
+      });
+      const onData = (chunk: Buffer) => {
+        for (const packet of framer.push(chunk)) packets.push(packet.payload);
+        tracker.scan(chunk);
+      };
+      const onClose = () => finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'connection lost' } });
+      const timer = setTimeout(() => {
+        this.destroy();
+        finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'timed out' } });
+      }, timeoutMs);
+      this.socket.on('data', onData);
+      this.socket.on('close', onClose);
+      this.socket.resume();
+      tracker.commandSent(payload[0]);
+      this.socket.write(encodePacket(payload, 0));
+    });
+  }
+
+  /** Returns the session to its just-connected state: no variables, temp tables, transaction or statements. */
+  async reset(): Promise<boolean> {
+    const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]));
+    return result.ok;
+  }
+
+  /** Polite close: COM_QUIT, then end. */
+  close(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.socket.end(encodePacket(Buffer.from([Command.QUIT]), 0));
+    this.socket.setTimeout(1000, () => this.socket.destroy());
+  }
+
+  destroy(): void {
+    this.alive = false;
+    this.socket.destroy();
+  }
+}

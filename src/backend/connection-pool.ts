@@ -1,0 +1,161 @@
+import type { ServerConfig } from '../config/types.js';
+import { BackendConnection, BackendError, serverAddress, type ConnectionShape } from './backend-connection.js';
+
+export interface PoolOptions {
+  maxConnections: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+interface Waiter {
+  resolve: (connection: BackendConnection) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface PoolStats {
+  idle: number;
+  active: number;
+  waiting: number;
+}
+
+/**
+ * Authenticated connections to one server with one connection shape. A connect failure is handed straight
+ * to the caller, so failover moves to the next server at once (generic-pool re-dispatches a failing create
+ * in a loop while acquirers wait, hammering a dead server until the acquire times out).
+ * Idle connections are kept newest-first, watched for close, and closed after idleTimeoutMs.
+ */
+export class ConnectionPool {
+  private readonly idle: BackendConnection[] = [];
+  private readonly waiters: Waiter[] = [];
+  private total = 0;
+  private closed = false;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    readonly server: ServerConfig,
+    readonly shape: ConnectionShape,
+    private options: PoolOptions,
+  ) {
+    const interval = Math.max(250, Math.min(5_000, options.idleTimeoutMs / 2));
+    this.sweeper = setInterval(() => this.evictIdle(), interval);
+    this.sweeper.unref();
+  }
+
+  get address(): string {
+    return serverAddress(this.server);
+  }
+
+  updateOptions(options: PoolOptions): void {
+    this.options = options;
+  }
+
+  stats(): PoolStats {
+    return { idle: this.idle.length, active: this.total - this.idle.length, waiting: this.waiters.length };
+  }
+
+  async acquire(): Promise<BackendConnection> {
+    if (this.closed) throw new BackendError('pool is closed', this.address);
+    while (this.idle.length > 0) {
+      const connection = this.idle.pop()!;
+      if (connection.alive) return connection;
+      this.total--;
+    }
+    if (this.total < this.options.maxConnections) {
+      this.total++;
+      try {
+        const connection = await BackendConnection.connect(this.server, this.shape, this.options.connectTimeoutMs);
+        connection.onClose(() => this.forgetIdle(connection));
+        return connection;
+      } catch (err) {
+        this.total--;
+        this.wakeWaiter();
+        throw err;
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          reject(new BackendError(`all ${this.options.maxConnections} connections to ${this.address} are busy`, this.address));
+        }, this.options.connectTimeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Takes a connection back after use. It must be idle (no response in flight); it is reset before anyone
+   * else gets it, and destroyed instead when the reset fails.
+   */
+  async release(connection: BackendConnection): Promise<void> {
+    if (this.closed || !connection.alive) return this.discard(connection);
+    const reset = await connection.reset();
+    if (!reset || !connection.alive) return this.discard(connection);
+    connection.lastUsedAt = Date.now();
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(connection);
+      return;
+    }
+    this.idle.push(connection);
+  }
+
+  /** Drops a connection that cannot be reused (dead, or left mid-response). */
+  discard(connection: BackendConnection): void {
+    const index = this.idle.indexOf(connection);
+    if (index !== -1) this.idle.splice(index, 1);
+    connection.destroy();
+    this.total--;
+    this.wakeWaiter();
+  }
+
+  /** Closes every idle connection and refuses new acquires; connections in use are closed when released. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const connection of this.idle.splice(0)) {
+      connection.close();
+      this.total--;
+    }
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new BackendError('pool is closed', this.address));
+    }
+  }
+
+  /** Closes every idle connection (e.g. the server was found dead); keeps the pool usable. */
+  dropIdle(): void {
+    for (const connection of this.idle.splice(0)) {
+      connection.destroy();
+      this.total--;
+    }
+  }
+
+  private forgetIdle(connection: BackendConnection): void {
+    const index = this.idle.indexOf(connection);
+    if (index === -1) return;
+    this.idle.splice(index, 1);
+    this.total--;
+  }
+
+  /** A slot freed up: let the oldest waiter open a new connection. */
+  private wakeWaiter(): void {
+    const waiter = this.waiters.shift();
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    this.acquire().then(waiter.resolve, waiter.reject);
+  }
+
+  private evictIdle(): void {
+    const deadline = Date.now() - this.options.idleTimeoutMs;
+    // idle is newest-last: the oldest are at the front.
+    while (this.idle.length > 0 && this.idle[0].lastUsedAt <= deadline) {
+      this.idle.shift()!.close();
+      this.total--;
+    }
+  }
+}

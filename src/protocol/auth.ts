@@ -1,0 +1,65 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const NATIVE_PASSWORD_PLUGIN = 'mysql_native_password';
+export const CACHING_SHA2_PLUGIN = 'caching_sha2_password';
+
+/**
+ * A fresh 20-byte scramble from the CSPRNG. Bytes are kept in 1..127 without NUL: some clients treat the
+ * scramble as a C string. (mysqlda seeded rand() with the clock on every connection: one salt per second.)
+ */
+export function generateScramble(): Buffer {
+  const bytes = randomBytes(20);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (bytes[i] % 127) + 1;
+  return bytes;
+}
+
+function sha1(...parts: Buffer[]): Buffer {
+  const hash = createHash('sha1');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+function sha256(...parts: Buffer[]): Buffer {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+function xor(a: Buffer, b: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i % b.length];
+  return out;
+}
+
+/** SHA1(SHA1(password)): what MySQL stores for mysql_native_password (as hex after a '*' in mysql.user). */
+export function nativePasswordHash(password: string): Buffer {
+  return sha1(sha1(Buffer.from(password, 'utf8')));
+}
+
+/** Parses the '*' + 40 hex form of a stored mysql_native_password hash. */
+export function parseNativePasswordHash(text: string): Buffer | null {
+  const match = /^\*([0-9a-fA-F]{40})$/.exec(text);
+  return match ? Buffer.from(match[1], 'hex') : null;
+}
+
+/** The client's mysql_native_password token: SHA1(pw) XOR SHA1(scramble ‖ SHA1(SHA1(pw))). Empty for an empty password. */
+export function nativePasswordToken(password: string, scramble: Buffer): Buffer {
+  if (password === '') return Buffer.alloc(0);
+  const stage1 = sha1(Buffer.from(password, 'utf8'));
+  return xor(stage1, sha1(scramble.subarray(0, 20), sha1(stage1)));
+}
+
+/** Checks a mysql_native_password token against the stored double-SHA1, in constant time. */
+export function verifyNativePassword(token: Buffer, scramble: Buffer, storedHash: Buffer | null): boolean {
+  if (storedHash === null) return token.length === 0; // account without a password
+  if (token.length !== 20) return false;
+  const stage1 = xor(token, sha1(scramble.subarray(0, 20), storedHash));
+  return timingSafeEqual(sha1(stage1), storedHash);
+}
+
+/** The client's caching_sha2_password fast-path token: SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) ‖ scramble). */
+export function cachingSha2Token(password: string, scramble: Buffer): Buffer {
+  if (password === '') return Buffer.alloc(0);
+  const stage1 = sha256(Buffer.from(password, 'utf8'));
+  return xor(stage1, sha256(sha256(stage1), scramble.subarray(0, 20)));
+}

@@ -1,0 +1,79 @@
+import { MAX_PACKET_PAYLOAD } from './constants.js';
+import type { Packet } from './packet.js';
+
+export const Verdict = { FORWARD: 0, INTERCEPT: 1 } as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/**
+ * Decides, from the first bytes of a client packet, whether it passes through to the backend or the session
+ * handles it itself. buf[start .. start+headLength) are the first payload bytes; payloadLength is the whole.
+ * Called once per packet that is forwarded; may be called again for a packet it intercepts while that
+ * packet is still arriving, so an INTERCEPT verdict must have no side effects.
+ */
+export type Classifier = (buf: Buffer, start: number, headLength: number, payloadLength: number, sequenceId: number) => Verdict;
+
+export interface SplitResult {
+  /** Leading bytes of the input that pass through unchanged. */
+  forwardBytes: number;
+  /** A whole intercepted packet right after the forwarded bytes, or null when the input ran out first. */
+  command: Packet | null;
+  /** Bytes of the input dealt with (forwarded or intercepted); the rest waits for more data. */
+  consumed: number;
+}
+
+/**
+ * Walks the client's byte stream packet by packet, reading only each packet's header and first bytes, and
+ * stops at packets the session intercepts. Pass-through packets are never copied: the caller forwards the
+ * leading `forwardBytes` of its own buffer.
+ */
+export class CommandSplitter {
+  private payloadRemaining = 0;
+  private continuing = false;
+
+  constructor(
+    private readonly classify: Classifier,
+    private readonly headBytes = 128,
+  ) {}
+
+  /** True when the last forwarded packet is complete: the next byte starts a new packet. */
+  get atPacketBoundary(): boolean {
+    return this.payloadRemaining === 0 && !this.continuing;
+  }
+
+  split(input: Buffer): SplitResult {
+    let i = 0;
+    const end = input.length;
+    while (i < end) {
+      if (this.payloadRemaining > 0) {
+        const n = Math.min(this.payloadRemaining, end - i);
+        this.payloadRemaining -= n;
+        i += n;
+        continue;
+      }
+      if (end - i < 4) break;
+      const length = input[i] | (input[i + 1] << 8) | (input[i + 2] << 16);
+      if (this.continuing) {
+        this.continuing = length === MAX_PACKET_PAYLOAD;
+        this.payloadRemaining = length;
+        i += 4;
+        continue;
+      }
+      const headLength = Math.min(length, this.headBytes);
+      if (end - i - 4 < headLength) break;
+      const sequenceId = input[i + 3];
+      if (this.classify(input, i + 4, headLength, length, sequenceId) === Verdict.FORWARD) {
+        this.continuing = length === MAX_PACKET_PAYLOAD;
+        this.payloadRemaining = length;
+        i += 4;
+        continue;
+      }
+      if (end - i - 4 < length) break;
+      return {
+        forwardBytes: i,
+        command: { sequenceId, payload: input.subarray(i + 4, i + 4 + length) },
+        consumed: i + 4 + length,
+      };
+    }
+    return { forwardBytes: i, command: null, consumed: i };
+  }
+}

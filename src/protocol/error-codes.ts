@@ -1,0 +1,42 @@
+/**
+ * Every error mysqlda itself sends to a client: code, SQLSTATE and message in one place.
+ * Codes below 2000 are MySQL's own where MySQL has a fitting one; mysqlda's extension errors use
+ * 7100-7199, a range no MySQL or MariaDB server error uses, so scripts can match on them.
+ */
+export interface ProxyError {
+  code: number;
+  sqlState: string;
+  message: string;
+}
+
+const error = (code: number, sqlState: string, message: string): ProxyError => ({ code, sqlState, message });
+
+export const ProxyErrors = {
+  accessDenied: (user: string, host: string, usingPassword: boolean) =>
+    error(1045, '28000', `Access denied for user '${user}'@'${host}' (using password: ${usingPassword ? 'YES' : 'NO'})`),
+  unknownDatabase: (db: string) => error(1049, '42000', `Unknown database '${db}'`),
+  badHandshake: () => error(1043, '08S01', 'Bad handshake'),
+  packetsOutOfOrder: () => error(1156, '08S01', 'Got packets out of order'),
+  unknownCommand: (command: number) => error(1047, '08S01', `Unknown command 0x${command.toString(16)}`),
+  tooManyConnections: () => error(1040, 'HY000', 'Too many connections'),
+  notSupported: (what: string) => error(1235, '42000', `This version of mysqlda doesn't yet support '${what}'`),
+
+  noLibrarySelected: () =>
+    error(7101, 'HY000', "No library selected: send 'select library <key>' (or 'select library_by_correl_object <class> <object>') before statements that touch data"),
+  invalidExtensionSql: (detail: string) => error(7102, '42000', `Invalid mysqlda statement: ${detail}`),
+  unknownCorrelObject: (correlClass: string, object: string) =>
+    error(7103, 'HY000', `Unknown correl object '${object}' of class '${correlClass}'`),
+  keyHasNoLibrary: (key: string) =>
+    error(7104, 'HY000', `Key '${key}' has no library yet: send 'select library ${key}' first`),
+  correlConflict: (correlClass: string, object: string, boundKey: string) =>
+    error(7105, 'HY000', `Correl object '${object}' of class '${correlClass}' is already bound to key '${boundKey}'`),
+  libraryUnavailable: (library: string, detail: string) =>
+    error(7106, 'HY000', `No server of library '${library}' is reachable: ${detail}`),
+  persistFailed: (detail: string) => error(7107, 'HY000', `The assignment could not be saved: ${detail}`),
+  switchInTransaction: () =>
+    error(7108, '25000', 'Cannot switch library inside a transaction: COMMIT or ROLLBACK first'),
+  backendLost: (library: string, server: string) =>
+    error(2013, 'HY000', `Lost connection to server ${server} of library '${library}'`),
+  sessionHistoryTooLong: (limit: number) =>
+    error(7109, 'HY000', `More than ${limit} session settings to carry over; reconnect or use fewer SET statements`),
+};
