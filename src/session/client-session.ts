@@ -1,0 +1,640 @@
+import type net from 'node:net';
+import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
+import type { LibraryConfig } from '../config/types.js';
+import { generateScramble, NATIVE_PASSWORD_PLUGIN } from '../protocol/auth.js';
+import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
+import { Capability, Command, MAX_PACKET_PAYLOAD, PROXY_CAPABILITIES, ServerStatus, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
+import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
+import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
+import {
+  encodeAuthSwitchRequest,
+  encodeGreeting,
+  isSslRequest,
+  parseHandshakeResponse,
+  type HandshakeResponse,
+} from '../protocol/handshake.js';
+import { encodePacket, encodePackets, PacketFramer, type Packet } from '../protocol/packet.js';
+import { ResponseTracker } from '../protocol/response-tracker.js';
+import { encodeTextResultSet } from '../protocol/result-set.js';
+import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
+import { DirectoryError } from '../store/durable-directory.js';
+import { buildGreeting, checkLogin, needsAuthSwitch } from './client-auth.js';
+import { classifyLobbyQuery, isSettingStatement, LobbyAction, startsWithSettingKeyword } from './lobby-policy.js';
+import { SessionHistory } from './session-history.js';
+import type { SessionServices } from './session-services.js';
+
+/**
+ * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
+ * told by `route`.
+ */
+type Phase =
+  | { name: 'greeting-sent' }
+  | { name: 'auth-switch'; response: HandshakeResponse }
+  | { name: 'ready' }
+  | { name: 'closed' };
+
+/** Why the client socket is paused; it reads again only when no reason is left. */
+const PauseReason = { BACKEND_FULL: 1, HANDLING_COMMAND: 2 } as const;
+
+/** Response tags (ResponseTracker) that are not settings proposals. */
+const TAG_RESET_CONNECTION = -1;
+
+/** Statements longer than this are never extension SQL, so they are never held back to be read whole. */
+const MAX_INTERCEPTED_QUERY = 4096;
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface SessionSummary {
+  id: number;
+  client: string;
+  user: string | null;
+  library: string | null;
+  key: string | null;
+  server: string | null;
+  startedAt: number;
+  bytesFromClient: number;
+  bytesToClient: number;
+}
+
+/**
+ * One client connection: greeting and authentication, then the lobby (connection set-up chatter answered
+ * from a real server, data statements refused), then, after `select library`, the splice onto a pooled
+ * backend connection of the key's library, where packets pass untouched and only the start of each client
+ * command is looked at.
+ */
+export class ClientSession {
+  readonly id: number;
+  readonly startedAt = Date.now();
+  private phase: Phase = { name: 'greeting-sent' };
+  private readonly scramble = generateScramble();
+  private readonly framer = new PacketFramer(1 << 20);
+  private readonly clientAddress: string;
+  private user: string | null = null;
+
+  private shape: ConnectionShape = { capabilities: 0, charset: 0 };
+  private deprecateEof = false;
+  private backend: BackendConnection | null = null;
+  private tracker: ResponseTracker | null = null;
+  private route: { library: string; key: string } | null = null;
+  private readonly history = new SessionHistory();
+  /** BEGIN sent in the lobby: started on the library connection once one is chosen. */
+  private pendingBegin: Buffer | null = null;
+  /** Status flags for replies made while no backend is attached. */
+  private lobbyStatus: number = ServerStatus.AUTOCOMMIT;
+
+  private readonly splitter: CommandSplitter;
+  private backlog: Buffer | null = null;
+  private pumping = false;
+  private pauseReasons = 0;
+  private backendPausedForClient = false;
+  private idleWaiters: (() => void)[] = [];
+  private lastCommandSequence = 0;
+  private handshakeTimer: NodeJS.Timeout | null;
+
+  private bytesFromClient = 0;
+  private bytesToClient = 0;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly services: SessionServices,
+    private readonly onClosed: (session: ClientSession) => void,
+  ) {
+    this.id = services.nextConnectionId();
+    this.clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.splitter = new CommandSplitter(this.classify);
+    socket.setNoDelay(true);
+    socket.on('data', this.onClientData);
+    socket.on('drain', this.onClientDrain);
+    socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
+    socket.on('close', () => this.close('client closed the connection'));
+    this.handshakeTimer = setTimeout(() => this.close('no handshake response in time'), HANDSHAKE_TIMEOUT_MS);
+    const greeting = buildGreeting(services.greeting(), this.id, this.scramble);
+    this.writeClient(encodePacket(encodeGreeting(greeting), 0));
+  }
+
+  summary(): SessionSummary {
+    return {
+      id: this.id,
+      client: this.clientAddress,
+      user: this.user,
+      library: this.route?.library ?? null,
+      key: this.route?.key ?? null,
+      server: this.route && this.backend ? this.backend.address : null,
+      startedAt: this.startedAt,
+      bytesFromClient: this.bytesFromClient,
+      bytesToClient: this.bytesToClient,
+    };
+  }
+
+  get closed(): boolean {
+    return this.phase.name === 'closed';
+  }
+
+  /** Ends the session: the backend goes back to its pool when idle (reset there), else it is destroyed. */
+  close(reason: string, level: 'info' | 'warn' = 'info'): void {
+    if (this.phase.name === 'closed') return;
+    const wasReady = this.phase.name === 'ready';
+    this.phase = { name: 'closed' };
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    const backend = this.detachBackend();
+    if (backend) void this.services.pools.release(backend.connection, backend.idle);
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.backlog = null;
+    if (!this.socket.destroyed) this.socket.end();
+    if (wasReady || level === 'warn') {
+      this.services.logger[level](
+        {
+          session: this.id,
+          client: this.clientAddress,
+          user: this.user,
+          library: this.route?.library ?? null,
+          durationMs: Date.now() - this.startedAt,
+          bytesIn: this.bytesFromClient,
+          bytesOut: this.bytesToClient,
+        },
+        `session closed: ${reason}`,
+      );
+    }
+    this.onClosed(this);
+  }
+
+  // ---- handshake and authentication ------------------------------------------------------------
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    this.bytesFromClient += chunk.length;
+    if (this.phase.name === 'ready') {
+      this.backlog = this.backlog ? Buffer.concat([this.backlog, chunk]) : chunk;
+      void this.pump();
+      return;
+    }
+    if (this.phase.name === 'closed') return;
+    let packets: Packet[];
+    try {
+      packets = this.framer.push(chunk);
+    } catch {
+      return this.refuseLogin(ProxyErrors.badHandshake(), 1, 'malformed handshake');
+    }
+    for (const packet of packets) {
+      const phase = this.phase;
+      if (phase.name === 'greeting-sent') this.onHandshakeResponse(packet);
+      else if (phase.name === 'auth-switch') this.onAuthSwitchResponse(phase.response, packet);
+      if (this.phaseName() === 'ready') {
+        // Commands sent right behind the login (pipelining clients) go to the command path.
+        const rest = this.framer.takeRemainder();
+        const later = packets.slice(packets.indexOf(packet) + 1).map((p) => encodePacket(p.payload, p.sequenceId));
+        const pending = Buffer.concat([...later, rest]);
+        if (pending.length) {
+          this.backlog = pending;
+          void this.pump();
+        }
+        return;
+      }
+      if (this.phaseName() === 'closed') return;
+    }
+  };
+
+  /** The phase, read without TypeScript's narrowing (handlers called in between may change it). */
+  private phaseName(): Phase['name'] {
+    return this.phase.name;
+  }
+
+  private onHandshakeResponse(packet: Packet): void {
+    if (isSslRequest(packet.payload)) {
+      return this.refuseLogin(ProxyErrors.notSupported('TLS'), packet.sequenceId + 1, 'client asked for TLS');
+    }
+    let response: HandshakeResponse;
+    try {
+      response = parseHandshakeResponse(packet.payload);
+    } catch (err) {
+      return this.refuseLogin(ProxyErrors.badHandshake(), packet.sequenceId + 1, `bad handshake: ${(err as Error).message}`);
+    }
+    const negotiated = response.capabilities & PROXY_CAPABILITIES;
+    this.shape = { capabilities: negotiated & STREAM_SHAPING_CAPABILITIES, charset: response.charset };
+    this.deprecateEof = (negotiated & Capability.DEPRECATE_EOF) !== 0;
+    if (needsAuthSwitch(response)) {
+      this.phase = { name: 'auth-switch', response };
+      this.writeClient(encodePacket(encodeAuthSwitchRequest(NATIVE_PASSWORD_PLUGIN, this.scramble), packet.sequenceId + 1));
+      return;
+    }
+    this.finishLogin(response, response.authResponse, packet.sequenceId + 1);
+  }
+
+  private onAuthSwitchResponse(response: HandshakeResponse, packet: Packet): void {
+    this.finishLogin(response, packet.payload, packet.sequenceId + 1);
+  }
+
+  private finishLogin(response: HandshakeResponse, token: Buffer, sequenceId: number): void {
+    const host = this.socket.remoteAddress ?? 'unknown';
+    const outcome = checkLogin(response, token, this.scramble, this.services.findAccount(response.user), host);
+    if (!outcome.ok) return this.refuseLogin(outcome.error, sequenceId, `login refused for user '${response.user}': ${outcome.error.message}`);
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.user = response.user;
+    this.phase = { name: 'ready' };
+    this.writeClient(encodePacket(encodeOk(this.lobbyStatus), sequenceId));
+    this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user }, 'session opened');
+  }
+
+  private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {
+    this.writeClient(encodePacket(encodeErr(error), sequenceId));
+    this.close(reason, 'warn');
+  }
+
+  // ---- the command path ------------------------------------------------------------------------
+
+  /** Decides per client packet: pass through to the backend, or handle here (see CommandSplitter). */
+  private readonly classify = (buf: Buffer, start: number, headLength: number, payloadLength: number, sequenceId: number): Verdict => {
+    const tracker = this.tracker;
+    if (tracker?.expectingClientData) {
+      if (payloadLength === 0) tracker.clientDataEnded();
+      return Verdict.FORWARD;
+    }
+    if (tracker?.expectingClientAuth) {
+      tracker.clientAuthSent();
+      return Verdict.FORWARD;
+    }
+    if (payloadLength >= MAX_PACKET_PAYLOAD && !this.route) {
+      // A 16 MB statement cannot be set-up chatter; it is read through and answered with an error.
+      this.oversizedLobbyPacket = sequenceId;
+      return Verdict.FORWARD;
+    }
+    if (!this.route || headLength === 0) return Verdict.INTERCEPT;
+    const command = buf[start];
+    switch (command) {
+      case Command.QUERY:
+        if (
+          payloadLength < MAX_INTERCEPTED_QUERY &&
+          (mayBeExtensionSql(buf, start + 1) || startsWithSettingKeyword(buf, start + 1, start + headLength))
+        ) {
+          return Verdict.INTERCEPT;
+        }
+        break;
+      case Command.INIT_DB:
+      case Command.SET_OPTION:
+      case Command.QUIT:
+      case Command.CHANGE_USER:
+      case Command.RESET_CONNECTION:
+        return Verdict.INTERCEPT;
+    }
+    this.lastCommandSequence = sequenceId;
+    this.tracker!.commandSent(command);
+    return Verdict.FORWARD;
+  };
+
+  private oversizedLobbyPacket: number | null = null;
+
+  /** Moves client bytes on: forwards what passes through, stops at each command handled here. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.backlog && this.phase.name === 'ready') {
+        const input = this.backlog;
+        const step = this.splitter.split(input);
+        if (step.forwardBytes > 0) this.forwardToBackend(step.forwardBytes === input.length ? input : input.subarray(0, step.forwardBytes));
+        this.backlog = step.consumed === input.length ? null : input.subarray(step.consumed);
+        if (this.oversizedLobbyPacket !== null && this.splitter.atPacketBoundary) {
+          const sequenceId = this.oversizedLobbyPacket;
+          this.oversizedLobbyPacket = null;
+          this.replyError(sequenceId, ProxyErrors.noLibrarySelected());
+        }
+        if (!step.command) break;
+        this.pause(PauseReason.HANDLING_COMMAND);
+        try {
+          await this.handleCommand(step.command);
+        } catch (err) {
+          this.services.logger.error({ session: this.id, err }, 'unexpected error while handling a command');
+          this.close(`internal error: ${(err as Error).message}`, 'warn');
+        }
+        this.unpause(PauseReason.HANDLING_COMMAND);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async handleCommand(packet: Packet): Promise<void> {
+    const { payload } = packet;
+    const command = payload[0];
+    if (command === Command.QUIT) return this.quit();
+    if (command === Command.QUERY) {
+      const sql = payload.toString('utf8', 1);
+      const extension = parseExtensionSql(sql);
+      if (extension) {
+        await this.waitIdle();
+        if (this.closed) return;
+        if (!extension.ok) return this.replyError(packet.sequenceId + 1, ProxyErrors.invalidExtensionSql(extension.message));
+        return this.runExtension(extension.command, packet);
+      }
+      if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
+      return this.handleLobbyQuery(sql, packet);
+    }
+    switch (command) {
+      case Command.INIT_DB:
+      case Command.SET_OPTION:
+        return this.route ? this.forward(packet, this.history.propose(payload)) : this.forwardToLobby(packet, this.history.propose(payload));
+      case Command.RESET_CONNECTION:
+        if (this.route) return this.forward(packet, TAG_RESET_CONNECTION);
+        return this.resetLobby(packet);
+      case Command.CHANGE_USER:
+        await this.waitIdle();
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.notSupported('COM_CHANGE_USER'));
+      case Command.PING:
+        await this.waitIdle();
+        return this.replyOk(packet.sequenceId + 1);
+      case Command.STATISTICS:
+        return this.forwardToLobby(packet, 0);
+      default:
+        await this.waitIdle();
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
+    }
+  }
+
+  private async handleLobbyQuery(sql: string, packet: Packet): Promise<void> {
+    switch (classifyLobbyQuery(sql)) {
+      case LobbyAction.RUN:
+        return this.forwardToLobby(packet, 0);
+      case LobbyAction.RECORD:
+        return this.forwardToLobby(packet, this.history.propose(packet.payload));
+      case LobbyAction.BEGIN:
+        await this.waitIdle();
+        this.pendingBegin = Buffer.from(packet.payload);
+        this.lobbyStatus |= ServerStatus.IN_TRANS;
+        return this.replyOk(packet.sequenceId + 1);
+      case LobbyAction.END_TRANSACTION:
+        await this.waitIdle();
+        this.pendingBegin = null;
+        this.lobbyStatus &= ~ServerStatus.IN_TRANS;
+        return this.replyOk(packet.sequenceId + 1);
+      case LobbyAction.REJECT:
+        await this.waitIdle();
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
+    }
+  }
+
+  private async resetLobby(packet: Packet): Promise<void> {
+    await this.waitIdle();
+    this.history.clear();
+    this.pendingBegin = null;
+    this.lobbyStatus = ServerStatus.AUTOCOMMIT;
+    const lobby = this.detachBackend();
+    if (lobby) void this.services.pools.release(lobby.connection, lobby.idle);
+    return this.replyOk(packet.sequenceId + 1);
+  }
+
+  /** Sends a whole intercepted command on to the attached backend. */
+  private forward(packet: Packet, tag: number): void {
+    if (!this.backend || !this.tracker) return;
+    this.lastCommandSequence = packet.sequenceId;
+    this.tracker.commandSent(packet.payload[0], tag);
+    this.forwardToBackend(encodePacket(packet.payload, packet.sequenceId));
+  }
+
+  /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
+  private async forwardToLobby(packet: Packet, tag: number): Promise<void> {
+    if (!this.backend) {
+      const connection = await this.acquireLobbyBackend();
+      if (this.closed) {
+        if (connection) void this.services.pools.release(connection, true);
+        return;
+      }
+      if (!connection) {
+        this.history.settle(tag, false);
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
+      }
+      this.attachBackend(connection);
+    }
+    this.forward(packet, tag);
+  }
+
+  private async acquireLobbyBackend(): Promise<BackendConnection | null> {
+    for (const library of this.services.config().libraries) {
+      try {
+        return await this.services.pools.acquireForLibrary(library, this.shape);
+      } catch {
+        // try the next library
+      }
+    }
+    return null;
+  }
+
+  private async quit(): Promise<void> {
+    await this.waitIdle();
+    this.close('client quit');
+  }
+
+  // ---- extension SQL ---------------------------------------------------------------------------
+
+  private async runExtension(command: ExtensionCommand, packet: Packet): Promise<void> {
+    const reply = packet.sequenceId + 1;
+    const { directory } = this.services;
+    switch (command.kind) {
+      case 'select_library':
+        return this.selectLibrary(command.key, reply);
+      case 'select_library_by_correl_object': {
+        const key = directory.lookupCorrel(command.correlClass, command.object);
+        if (key === undefined) return this.replyError(reply, ProxyErrors.unknownCorrelObject(command.correlClass, command.object));
+        return this.selectLibrary(key, reply);
+      }
+      case 'set_correl_object':
+        try {
+          await directory.bindCorrel(command.correlClass, command.object, command.key);
+        } catch (err) {
+          return this.replyError(reply, this.directoryErrorToProxyError(err, command));
+        }
+        if (this.closed) return;
+        this.services.logger.info(
+          { session: this.id, correlClass: command.correlClass, object: command.object, key: command.key },
+          'correl object bound',
+        );
+        return this.replyOk(reply);
+      case 'show_library': {
+        const row = [this.route?.library ?? null, this.route?.key ?? null, this.route && this.backend ? this.backend.address : null];
+        const payloads = encodeTextResultSet([{ name: 'library' }, { name: 'key' }, { name: 'server' }], [row], this.currentStatus(), this.deprecateEof);
+        this.writeClient(encodePackets(payloads, reply));
+        return;
+      }
+    }
+  }
+
+  private directoryErrorToProxyError(err: unknown, command: Extract<ExtensionCommand, { kind: 'set_correl_object' }>): ProxyError {
+    if (err instanceof DirectoryError) {
+      if (err.code === 'UNKNOWN_KEY') return ProxyErrors.keyHasNoLibrary(command.key);
+      if (err.code === 'CORREL_CONFLICT') {
+        const bound = this.services.directory.lookupCorrel(command.correlClass, command.object) ?? '?';
+        return ProxyErrors.correlConflict(command.correlClass, command.object, bound);
+      }
+    }
+    this.services.logger.error({ session: this.id, err }, 'correl binding could not be saved');
+    return ProxyErrors.persistFailed((err as Error).message);
+  }
+
+  /** Routes the session to the key's library (assigning and saving a new key first). */
+  private async selectLibrary(key: string, reply: number): Promise<void> {
+    if (this.route && this.tracker?.inTransaction) return this.replyError(reply, ProxyErrors.switchInTransaction());
+    let library: string;
+    try {
+      const resolved = await this.services.directory.resolveKey(key);
+      library = resolved.library;
+      if (resolved.isNew) this.services.logger.info({ session: this.id, key, library }, 'new key assigned');
+    } catch (err) {
+      this.services.logger.error({ session: this.id, key, err }, 'key assignment could not be saved');
+      return this.replyError(reply, ProxyErrors.persistFailed((err as Error).message));
+    }
+    if (this.closed) return;
+    if (this.route?.library === library && this.backend) {
+      this.route = { library, key };
+      return this.replyOk(reply);
+    }
+    const libraryConfig = this.services.config().libraries.find((candidate) => candidate.name === library);
+    if (!libraryConfig) return this.replyError(reply, ProxyErrors.libraryUnavailable(library, 'the library is not in the configuration'));
+    const connection = await this.connectLibrary(libraryConfig, reply);
+    if (!connection) return;
+    if (this.closed) {
+      void this.services.pools.release(connection, true);
+      return;
+    }
+    const previous = this.detachBackend();
+    if (previous) void this.services.pools.release(previous.connection, previous.idle);
+    this.attachBackend(connection);
+    this.route = { library, key };
+    this.pendingBegin = null;
+    this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');
+    this.replyOk(reply);
+  }
+
+  /** A backend connection of the library with the session's settings (and lobby BEGIN) applied, or null after replying ERR. */
+  private async connectLibrary(library: LibraryConfig, reply: number): Promise<BackendConnection | null> {
+    let connection: BackendConnection;
+    try {
+      connection = await this.services.pools.acquireForLibrary(library, this.shape);
+    } catch (err) {
+      this.replyError(reply, ProxyErrors.libraryUnavailable(library.name, (err as Error).message));
+      return null;
+    }
+    const replay = this.pendingBegin ? [...this.history.replayList(), this.pendingBegin] : this.history.replayList();
+    for (const payload of replay) {
+      const result = await connection.execute(payload);
+      if (!result.ok) {
+        void this.services.pools.release(connection, connection.alive);
+        const error: ErrPacket = result.error ?? { code: 2013, sqlState: 'HY000', message: 'lost connection while applying session settings' };
+        this.replyError(reply, { ...error, message: `Could not carry the session's settings over to library '${library.name}': ${error.message}` });
+        return null;
+      }
+    }
+    return connection;
+  }
+
+  // ---- backend attachment and the splice ---------------------------------------------------------
+
+  private attachBackend(connection: BackendConnection): void {
+    this.backend = connection;
+    this.tracker = new ResponseTracker(this.deprecateEof, this.onResponseEnd);
+    this.tracker.statusFlags = connection.statusFlags;
+    connection.socket.on('data', this.onBackendData);
+    connection.socket.on('drain', this.onBackendDrain);
+    connection.socket.on('close', this.onBackendClose);
+    connection.socket.resume();
+  }
+
+  /** Takes the backend off the session; `idle` tells whether it may be pooled again. */
+  private detachBackend(): { connection: BackendConnection; idle: boolean } | null {
+    const connection = this.backend;
+    if (!connection) return null;
+    const idle = this.tracker?.idle ?? false;
+    if (this.tracker) this.lobbyStatus = this.tracker.statusFlags;
+    connection.statusFlags = this.tracker?.statusFlags ?? connection.statusFlags;
+    connection.socket.off('data', this.onBackendData);
+    connection.socket.off('drain', this.onBackendDrain);
+    connection.socket.off('close', this.onBackendClose);
+    connection.socket.pause();
+    this.backend = null;
+    this.tracker = null;
+    if (this.backendPausedForClient) this.backendPausedForClient = false;
+    this.unpause(PauseReason.BACKEND_FULL);
+    return { connection, idle };
+  }
+
+  private readonly onBackendData = (chunk: Buffer): void => {
+    this.tracker!.scan(chunk);
+    if (!this.writeClient(chunk) && this.backend) {
+      this.backend.socket.pause();
+      this.backendPausedForClient = true;
+    }
+    if (this.idleWaiters.length > 0 && this.tracker?.idle) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  };
+
+  private readonly onResponseEnd = (tag: number, ok: boolean): void => {
+    if (tag === 0) return;
+    if (tag === TAG_RESET_CONNECTION) {
+      if (ok) this.history.clear();
+      return;
+    }
+    if (!this.history.settle(tag, ok)) {
+      this.services.logger.warn({ session: this.id }, `more than ${this.history.limit} session settings; the oldest are not carried over`);
+    }
+  };
+
+  private readonly onBackendClose = (): void => {
+    if (this.closed || !this.backend) return;
+    const address = this.backend.address;
+    const library = this.route?.library ?? '(lobby)';
+    if (this.tracker?.awaitingResponseStart) {
+      this.writeClient(encodePacket(encodeErr(ProxyErrors.backendLost(library, address)), this.lastCommandSequence + 1));
+    }
+    this.close(`backend ${address} of library ${library} closed the connection`, 'warn');
+  };
+
+  private readonly onBackendDrain = (): void => this.unpause(PauseReason.BACKEND_FULL);
+
+  private readonly onClientDrain = (): void => {
+    if (this.backendPausedForClient && this.backend) {
+      this.backendPausedForClient = false;
+      this.backend.socket.resume();
+    }
+  };
+
+  private forwardToBackend(bytes: Buffer): void {
+    if (!this.backend) return; // bytes of a packet answered locally (oversized lobby statement)
+    if (!this.backend.socket.write(bytes)) this.pause(PauseReason.BACKEND_FULL);
+  }
+
+  /** Resolves when every response forwarded so far has reached the client. */
+  private waitIdle(): Promise<void> {
+    if (!this.tracker || this.tracker.idle || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  // ---- replies made here ---------------------------------------------------------------------------
+
+  private currentStatus(): number {
+    return this.tracker ? this.tracker.statusFlags : this.lobbyStatus;
+  }
+
+  private replyOk(sequenceId: number): void {
+    this.writeClient(encodePacket(encodeOk(this.currentStatus()), sequenceId));
+  }
+
+  private replyError(sequenceId: number, error: ProxyError | ErrPacket): void {
+    this.writeClient(encodePacket(encodeErr(error), sequenceId));
+  }
+
+  private writeClient(bytes: Buffer): boolean {
+    if (this.socket.destroyed) return true;
+    this.bytesToClient += bytes.length;
+    return this.socket.write(bytes);
+  }
+
+  private pause(reason: number): void {
+    if (this.pauseReasons === 0) this.socket.pause();
+    this.pauseReasons |= reason;
+  }
+
+  private unpause(reason: number): void {
+    if (!(this.pauseReasons & reason)) return;
+    this.pauseReasons &= ~reason;
+    if (this.pauseReasons === 0 && !this.closed) this.socket.resume();
+  }
+}

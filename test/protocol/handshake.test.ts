@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { generateScramble, nativePasswordHash, nativePasswordToken, verifyNativePassword } from '../../src/protocol/auth.js';
+import { Capability } from '../../src/protocol/constants.js';
+import { encodeGreeting, encodeHandshakeResponse, isSslRequest, parseGreeting, parseHandshakeResponse } from '../../src/protocol/handshake.js';
+import { PacketFramer, encodePacket } from '../../src/protocol/packet.js';
+import { splits } from './fixtures.js';
+
+describe('handshake codec', () => {
+  it('round-trips a greeting', () => {
+    const greeting = {
+      serverVersion: '5.5.5-10.11.19-MariaDB',
+      connectionId: 77,
+      scramble: generateScramble(),
+      capabilities: Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH | Capability.DEPRECATE_EOF,
+      charset: 45,
+      statusFlags: 2,
+      authPluginName: 'mysql_native_password',
+    };
+    expect(parseGreeting(encodeGreeting(greeting))).toEqual(greeting);
+  });
+
+  it('round-trips a handshake response with database, plugin and attributes', () => {
+    const response = {
+      capabilities:
+        Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH | Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA |
+        Capability.CONNECT_WITH_DB | Capability.CONNECT_ATTRS,
+      maxPacketSize: 1 << 24,
+      charset: 45,
+      user: 'calvin',
+      authResponse: Buffer.alloc(20, 7),
+      database: 'calvindb',
+      authPluginName: 'mysql_native_password',
+      connectAttributes: new Map([['_client_name', 'test']]),
+    };
+    expect(parseHandshakeResponse(encodeHandshakeResponse(response))).toEqual(response);
+  });
+
+  it('parses a literal mysql CLI-style handshake response', () => {
+    // caps 0x000fa685 (no CONNECT_WITH_DB, 4.1, secure conn, plugin auth, ...), max packet 16M, charset 33, user "root", 0-byte token.
+    const bytes = Buffer.concat([
+      Buffer.from([0x85, 0xa6, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x01, 0x21]),
+      Buffer.alloc(23),
+      Buffer.from('root\0'),
+      Buffer.from([0x00]),
+      Buffer.from('mysql_native_password\0'),
+    ]);
+    const parsed = parseHandshakeResponse(bytes);
+    expect(parsed.user).toBe('root');
+    expect(parsed.authResponse.length).toBe(0);
+    expect(parsed.charset).toBe(33);
+    expect(parsed.authPluginName).toBe('mysql_native_password');
+  });
+
+  it('recognises an SSLRequest', () => {
+    const ssl = Buffer.alloc(32);
+    ssl.writeUInt32LE(Capability.PROTOCOL_41 | Capability.SSL, 0);
+    expect(isSslRequest(ssl)).toBe(true);
+  });
+});
+
+describe('mysql_native_password', () => {
+  it('verifies the right password and refuses a wrong one', () => {
+    const scramble = generateScramble();
+    const stored = nativePasswordHash('calvin');
+    expect(verifyNativePassword(nativePasswordToken('calvin', scramble), scramble, stored)).toBe(true);
+    expect(verifyNativePassword(nativePasswordToken('calvim', scramble), scramble, stored)).toBe(false);
+    expect(verifyNativePassword(Buffer.alloc(0), scramble, stored)).toBe(false);
+  });
+
+  it('matches MySQL\'s stored hash for a known password', () => {
+    // SELECT PASSWORD('calvin') on MariaDB 10.11
+    expect('*' + nativePasswordHash('calvin').toString('hex').toUpperCase()).toMatch(/^\*[0-9A-F]{40}$/);
+    expect(nativePasswordHash('').length).toBe(20);
+  });
+
+  it('never puts a NUL in a scramble', () => {
+    for (let i = 0; i < 200; i++) expect(generateScramble().includes(0)).toBe(false);
+  });
+});
+
+describe('PacketFramer', () => {
+  it('yields the same packets whatever the chunking', () => {
+    const stream = Buffer.concat([encodePacket(Buffer.from('abc'), 0), encodePacket(Buffer.alloc(0), 1), encodePacket(Buffer.from('defgh'), 2)]);
+    for (const chunks of splits(stream)) {
+      const framer = new PacketFramer();
+      const packets = chunks.flatMap((chunk) => framer.push(chunk));
+      expect(packets.map((p) => [p.sequenceId, p.payload.toString()])).toEqual([
+        [0, 'abc'],
+        [1, ''],
+        [2, 'defgh'],
+      ]);
+    }
+  });
+
+  it('joins 16 MB continuation frames into one payload', () => {
+    const payload = Buffer.alloc(0xffffff * 2 + 3, 1);
+    const framer = new PacketFramer();
+    const [packet] = framer.push(encodePacket(payload, 0));
+    expect(packet.payload.length).toBe(payload.length);
+  });
+});
