@@ -1,0 +1,81 @@
+/**
+ * The `mysqlda` command: parse the arguments, run the command, return the exit status.
+ * bin/mysqlda calls main() and sets the process exit code from it.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigFileExistsError, writeDefaultConfig } from '../config/default-config.js';
+import { resolveConfigPath } from '../config/locate.js';
+import { createLogger } from '../log/logger.js';
+import { EXIT, USAGE, parseArgs, type CliCommand } from './args.js';
+import { runForeground, type ForegroundDeps } from './foreground.js';
+
+export interface CliDeps extends ForegroundDeps {
+  stdout: (text: string) => void;
+}
+
+function processDeps(): CliDeps {
+  return {
+    cwd: process.cwd(),
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    createLogger: (level) => createLogger(level),
+    // Loaded only for start: -v, --help and init work without the proxy's module graph.
+    startProxy: async (config, logger) => (await import('../server.js')).startProxy(config, logger),
+    signals: process,
+    exit: (code) => process.exit(code),
+  };
+}
+
+/** The version in package.json (two levels up from both src/cli/ and dist/cli/). */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+export async function main(argv: readonly string[], overrides: Partial<CliDeps> = {}): Promise<number> {
+  const deps = { ...processDeps(), ...overrides };
+  return run(parseArgs(argv), deps);
+}
+
+async function run(command: CliCommand, deps: CliDeps): Promise<number> {
+  switch (command.kind) {
+    case 'version':
+      deps.stdout(`mysqlda v${packageVersion()}\n`);
+      return EXIT.ok;
+    case 'help':
+      deps.stdout(command.text);
+      return EXIT.ok;
+    case 'usage-error':
+      deps.stderr(`mysqlda: ${command.problem}\n${USAGE}\nRun mysqlda --help for every flag.\n`);
+      return EXIT.usage;
+    case 'init':
+      return init(command.configFile, command.force, deps);
+    case 'start':
+      if (command.daemon) {
+        deps.stderr('mysqlda: daemon mode is not implemented yet; use --no-daemon\n');
+        return EXIT.notImplemented;
+      }
+      return runForeground(command, deps);
+    case 'not-implemented':
+      deps.stderr(`mysqlda: -a ${command.action} is not implemented yet\n`);
+      return EXIT.notImplemented;
+  }
+}
+
+async function init(configFile: string | undefined, force: boolean, deps: CliDeps): Promise<number> {
+  const target = resolveConfigPath(configFile, { cwd: deps.cwd });
+  try {
+    await writeDefaultConfig(target, { force });
+  } catch (error) {
+    if (error instanceof ConfigFileExistsError) {
+      deps.stderr(`mysqlda: ${target} already exists; use --force to overwrite it\n`);
+    } else {
+      deps.stderr(`mysqlda: cannot write ${target}: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    return EXIT.failure;
+  }
+  deps.stdout(`mysqlda: wrote the default configuration to ${target}\n`);
+  return EXIT.ok;
+}
