@@ -471,7 +471,6 @@ export class ClientSession {
 
   /** Routes the session to the key's library (assigning and saving a new key first). */
   private async selectLibrary(key: string, reply: number): Promise<void> {
-    if (this.route && this.tracker?.inTransaction) return this.replyError(reply, ProxyErrors.switchInTransaction());
     let library: string;
     try {
       const resolved = await this.services.directory.resolveKey(key);
@@ -486,6 +485,7 @@ export class ClientSession {
       this.route = { library, key };
       return this.replyOk(reply);
     }
+    if (this.route && this.tracker?.inTransaction) return this.replyError(reply, ProxyErrors.switchInTransaction());
     const libraryConfig = this.services.config().libraries.find((candidate) => candidate.name === library);
     if (!libraryConfig) return this.replyError(reply, ProxyErrors.libraryUnavailable(library, 'the library is not in the configuration'));
     const connection = await this.connectLibrary(libraryConfig, reply);

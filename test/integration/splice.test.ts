@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+
+let dir: string;
+let sandbox: Sandbox;
+let proxy: ProxyUnderTest;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-splice-'));
+  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 2, replicas: 0 });
+  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'), { session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: 300 } });
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await sandbox?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the splice', () => {
+  it('relays a 100k-row result intact', async () => {
+    const c = await connectClient(proxy.port);
+    await c.query('select library big-result');
+    const [rows] = await c.query('select seq, concat("row-", seq) as label from seq_1_to_100000');
+    const list = rows as { seq: number; label: string }[];
+    expect(list.length).toBe(100_000);
+    expect(list[99_999]).toEqual({ seq: 100_000, label: 'row-100000' });
+    await c.end();
+  });
+
+  it('relays a 20 MB blob both ways, through the 16 MB packet boundary', async () => {
+    const c = await connectClient(proxy.port);
+    await c.query('select library blob-owner');
+    await c.query('create table if not exists blobs (id int primary key, body longblob)');
+    const body = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4096) body.writeUInt32LE(i, i);
+    await c.query('replace into blobs values (1, ?)', [body]);
+    const [rows] = await c.query('select body, length(body) as n from blobs where id = 1');
+    const [row] = rows as { body: Buffer; n: number }[];
+    expect(row.n).toBe(body.length);
+    expect(row.body.equals(body)).toBe(true);
+    const [prepared] = await c.execute('select body from blobs where id = ?', [1]);
+    expect((prepared as { body: Buffer }[])[0].body.equals(body)).toBe(true);
+    await c.end();
+  });
+
+  it('serves 200 concurrent clients, each on its own key, with correct data', async () => {
+    const clients = await Promise.all(Array.from({ length: 200 }, () => connectClient(proxy.port)));
+    await Promise.all(
+      clients.map(async (c, i) => {
+        const key = `concurrent-${i}`;
+        await c.query(`select library ${key}`);
+        await c.query('replace into test_table values (?, ?)', [key, `value-${i}`]);
+        const [rows] = await c.query('select value from test_table where name = ?', [key]);
+        expect(rows).toEqual([{ value: `value-${i}` }]);
+        await c.end();
+      }),
+    );
+  });
+
+  it('resets a pooled connection: no user variable, temporary table or open transaction leaks to the next client', async () => {
+    const a = await connectClient(proxy.port);
+    await a.query('select library leak-check');
+    const [[{ id }]] = (await a.query('select connection_id() as id')) as unknown as [[{ id: number }]];
+    await a.query('set @secret = 42');
+    await a.query('create temporary table tmp_leak (a int)');
+    await a.query('begin');
+    await a.query("insert into test_table values ('uncommitted', 'x')");
+    await a.end();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the reset happens after the client leaves
+
+    const b = await connectClient(proxy.port);
+    await b.query('select library leak-check');
+    const [[reused]] = (await b.query('select connection_id() as id, @secret as secret')) as unknown as [[{ id: number; secret: unknown }]];
+    expect(reused.id).toBe(id); // the same pooled backend connection...
+    expect(reused.secret).toBeNull(); // ...reset
+    await expect(b.query('select * from tmp_leak')).rejects.toMatchObject({ errno: 1146 });
+    const [rows] = await b.query("select * from test_table where name = 'uncommitted'");
+    expect(rows).toEqual([]);
+    await b.end();
+  });
+
+  it('honours DEPRECATE_EOF and multi-statements exactly as the client negotiated them', async () => {
+    const c = await connectClient(proxy.port, { multipleStatements: true });
+    await c.query('select library multi');
+    const [results] = await c.query('select 1 as a; select 2 as b; select 3 as c');
+    expect(results).toEqual([[{ a: 1 }], [{ b: 2 }], [{ c: 3 }]]);
+    await c.end();
+  });
+});
