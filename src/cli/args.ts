@@ -49,11 +49,23 @@ function buildParser(argv: string[]): Argv {
       'boolean-negation': false,
       'camel-case-expansion': false,
     })
-    .option('f', { type: 'string', requiresArg: true, describe: 'config file', defaultDescription: './etc/mysqlda.conf or $HOME/etc/mysqlda.conf' })
+    .option('f', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'config file',
+      defaultDescription: './etc/mysqlda.conf or $HOME/etc/mysqlda.conf',
+    })
     .option('a', { type: 'string', requiresArg: true, describe: `action: ${ACTIONS.join(' | ')}` })
-    .option('no-daemon', { type: 'boolean', describe: 'start: stay in the foreground (log to stdout, stop on SIGTERM/SIGINT)' })
+    .option('no-daemon', {
+      type: 'boolean',
+      describe: 'start: stay in the foreground (log to stdout, stop on SIGTERM/SIGINT)',
+    })
     .option('force', { type: 'boolean', describe: 'init: overwrite an existing config file' })
-    .option('s', { type: 'string', requiresArg: true, describe: 'start: save file; its directory overrides storage.save_dir' });
+    .option('s', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'start: save file; its directory overrides storage.save_dir',
+    });
   for (const level of LOG_LEVELS) {
     parser.option(`loglevel-${level}`, {
       type: 'boolean',

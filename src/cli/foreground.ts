@@ -95,7 +95,8 @@ function applySaveFileOverride(config: MysqldaConfig, saveFile: string | undefin
   const file = path.resolve(cwd, saveFile);
   const saveDir = path.dirname(file);
   if (path.basename(file) !== CORE_SAVE_FILE) {
-    logger.warn({ saveFile: file }, `-s: only the directory is used; the core save file is ${path.join(saveDir, CORE_SAVE_FILE)}`);
+    const coreSaveFile = path.join(saveDir, CORE_SAVE_FILE);
+    logger.warn({ saveFile: file }, `-s: only the directory is used; the core save file is ${coreSaveFile}`);
   }
   return { ...config, saveDir };
 }

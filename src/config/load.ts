@@ -43,8 +43,8 @@ export function parseConfigTextWithWarnings(text: string, configPath: string): V
   try {
     parsed = parseJsonWithComments(text);
   } catch (error) {
-    if (error instanceof JsonSyntaxError) throw new ConfigError(absolutePath, [`JSON syntax error at ${error.message}`]);
-    throw error;
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    throw new ConfigError(absolutePath, [`JSON syntax error at ${error.message}`]);
   }
   const result = validateConfig(parsed.value, absolutePath);
   const duplicates = parsed.duplicateKeys.map((key) => `${key}: given more than once; the last value is used`);

@@ -148,9 +148,9 @@ function readLibrary(
   if (!list) return undefined;
 
   const endpoints = new Map<string, string>(); // host:port → path of its first listing in this library
-  const servers = list.map((entry, i) => {
+  const servers = list.map((serverEntry, i) => {
     const serverPath = childPath(serversPath, i);
-    const server = readServer(review, entry, serverPath, auth);
+    const server = readServer(review, serverEntry, serverPath, auth);
     if (server && isFirstListing(review, server, serverPath, endpoints) && name !== undefined) {
       noteSharedDatabase(review, server, serverPath, name, seen);
     }
@@ -227,6 +227,7 @@ function noteSharedDatabase(review: Review, server: ServerConfig, serverPath: st
     seen.databases.set(key, { path: serverPath, library });
   } else if (first.library !== library) {
     const db = server.database === '' ? 'no default database' : `database ${describe(server.database)}`;
-    review.warning(serverPath, `same server and ${db} as ${first.path} (library "${first.library}"): the two libraries share their tables`);
+    const where = `${first.path} (library "${first.library}")`;
+    review.warning(serverPath, `same server and ${db} as ${where}: the two libraries share their tables`);
   }
 }
