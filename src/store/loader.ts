@@ -18,7 +18,7 @@ import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Directory } from '../routing/directory.js';
 import { classProblem } from '../routing/identifiers.js';
-import { CORE_SAVE_FILE, correlClassOfFileName, parseRecord, type SaveFileKind } from './save-format.js';
+import { CORE_SAVE_FILE, correlClassOfFileName, RecordReader } from './save-format.js';
 
 export class SaveFileError extends Error {
   constructor(
@@ -110,7 +110,7 @@ type Outcome = 'added' | 'repeated' | 'rejected';
 function forEachRecord(
   path: string,
   buf: Buffer,
-  kind: SaveFileKind,
+  reader: RecordReader,
   report: Report,
   apply: (first: string, second: string, line: number, torn: boolean) => Outcome,
 ): void {
@@ -123,7 +123,7 @@ function forEachRecord(
     const newline = buf.indexOf(0x0a, pos);
     const torn = newline === -1;
     const end = torn ? buf.length : newline;
-    const record = parseRecord(buf, pos, end, kind);
+    const record = reader.read(buf, pos, end);
     if (torn) {
       const kept = record.ok && apply(record.first, record.second, line, true) !== 'rejected';
       if (kept) {
@@ -155,7 +155,8 @@ function forEachRecord(
 function loadCoreFile(path: string, buf: Buffer, directory: Directory, report: Report): void {
   const unknown = new Map<string, { count: number; firstLine: number }>();
   const conflicts: { key: string; line: number; library: string; previous: string }[] = [];
-  forEachRecord(path, buf, 'core', report, (key, library, line, torn) => {
+  const reader = new RecordReader('core', directory.libraries());
+  forEachRecord(path, buf, reader, report, (key, library, line, torn) => {
     if (!directory.hasLibrary(library)) {
       if (torn) return 'rejected';
       const seen = unknown.get(library);
@@ -181,7 +182,7 @@ function loadCoreFile(path: string, buf: Buffer, directory: Directory, report: R
     );
   }
   if (conflicts.length > 0) {
-    const firstLines = firstOccurrences(buf, 'core', new Set(conflicts.map((c) => c.key)));
+    const firstLines = firstOccurrences(buf, reader, new Set(conflicts.map((c) => c.key)));
     for (const c of conflicts) {
       report.errors.push(
         `${path}:${c.line}: key '${c.key}' is assigned to library '${c.library}' here but to '${c.previous}' ` +
@@ -193,7 +194,8 @@ function loadCoreFile(path: string, buf: Buffer, directory: Directory, report: R
 
 function loadCorrelFile(path: string, buf: Buffer, correlClass: string, directory: Directory, report: Report): void {
   const conflicts: { object: string; line: number; key: string; previous: string }[] = [];
-  forEachRecord(path, buf, 'correl', report, (object, key, line, torn) => {
+  const reader = new RecordReader('correl');
+  forEachRecord(path, buf, reader, report, (object, key, line, torn) => {
     if (directory.libraryOf(key) === undefined) {
       if (!torn) report.errors.push(`${path}:${line}: key '${key}' of object '${object}' has no library in ${CORE_SAVE_FILE}`);
       return 'rejected';
@@ -209,7 +211,7 @@ function loadCorrelFile(path: string, buf: Buffer, correlClass: string, director
   });
 
   if (conflicts.length > 0) {
-    const firstLines = firstOccurrences(buf, 'correl', new Set(conflicts.map((c) => c.object)));
+    const firstLines = firstOccurrences(buf, reader, new Set(conflicts.map((c) => c.object)));
     for (const c of conflicts) {
       report.errors.push(
         `${path}:${c.line}: object '${c.object}' is bound to key '${c.key}' here but to key '${c.previous}' ` +
@@ -220,14 +222,14 @@ function loadCorrelFile(path: string, buf: Buffer, correlClass: string, director
 }
 
 /** Line numbers of the first records whose first field is in `wanted` (only needed to word errors). */
-function firstOccurrences(buf: Buffer, kind: SaveFileKind, wanted: ReadonlySet<string>): Map<string, number> {
+function firstOccurrences(buf: Buffer, reader: RecordReader, wanted: ReadonlySet<string>): Map<string, number> {
   const found = new Map<string, number>();
   let line = 0;
   for (let pos = 0; pos < buf.length && found.size < wanted.size; ) {
     line++;
     const newline = buf.indexOf(0x0a, pos);
     const end = newline === -1 ? buf.length : newline;
-    const record = parseRecord(buf, pos, end, kind);
+    const record = reader.read(buf, pos, end);
     if (record.ok && wanted.has(record.first) && !found.has(record.first)) found.set(record.first, line);
     pos = end + 1;
   }

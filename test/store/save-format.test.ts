@@ -7,6 +7,7 @@ import {
   formatTimestamp,
   parseRecord,
   parseRecordLine,
+  RecordReader,
 } from '../../src/store/save-format.js';
 
 const at = new Date(2017, 8, 3, 12, 0, 5); // local time, as mysqlda writes
@@ -85,6 +86,17 @@ describe('parseRecord', () => {
 
   it('marks a whitespace-only line as blank', () => {
     expect(parseRecordLine(' \t ', 'core')).toEqual({ ok: false, message: 'blank line', blank: true });
+  });
+
+  it('gives the same result for the canonical layout and for any other spacing', () => {
+    const reader = new RecordReader('core', ['mysqlda1', 'mysqlda2']);
+    const read = (line: string) => reader.read(Buffer.from(line), 0, Buffer.byteLength(line));
+    const expected = { ok: true, first: 'k1', second: 'mysqlda2', dated: true };
+    expect(read('2017-09-03 12:00:00 k1 mysqlda2')).toEqual(expected);
+    expect(read('2017-09-03  12:00:00\tk1 mysqlda2 ')).toEqual(expected);
+    expect(read('2017-09-03 12:00:00 k1 unknown-lib')).toEqual({ ...expected, second: 'unknown-lib' });
+    expect(read('2017-09-03 12:00:00 k1 mysqlda')).toEqual({ ...expected, second: 'mysqlda' });
+    expect(read('2017-09-03 99:00:00 k1 mysqlda2')).toEqual({ ok: false, message: 'bad time "99:00:00"' });
   });
 
   it('reads back what it writes', () => {
