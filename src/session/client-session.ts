@@ -466,7 +466,7 @@ export class ClientSession {
       }
     }
     this.services.logger.error({ session: this.id, err }, 'correl binding could not be saved');
-    return ProxyErrors.persistFailed((err as Error).message);
+    return ProxyErrors.persistFailed('see the mysqlda log');
   }
 
   /** Routes the session to the key's library (assigning and saving a new key first). */
@@ -478,7 +478,7 @@ export class ClientSession {
       if (resolved.isNew) this.services.logger.info({ session: this.id, key, library }, 'new key assigned');
     } catch (err) {
       this.services.logger.error({ session: this.id, key, err }, 'key assignment could not be saved');
-      return this.replyError(reply, ProxyErrors.persistFailed((err as Error).message));
+      return this.replyError(reply, ProxyErrors.persistFailed('see the mysqlda log'));
     }
     if (this.closed) return;
     if (this.route?.library === library && this.backend) {

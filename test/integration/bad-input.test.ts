@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { Connection as CallbackConnection } from 'mysql2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
@@ -69,9 +70,11 @@ describe('bad input', () => {
     for (let i = 0; i < 3; i++) {
       const c = await connectClient(proxy.port);
       await c.query('select library vanishing');
-      const stream = c.connection.query('select seq, repeat("x", 200) from seq_1_to_200000');
+      // The promise wrapper's underlying callback connection streams rows as they arrive.
+      const raw = (c as unknown as { connection: CallbackConnection }).connection;
+      const stream = raw.query('select seq, repeat("x", 200) from seq_1_to_200000');
       await new Promise<void>((resolve) => stream.once('result', () => resolve()));
-      c.connection.stream.destroy();
+      (raw as unknown as { stream: { destroy(): void } }).stream.destroy();
     }
     await stillServes();
   });
