@@ -1,19 +1,52 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { BackendConnection } from './backend/backend-connection.js';
 import { BackendPools } from './backend/backend-pools.js';
 import type { PoolOptions } from './backend/connection-pool.js';
 import type { MysqldaConfig } from './config/types.js';
 import type { Logger } from './log/logger.js';
-import { nativePasswordHash } from './protocol/auth.js';
+import { parseNativePasswordHash } from './protocol/auth.js';
+import { ProxyEvents } from './observability/proxy-events.js';
 import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/constants.js';
 import { ClientSession, type SessionSummary } from './session/client-session.js';
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
 import { DurableDirectory } from './store/durable-directory.js';
 
+/** What `mysqlda reload` reports back. */
+export interface ReloadResult {
+  ok: boolean;
+  /** One line: what was applied, or why nothing was. */
+  message: string;
+  /** Each change applied, e.g. "library mysqlda3 added", "server 10.0.0.2:3306 removed from mysqlda1". */
+  changes: string[];
+}
+
+/** What `mysqlda status` and the admin `/status` show. */
+export interface ProxyStatus {
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSeconds: number;
+  listen: string;
+  sessions: { open: number; routed: number };
+  libraries: {
+    name: string;
+    weight: number;
+    keys: number;
+    /** The server new backend connections go to, or null when none is up. */
+    currentServer: string | null;
+    servers: { address: string; state: 'up' | 'down' | 'unknown' }[];
+  }[];
+}
+
 /** A running proxy: what the CLI and the sandbox hold on to. */
 export interface RunningProxy {
   readonly address: { host: string; port: number };
+  readonly events: ProxyEvents;
   sessions(): SessionSummary[];
+  status(): ProxyStatus;
+  /** Re-reads the config file (or takes the given config) and applies it, or rejects it as a whole. */
+  reload(config?: MysqldaConfig): Promise<ReloadResult>;
   /** Stop accepting, close every client session and backend connection, flush the save files. */
   close(): Promise<void>;
 }
@@ -28,6 +61,8 @@ const FALLBACK_GREETING: GreetingTemplate = {
 
 const GREETING_RETRY_MS = 5_000;
 
+const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
 export function poolOptionsOf(config: MysqldaConfig): PoolOptions {
   return {
     maxConnections: config.pool.maxConnectionsPerServer,
@@ -37,8 +72,19 @@ export function poolOptionsOf(config: MysqldaConfig): PoolOptions {
 }
 
 function accountsOf(config: MysqldaConfig): Map<string, ClientAccount> {
-  const { user, password, database } = config.auth;
-  return new Map([[user, { user, passwordHash: password === '' ? null : nativePasswordHash(password), database }]]);
+  return new Map(
+    config.users.map((user) => [
+      user.user,
+      {
+        user: user.user,
+        passwordHash: user.passwordHash === null ? null : parseNativePasswordHash(user.passwordHash),
+        database: user.database,
+        library: user.library,
+        key: user.key,
+        admin: user.admin,
+      },
+    ]),
+  );
 }
 
 /** The greeting of the first server that answers, in library order: clients adapt to the real version. */
@@ -102,6 +148,8 @@ export async function startProxy(config: MysqldaConfig, logger: Logger): Promise
   }
 
   const accounts = accountsOf(config);
+  const events = new ProxyEvents();
+  const startedAt = new Date();
   let connectionIds = 0;
   const services: SessionServices = {
     logger,
@@ -111,6 +159,7 @@ export async function startProxy(config: MysqldaConfig, logger: Logger): Promise
     greeting: () => greeting ?? FALLBACK_GREETING,
     findAccount: (user) => accounts.get(user),
     nextConnectionId: () => (connectionIds = (connectionIds % 0xffffffff) + 1),
+    events,
   };
 
   const sessions = new Set<ClientSession>();
@@ -131,9 +180,31 @@ export async function startProxy(config: MysqldaConfig, logger: Logger): Promise
   logger.notice({ listen: `${address.host}:${address.port}`, libraries: config.libraries.length }, 'mysqlda is serving');
 
   let closing: Promise<void> | null = null;
+  const summaries = () => [...sessions].map((session) => session.summary());
   return {
     address,
-    sessions: () => [...sessions].map((session) => session.summary()),
+    events,
+    sessions: summaries,
+    status: () => {
+      const open = summaries();
+      const perLibrary = directory.stats().perLibrary;
+      return {
+        version: PACKAGE_VERSION,
+        pid: process.pid,
+        startedAt: startedAt.toISOString(),
+        uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+        listen: `${address.host}:${address.port}`,
+        sessions: { open: open.length, routed: open.filter((s) => s.library !== null).length },
+        libraries: config.libraries.map((library) => ({
+          name: library.name,
+          weight: library.weight,
+          keys: perLibrary[library.name] ?? 0,
+          currentServer: null,
+          servers: library.servers.map((server) => ({ address: `${server.host}:${server.port}`, state: 'unknown' as const })),
+        })),
+      };
+    },
+    reload: async () => ({ ok: false, message: 'live reload is not implemented yet: restart mysqlda to apply a new config', changes: [] }),
     close() {
       closing ??= (async () => {
         if (greetingRetry) clearInterval(greetingRetry);

@@ -26,6 +26,13 @@ export const DEFAULTS = {
   connectTimeoutMs: 3000,
   /** Extension forwards[].weight: every library has the same share of new keys. */
   libraryWeight: 1,
+  /** Extension `health`: check every server each 2 s; 3 failures make it down, 2 successes up again. */
+  health: { intervalMs: 2000, timeoutMs: 1000, failThreshold: 3, riseThreshold: 2 },
+  /** Extension `failover`: sticky; going back to an earlier server is an operator's decision. */
+  failover: { autoFailback: false },
+  /** Extension `daemon`: files beside the config file. */
+  pidFileName: 'mysqlda.pid',
+  logFileRelative: 'log/mysqlda.log',
 } as const;
 
 /** Extension storage.save_dir when absent: the directory of the config file (mysqlda kept both in $HOME/etc). */

@@ -11,6 +11,8 @@ export interface ServerConfig {
   user: string;
   password: string;
   database: string;
+  /** Speak TLS to this server (extension forwards[].forward[].tls). */
+  tls: boolean;
 }
 
 /** A library (mysqlda's "instance"): the home of many core objects, an ordered failover list of servers. */
@@ -31,6 +33,62 @@ export interface PoolConfig {
   connectTimeoutMs: number;
 }
 
+/**
+ * A client account. The first is always mysqlda's `auth` block; more come from the `users` extension.
+ * Passwords are kept as mysql_native_password's double SHA1 ('*' + 40 hex, as in mysql.user).
+ */
+export interface ClientUserConfig {
+  user: string;
+  /** '*' + 40 upper-case hex digits, or null for an account without a password. */
+  passwordHash: string | null;
+  /** The database name the user may give at connect (the logical database); '' = any name refused but none. */
+  database: string;
+  /** Route every session of this user to this library at login (for tools that cannot send extension SQL). */
+  library: string | null;
+  /** Or: route every session of this user as `select library <key>` would. */
+  key: string | null;
+  /** May run mysqlda's admin statements on the SQL port. */
+  admin: boolean;
+}
+
+/** TLS towards clients (extension `tls`). Paths are absolute. */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** Refuse clients that do not upgrade to TLS. */
+  required: boolean;
+}
+
+/** The backend health monitor (extension `health`). */
+export interface HealthConfig {
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failed checks before a server counts as down. */
+  failThreshold: number;
+  /** Consecutive good checks before a down server counts as up again. */
+  riseThreshold: number;
+}
+
+/** Failover policy (extension `failover`). */
+export interface FailoverConfig {
+  /** Go back to an earlier server of the list by itself once it is up again (default false: sticky). */
+  autoFailback: boolean;
+}
+
+/** Admin and observability (extension `admin`). */
+export interface AdminConfig {
+  /** HTTP listener for /metrics, /healthz, /status; null = off (default). */
+  http: { host: string; port: number } | null;
+}
+
+/** Daemon files (extension `daemon`). Paths are absolute. */
+export interface DaemonConfig {
+  /** Default: mysqlda.pid beside the config file. */
+  pidFile: string;
+  /** Default: log/mysqlda.log beside the config file. */
+  logFile: string;
+}
+
 export interface MysqldaConfig {
   /** Absolute path of the file this was loaded from. */
   configPath: string;
@@ -41,4 +99,11 @@ export interface MysqldaConfig {
   /** Absolute directory holding mysqlda.save and mysqlda.<class>.save. */
   saveDir: string;
   libraries: LibraryConfig[];
+  /** Client accounts; users[0] is the `auth` block. */
+  users: ClientUserConfig[];
+  tls: TlsConfig | null;
+  health: HealthConfig;
+  failover: FailoverConfig;
+  admin: AdminConfig;
+  daemon: DaemonConfig;
 }

@@ -20,7 +20,8 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
-import type { LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
+import { nativePasswordHashText } from '../protocol/auth.js';
+import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
 
 export interface ValidatedConfig {
   config: MysqldaConfig;
@@ -47,7 +48,30 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   if (review.problems.length > 0 || !listen || !auth || !pool || saveDir === undefined || !libraries) {
     throw new ConfigError(absolutePath, review.problems);
   }
-  return { config: { configPath: absolutePath, listen, auth, pool, saveDir, libraries }, warnings: review.warnings };
+  const configDir = path.dirname(absolutePath);
+  // Issue-3/4 sections are parsed in a later change; until then they take their defaults.
+  const users = [authAccount(auth)];
+  const extensions = {
+    users,
+    tls: null,
+    health: { ...DEFAULTS.health },
+    failover: { ...DEFAULTS.failover },
+    admin: { http: null },
+    daemon: { pidFile: path.join(configDir, DEFAULTS.pidFileName), logFile: path.join(configDir, DEFAULTS.logFileRelative) },
+  };
+  return { config: { configPath: absolutePath, listen, auth, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
+}
+
+/** mysqlda's single `auth` block as the first client account. */
+function authAccount(auth: Credentials): ClientUserConfig {
+  return {
+    user: auth.user,
+    passwordHash: auth.password === '' ? null : nativePasswordHashText(auth.password),
+    database: auth.database,
+    library: null,
+    key: null,
+    admin: false,
+  };
 }
 
 function readListen(review: Review, document: JsonObject): MysqldaConfig['listen'] | undefined {
@@ -204,7 +228,7 @@ function readServer(
   const password = readString(review, field(entry, 'pass', serverPath), { fallback: auth.password });
   const database = readString(review, field(entry, 'db', serverPath), { fallback: auth.database });
   if (host === undefined || port === undefined || user === undefined || password === undefined) return undefined;
-  return database === undefined ? undefined : { host, port, user, password, database };
+  return database === undefined ? undefined : { host, port, user, password, database, tls: false };
 }
 
 /** A failover list that names one server twice is a mistake: report the repeat. */

@@ -36,6 +36,11 @@ export function nativePasswordHash(password: string): Buffer {
   return sha1(sha1(Buffer.from(password, 'utf8')));
 }
 
+/** The '*' + 40 upper-case hex form MySQL shows for a mysql_native_password hash (SELECT PASSWORD('x')). */
+export function nativePasswordHashText(password: string): string {
+  return '*' + nativePasswordHash(password).toString('hex').toUpperCase();
+}
+
 /** Parses the '*' + 40 hex form of a stored mysql_native_password hash. */
 export function parseNativePasswordHash(text: string): Buffer | null {
   const match = /^\*([0-9a-fA-F]{40})$/.exec(text);

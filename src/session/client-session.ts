@@ -21,7 +21,7 @@ import { DirectoryError } from '../store/durable-directory.js';
 import { buildGreeting, checkLogin, needsAuthSwitch } from './client-auth.js';
 import { classifyLobbyQuery, isSettingStatement, LobbyAction, startsWithSettingKeyword } from './lobby-policy.js';
 import { SessionHistory } from './session-history.js';
-import type { SessionServices } from './session-services.js';
+import type { AdminReply, ClientAccount, SessionServices } from './session-services.js';
 
 /**
  * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
@@ -93,6 +93,10 @@ export class ClientSession {
 
   private bytesFromClient = 0;
   private bytesToClient = 0;
+  private commands = 0;
+  /** Traffic already reported to observers (events are per library, emitted when the session leaves it). */
+  private reported = { commands: 0, bytesIn: 0, bytesOut: 0 };
+  private account: ClientAccount | null = null;
 
   constructor(
     private readonly socket: net.Socket,
@@ -108,6 +112,7 @@ export class ClientSession {
     socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
     socket.on('close', () => this.close('client closed the connection'));
     this.handshakeTimer = setTimeout(() => this.close('no handshake response in time'), HANDSHAKE_TIMEOUT_MS);
+    services.events.emit('client-connected', { client: this.clientAddress });
     const greeting = buildGreeting(services.greeting(), this.id, this.scramble);
     this.writeClient(encodePacket(encodeGreeting(greeting), 0));
   }
@@ -141,6 +146,10 @@ export class ClientSession {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.backlog = null;
     if (!this.socket.destroyed) this.socket.end();
+    if (wasReady) {
+      this.reportTraffic();
+      this.services.events.emit('session-closed', { session: this.id, library: this.route?.library ?? null, durationMs: Date.now() - this.startedAt });
+    }
     if (wasReady || level === 'warn') {
       this.services.logger[level](
         {
@@ -156,6 +165,14 @@ export class ClientSession {
       );
     }
     this.onClosed(this);
+  }
+
+  /** Reports the traffic since the last report against the library the session is on. */
+  private reportTraffic(): void {
+    const { commands, bytesFromClient: bytesIn, bytesToClient: bytesOut } = this;
+    const delta = { commands: commands - this.reported.commands, bytesIn: bytesIn - this.reported.bytesIn, bytesOut: bytesOut - this.reported.bytesOut };
+    this.reported = { commands, bytesIn, bytesOut };
+    if (delta.commands || delta.bytesIn || delta.bytesOut) this.services.events.emit('traffic', { library: this.route?.library ?? null, ...delta });
   }
 
   // ---- handshake and authentication ------------------------------------------------------------
@@ -226,16 +243,39 @@ export class ClientSession {
   private finishLogin(response: HandshakeResponse, token: Buffer, sequenceId: number): void {
     const host = this.socket.remoteAddress ?? 'unknown';
     const outcome = checkLogin(response, token, this.scramble, this.services.findAccount(response.user), host);
-    if (!outcome.ok) return this.refuseLogin(outcome.error, sequenceId, `login refused for user '${response.user}': ${outcome.error.message}`);
+    if (!outcome.ok) {
+      this.services.events.emit('auth-failed', { client: this.clientAddress, user: response.user });
+      return this.refuseLogin(outcome.error, sequenceId, `login refused for user '${response.user}': ${outcome.error.message}`);
+    }
+    this.account = outcome.account;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.user = response.user;
     this.phase = { name: 'ready' };
-    this.writeClient(encodePacket(encodeOk(this.lobbyStatus), sequenceId));
     this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user }, 'session opened');
+    this.services.events.emit('session-opened', { session: this.id, user: response.user });
+    const { library, key } = outcome.account;
+    if (library === null && key === null) {
+      this.writeClient(encodePacket(encodeOk(this.lobbyStatus), sequenceId));
+      return;
+    }
+    // An account with fixed routing is spliced before it hears OK, so its very first statement runs on the library.
+    this.pause(PauseReason.HANDLING_COMMAND);
+    this.pumping = true; // commands pipelined behind the login wait until the session is spliced
+    void this.routeAtLogin(library, key, sequenceId).finally(() => {
+      this.pumping = false;
+      this.unpause(PauseReason.HANDLING_COMMAND);
+      void this.pump();
+    });
+  }
+
+  private async routeAtLogin(library: string | null, key: string | null, sequenceId: number): Promise<void> {
+    const routed = key !== null ? await this.selectLibrary(key, sequenceId) : await this.routeToLibrary(library!, null, sequenceId);
+    if (!routed && !this.closed) this.close('fixed routing of the account failed', 'warn');
   }
 
   private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {
+    this.services.events.emit('client-rejected', { client: this.clientAddress, reason });
     this.writeClient(encodePacket(encodeErr(error), sequenceId));
     this.close(reason, 'warn');
   }
@@ -277,6 +317,7 @@ export class ClientSession {
         return Verdict.INTERCEPT;
     }
     this.lastCommandSequence = sequenceId;
+    this.commands++;
     this.tracker!.commandSent(command);
     return Verdict.FORWARD;
   };
@@ -316,6 +357,7 @@ export class ClientSession {
   private async handleCommand(packet: Packet): Promise<void> {
     const { payload } = packet;
     const command = payload[0];
+    this.commands++;
     if (command === Command.QUIT) return this.quit();
     if (command === Command.QUERY) {
       const sql = payload.toString('utf8', 1);
@@ -351,6 +393,11 @@ export class ClientSession {
   }
 
   private async handleLobbyQuery(sql: string, packet: Packet): Promise<void> {
+    if (this.account?.admin && this.services.admin) {
+      await this.waitIdle();
+      const reply = await this.services.admin(sql, this.account.user);
+      if (reply) return this.sendAdminReply(reply, packet.sequenceId + 1);
+    }
     switch (classifyLobbyQuery(sql)) {
       case LobbyAction.RUN:
         return this.forwardToLobby(packet, 0);
@@ -370,6 +417,17 @@ export class ClientSession {
         await this.waitIdle();
         return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
     }
+  }
+
+  private sendAdminReply(reply: AdminReply, sequenceId: number): void {
+    if (this.closed) return;
+    if (reply.kind === 'error') return this.replyError(sequenceId, reply.error);
+    if (reply.kind === 'ok') {
+      this.writeClient(encodePacket(encodeOk(this.currentStatus(), reply.affectedRows ?? 0), sequenceId));
+      return;
+    }
+    const columns = reply.columns.map((name) => ({ name }));
+    this.writeClient(encodePackets(encodeTextResultSet(columns, reply.rows, this.currentStatus(), this.deprecateEof), sequenceId));
   }
 
   private async resetLobby(packet: Packet): Promise<void> {
@@ -430,11 +488,11 @@ export class ClientSession {
     const { directory } = this.services;
     switch (command.kind) {
       case 'select_library':
-        return this.selectLibrary(command.key, reply);
+        return void (await this.selectLibrary(command.key, reply));
       case 'select_library_by_correl_object': {
         const key = directory.lookupCorrel(command.correlClass, command.object);
         if (key === undefined) return this.replyError(reply, ProxyErrors.unknownCorrelObject(command.correlClass, command.object));
-        return this.selectLibrary(key, reply);
+        return void (await this.selectLibrary(key, reply));
       }
       case 'set_correl_object':
         try {
@@ -469,38 +527,58 @@ export class ClientSession {
     return ProxyErrors.persistFailed('see the mysqlda log');
   }
 
-  /** Routes the session to the key's library (assigning and saving a new key first). */
-  private async selectLibrary(key: string, reply: number): Promise<void> {
+  /** Routes the session to the key's library (assigning and saving a new key first). True when routed. */
+  private async selectLibrary(key: string, reply: number): Promise<boolean> {
     let library: string;
     try {
       const resolved = await this.services.directory.resolveKey(key);
       library = resolved.library;
-      if (resolved.isNew) this.services.logger.info({ session: this.id, key, library }, 'new key assigned');
+      if (resolved.isNew) {
+        this.services.logger.info({ session: this.id, key, library }, 'new key assigned');
+        this.services.events.emit('assignment', { library });
+      }
     } catch (err) {
       this.services.logger.error({ session: this.id, key, err }, 'key assignment could not be saved');
-      return this.replyError(reply, ProxyErrors.persistFailed('see the mysqlda log'));
+      this.replyError(reply, ProxyErrors.persistFailed('see the mysqlda log'));
+      return false;
     }
-    if (this.closed) return;
+    if (this.closed) return false;
+    return this.routeToLibrary(library, key, reply);
+  }
+
+  /** Splices the session onto a backend connection of the library, then answers OK. True when routed. */
+  private async routeToLibrary(library: string, key: string | null, reply: number): Promise<boolean> {
     if (this.route?.library === library && this.backend) {
-      this.route = { library, key };
-      return this.replyOk(reply);
+      this.route = { library, key: key ?? this.route.key };
+      this.replyOk(reply);
+      return true;
     }
-    if (this.route && this.tracker?.inTransaction) return this.replyError(reply, ProxyErrors.switchInTransaction());
+    if (this.route && this.tracker?.inTransaction) {
+      this.replyError(reply, ProxyErrors.switchInTransaction());
+      return false;
+    }
     const libraryConfig = this.services.config().libraries.find((candidate) => candidate.name === library);
-    if (!libraryConfig) return this.replyError(reply, ProxyErrors.libraryUnavailable(library, 'the library is not in the configuration'));
+    if (!libraryConfig) {
+      this.replyError(reply, ProxyErrors.libraryUnavailable(library, 'the library is not in the configuration'));
+      return false;
+    }
     const connection = await this.connectLibrary(libraryConfig, reply);
-    if (!connection) return;
+    if (!connection) return false;
     if (this.closed) {
       void this.services.pools.release(connection, true);
-      return;
+      return false;
     }
     const previous = this.detachBackend();
     if (previous) void this.services.pools.release(previous.connection, previous.idle);
+    const left = this.route?.library ?? null;
+    this.reportTraffic();
     this.attachBackend(connection);
-    this.route = { library, key };
+    this.route = { library, key: key ?? '' };
     this.pendingBegin = null;
     this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');
+    this.services.events.emit('session-routed', { session: this.id, library, previous: left });
     this.replyOk(reply);
+    return true;
   }
 
   /** A backend connection of the library with the session's settings (and lobby BEGIN) applied, or null after replying ERR. */

@@ -1,6 +1,8 @@
 import type { BackendPools } from '../backend/backend-pools.js';
 import type { MysqldaConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import type { ProxyEvents } from '../observability/proxy-events.js';
+import type { ProxyError } from '../protocol/error-codes.js';
 import type { DurableDirectory } from '../store/durable-directory.js';
 
 /** What the greeting copies from the backends, so clients adapt to the real server (version, capabilities). */
@@ -11,13 +13,23 @@ export interface GreetingTemplate {
   statusFlags: number;
 }
 
-/** A client account: mysqlda's `auth` block, stored as mysql_native_password's double SHA1. */
+/** A client account, with its password as mysql_native_password's double SHA1. */
 export interface ClientAccount {
   user: string;
   /** SHA1(SHA1(password)), or null for an empty password. */
   passwordHash: Buffer | null;
   database: string;
+  /** Fixed routing at login, for tools that cannot send extension SQL. */
+  library: string | null;
+  key: string | null;
+  admin: boolean;
 }
+
+/** The answer to an admin statement run on the SQL port. */
+export type AdminReply =
+  | { kind: 'rows'; columns: string[]; rows: (string | number | null)[][] }
+  | { kind: 'ok'; affectedRows?: number }
+  | { kind: 'error'; error: ProxyError };
 
 /** Everything a client session needs from the running proxy. The session owns none of it. */
 export interface SessionServices {
@@ -29,4 +41,10 @@ export interface SessionServices {
   greeting(): GreetingTemplate;
   findAccount(user: string): ClientAccount | undefined;
   nextConnectionId(): number;
+  readonly events: ProxyEvents;
+  /**
+   * Admin statements (e.g. `show libraries`) for accounts with `admin`: the reply, or null when the text is
+   * not an admin statement. Absent when the proxy has no admin module.
+   */
+  admin?(sql: string, user: string): Promise<AdminReply | null>;
 }
