@@ -1,0 +1,108 @@
+/**
+ * `npm run sandbox`: mysqlda in front of real, throwaway MariaDB servers, to try it by hand.
+ * Flags: --libraries N (default 2), --replicas N (per library, default 1), --port P (default 13306 if free).
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load.js';
+import { createLogger } from '../log/logger.js';
+import { startProxy, type RunningProxy } from '../server.js';
+import { assertMariadbInstalled } from './installation.js';
+import { findFreePort, isPortFree } from './ports.js';
+import { Sandbox } from './sandbox.js';
+
+const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+const PREFERRED_PORT = 13306;
+
+interface Flags {
+  libraries: number;
+  replicas: number;
+  port?: number;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: { libraries: { type: 'string' }, replicas: { type: 'string' }, port: { type: 'string' } },
+  });
+  const integer = (name: string, text: string | undefined, min: number, max: number, fallback?: number) => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, not "${text}"`);
+    return value;
+  };
+  return {
+    libraries: integer('libraries', values.libraries, 1, 64, 2)!,
+    replicas: integer('replicas', values.replicas, 0, 7, 1)!,
+    port: integer('port', values.port, 1, 65535),
+  };
+}
+
+function printServers(sandbox: Sandbox, port: number, configPath: string): void {
+  const rows = sandbox.libraries.flatMap((library) => [
+    [library.name, 'master', library.master.port],
+    ...library.replicas.map((replica, i) => [library.name, `replica ${i + 1}`, replica.port]),
+  ]);
+  console.log('\nMariaDB servers (root, no password, on 127.0.0.1):');
+  for (const [library, role, serverPort] of rows) console.log(`  ${String(library).padEnd(12)} ${String(role).padEnd(10)} ${serverPort}`);
+  console.log(`\nmysqlda listens on 127.0.0.1:${port} (config ${configPath}). Connect with:`);
+  console.log(`  mariadb -h 127.0.0.1 -P ${port} -u ${sandbox.user} -p${sandbox.password} ${sandbox.database}`);
+  console.log('then pick a home library for a key:');
+  console.log('  select library <your-key>;');
+  console.log('\nCtrl-C stops the proxy and the servers.\n');
+}
+
+async function main(): Promise<void> {
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${(error as Error).message}\nusage: npm run sandbox -- [--libraries N] [--replicas N] [--port P]`);
+    process.exit(2);
+  }
+  try {
+    assertMariadbInstalled();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+
+  const dir = join(PROJECT_ROOT, 'sandbox');
+  const etc = join(dir, 'etc');
+  const plural = (n: number, noun: string) => `${n} ${n === 1 ? noun : noun.replace(/y$/, 'ie') + 's'}`;
+  console.log(`Starting ${plural(flags.libraries, 'library')} × (master + ${plural(flags.replicas, 'replica')}) in ${dir} ...`);
+  const sandbox = await Sandbox.start({ dir, libraries: flags.libraries, replicas: flags.replicas, log: (line) => console.log(`  ${line}`) });
+
+  let proxy: RunningProxy | undefined;
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await proxy?.close().catch((error: unknown) => console.error(`closing the proxy: ${(error as Error).message}`));
+    await sandbox.stop();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  try {
+    const port = flags.port ?? ((await isPortFree(PREFERRED_PORT)) ? PREFERRED_PORT : await findFreePort());
+    await mkdir(etc, { recursive: true });
+    const configPath = join(etc, 'mysqlda.conf');
+    await writeFile(configPath, sandbox.configJson({ listenPort: port, saveDir: etc }), { mode: 0o600 });
+    await chmod(configPath, 0o600); // it holds the password; an older file may have had another mode
+    const config = await loadConfigFile(configPath);
+    proxy = await startProxy(config, createLogger('info'));
+    printServers(sandbox, proxy.address.port, configPath);
+  } catch (error) {
+    console.error(`mysqlda did not start: ${(error as Error).message}`);
+    console.error(`(keys saved by earlier runs are in ${etc}/mysqlda*.save: delete them to start over)`);
+    await shutdown(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error((error as Error).stack ?? String(error));
+  process.exit(1);
+});
