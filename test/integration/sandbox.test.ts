@@ -1,11 +1,12 @@
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { hasApplied, Sandbox } from '../../src/sandbox/sandbox.js';
-import type { MariadbServer } from '../../src/sandbox/mariadb-server.js';
+import { findFreePort, MariadbServer } from '../../src/sandbox/mariadb-server.js';
 import { removeTree } from '../../src/sandbox/tree.js';
 import { childMariadbdPids, startTestSandbox, type TestSandbox } from '../support/sandbox.js';
 
@@ -116,6 +117,19 @@ describe('Sandbox', () => {
       await later.stop();
     } finally {
       await removeTree(dir);
+    }
+  });
+
+  it('refuses a port that is already taken, with the tail of the error log in the message', async () => {
+    const port = await findFreePort();
+    const squatter = createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve) => squatter.once('listening', resolve));
+    try {
+      await expect(MariadbServer.start({ baseDir: testSandbox.dir, name: 'squatted', port, serverId: 99 })).rejects.toThrow(
+        /exited with code 1 while starting[\s\S]*Address already in use/,
+      );
+    } finally {
+      squatter.close();
     }
   });
 
