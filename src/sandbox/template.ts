@@ -19,6 +19,7 @@ const TEMPLATE_FORMAT = 1;
 const READY_MARKER = '.ready';
 const LOCK_POLL_MS = 100;
 const LOCK_TIMEOUT_MS = 120_000;
+const ORPHAN_LOCK_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,7 +47,9 @@ async function withLock<T>(lockDir: string, body: () => Promise<T>): Promise<T> 
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => ''));
-      if (owner > 0 && !isAlive(owner)) {
+      const age = Date.now() - ((await stat(lockDir).catch(() => undefined))?.mtimeMs ?? Date.now());
+      // A dead owner, or one that died between mkdir and writing its pid.
+      if (owner > 0 ? !isAlive(owner) : age > ORPHAN_LOCK_MS) {
         await rm(lockDir, { recursive: true, force: true });
         continue;
       }
