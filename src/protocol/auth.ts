@@ -68,3 +68,28 @@ export function cachingSha2Token(password: string, scramble: Buffer): Buffer {
   const stage1 = sha256(Buffer.from(password, 'utf8'));
   return xor(stage1, sha256(sha256(stage1), scramble.subarray(0, 20)));
 }
+
+/** SHA256(SHA256(password)): what caching_sha2_password's fast path checks a token against. */
+export function cachingSha2Digest(password: string): Buffer {
+  return sha256(sha256(Buffer.from(password, 'utf8')));
+}
+
+/** Checks a caching_sha2_password fast-path token against SHA256(SHA256(password)), in constant time. */
+export function verifyCachingSha2Token(token: Buffer, scramble: Buffer, digest: Buffer): boolean {
+  if (token.length !== 32) return false;
+  const stage1 = xor(token, sha256(digest, scramble.subarray(0, 20)));
+  return timingSafeEqual(sha256(sha256(stage1)), digest);
+}
+
+/** Checks a password sent in full (over TLS, or RSA-decrypted) against the stored double SHA1. */
+export function verifyCleartextPassword(password: string, storedHash: Buffer | null): boolean {
+  if (storedHash === null) return password === '';
+  return timingSafeEqual(nativePasswordHash(password), storedHash);
+}
+
+/** Undoes the client's XOR of "password\0" with the scramble (caching_sha2 full auth over RSA). */
+export function unscramblePassword(decrypted: Buffer, scramble: Buffer): string {
+  const plain = xor(decrypted, scramble.subarray(0, 20));
+  const nul = plain.indexOf(0);
+  return plain.subarray(0, nul === -1 ? plain.length : nul).toString('utf8');
+}

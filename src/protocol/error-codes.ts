@@ -18,6 +18,8 @@ export const ProxyErrors = {
   badHandshake: () => error(1043, '08S01', 'Bad handshake'),
   packetsOutOfOrder: () => error(1156, '08S01', 'Got packets out of order'),
   unknownCommand: (command: number) => error(1047, '08S01', `Unknown command 0x${command.toString(16)}`),
+  insecureTransport: () =>
+    error(3159, 'HY000', 'Connections using insecure transport are prohibited while --require_secure_transport=ON.'),
   tooManyConnections: () => error(1040, 'HY000', 'Too many connections'),
   notSupported: (what: string) => error(1235, '42000', `This version of mysqlda doesn't yet support '${what}'`),
 

@@ -168,3 +168,23 @@ export function parseAuthSwitchRequest(payload: Buffer): { pluginName: string; p
   if (pluginData.length && pluginData[pluginData.length - 1] === 0) pluginData = pluginData.subarray(0, -1);
   return { pluginName, pluginData: Buffer.from(pluginData) };
 }
+
+/** COM_CHANGE_USER's body: a new login on an open connection (its token is made with the greeting's scramble). */
+export interface ChangeUserRequest {
+  user: string;
+  authResponse: Buffer;
+  database: string | null;
+  /** 0 when the client did not send one (keep the current character set). */
+  charset: number;
+  authPluginName: string | null;
+}
+
+export function parseChangeUser(payload: Buffer, clientCapabilities: number): ChangeUserRequest {
+  const reader = new PayloadReader(payload, 1);
+  const user = reader.nulString();
+  const authResponse = clientCapabilities & Capability.SECURE_CONNECTION ? reader.bytes(reader.u8()) : reader.nulBytes();
+  const database = reader.remaining > 0 ? reader.nulString() : '';
+  const charset = reader.remaining >= 2 ? reader.u16() : 0;
+  const authPluginName = clientCapabilities & Capability.PLUGIN_AUTH && reader.remaining > 0 ? reader.nulString() : null;
+  return { user, authResponse: Buffer.from(authResponse), database: database === '' ? null : database, charset, authPluginName };
+}

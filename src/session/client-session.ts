@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import tls from 'node:tls';
 import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
 import { generateScramble, NATIVE_PASSWORD_PLUGIN } from '../protocol/auth.js';
@@ -6,19 +7,15 @@ import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
 import { Capability, Command, MAX_PACKET_PAYLOAD, PROXY_CAPABILITIES, ServerStatus, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
-import {
-  encodeAuthSwitchRequest,
-  encodeGreeting,
-  isSslRequest,
-  parseHandshakeResponse,
-  type HandshakeResponse,
-} from '../protocol/handshake.js';
+import { encodeGreeting, isSslRequest, parseChangeUser, parseHandshakeResponse, type HandshakeResponse } from '../protocol/handshake.js';
 import { encodePacket, encodePackets, PacketFramer, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
 import { encodeTextResultSet } from '../protocol/result-set.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
-import { buildGreeting, checkLogin, needsAuthSwitch } from './client-auth.js';
+import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
+import { processRsaKeys } from './rsa-keys.js';
+import { secureContextFor } from './tls-context.js';
 import { classifyLobbyQuery, isSettingStatement, LobbyAction, startsWithSettingKeyword } from './lobby-policy.js';
 import { SessionHistory } from './session-history.js';
 import type { AdminReply, ClientAccount, SessionServices } from './session-services.js';
@@ -29,8 +26,11 @@ import type { AdminReply, ClientAccount, SessionServices } from './session-servi
  */
 type Phase =
   | { name: 'greeting-sent' }
-  | { name: 'auth-switch'; response: HandshakeResponse }
+  | { name: 'tls-handshake' }
+  | { name: 'authenticating'; exchange: ClientAuthExchange; response: HandshakeResponse }
   | { name: 'ready' }
+  /** COM_CHANGE_USER's authentication exchange, on a ready session. */
+  | { name: 'changing-user'; exchange: ClientAuthExchange; charset: number }
   | { name: 'closed' };
 
 /** Why the client socket is paused; it reads again only when no reason is left. */
@@ -43,6 +43,9 @@ const TAG_RESET_CONNECTION = -1;
 const MAX_INTERCEPTED_QUERY = 4096;
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** caching_sha2_password's fast-path cache, shared by every session of the process. */
+const sha2Cache = new Sha2Cache();
 
 export interface SessionSummary {
   id: number;
@@ -72,6 +75,10 @@ export class ClientSession {
   private user: string | null = null;
 
   private shape: ConnectionShape = { capabilities: 0, charset: 0 };
+  /** The capabilities the client and mysqlda agreed on at login. */
+  private clientCapabilities = 0;
+  /** Resolves the command path once a COM_CHANGE_USER exchange has ended. */
+  private changeUserDone: (() => void) | null = null;
   private deprecateEof = false;
   private backend: BackendConnection | null = null;
   private tracker: ResponseTracker | null = null;
@@ -99,7 +106,7 @@ export class ClientSession {
   private account: ClientAccount | null = null;
 
   constructor(
-    private readonly socket: net.Socket,
+    private socket: net.Socket,
     private readonly services: SessionServices,
     private readonly onClosed: (session: ClientSession) => void,
   ) {
@@ -107,13 +114,13 @@ export class ClientSession {
     this.clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.splitter = new CommandSplitter(this.classify);
     socket.setNoDelay(true);
-    socket.on('data', this.onClientData);
-    socket.on('drain', this.onClientDrain);
-    socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
-    socket.on('close', () => this.close('client closed the connection'));
+    this.listenToClient(socket);
     this.handshakeTimer = setTimeout(() => this.close('no handshake response in time'), HANDSHAKE_TIMEOUT_MS);
     services.events.emit('client-connected', { client: this.clientAddress });
-    const greeting = buildGreeting(services.greeting(), this.id, this.scramble);
+    const greeting = buildGreeting(services.greeting(), this.id, this.scramble, {
+      tls: services.config().tls !== null,
+      authPlugin: NATIVE_PASSWORD_PLUGIN,
+    });
     this.writeClient(encodePacket(encodeGreeting(greeting), 0));
   }
 
@@ -177,6 +184,13 @@ export class ClientSession {
 
   // ---- handshake and authentication ------------------------------------------------------------
 
+  private listenToClient(socket: net.Socket): void {
+    socket.on('data', this.onClientData);
+    socket.on('drain', this.onClientDrain);
+    socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
+    socket.on('close', () => this.close('client closed the connection'));
+  }
+
   private readonly onClientData = (chunk: Buffer): void => {
     this.bytesFromClient += chunk.length;
     if (this.phase.name === 'ready') {
@@ -184,7 +198,7 @@ export class ClientSession {
       void this.pump();
       return;
     }
-    if (this.phase.name === 'closed') return;
+    if (this.phase.name === 'closed' || this.phase.name === 'tls-handshake') return;
     let packets: Packet[];
     try {
       packets = this.framer.push(chunk);
@@ -194,19 +208,20 @@ export class ClientSession {
     for (const packet of packets) {
       const phase = this.phase;
       if (phase.name === 'greeting-sent') this.onHandshakeResponse(packet);
-      else if (phase.name === 'auth-switch') this.onAuthSwitchResponse(phase.response, packet);
+      else if (phase.name === 'authenticating') this.onAuthStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.response);
+      else if (phase.name === 'changing-user') void this.onChangeUserStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.charset);
       if (this.phaseName() === 'ready') {
         // Commands sent right behind the login (pipelining clients) go to the command path.
         const rest = this.framer.takeRemainder();
         const later = packets.slice(packets.indexOf(packet) + 1).map((p) => encodePacket(p.payload, p.sequenceId));
         const pending = Buffer.concat([...later, rest]);
         if (pending.length) {
-          this.backlog = pending;
+          this.backlog = this.backlog ? Buffer.concat([pending, this.backlog]) : pending;
           void this.pump();
         }
         return;
       }
-      if (this.phaseName() === 'closed') return;
+      if (this.phaseName() === 'closed' || this.phaseName() === 'tls-handshake') return;
     }
   };
 
@@ -215,9 +230,31 @@ export class ClientSession {
     return this.phase.name;
   }
 
+  private authContext(): AuthContext {
+    const config = this.services.config();
+    return {
+      scramble: this.scramble,
+      secure: this.socket instanceof tls.TLSSocket,
+      clientHost: this.socket.remoteAddress ?? 'unknown',
+      findAccount: (user) => {
+        const account = this.services.findAccount(user);
+        // mysqlda's auth block holds the plaintext password: caching_sha2's fast path works from the first login.
+        if (account && user === config.auth.user && !sha2Cache.get(account)) sha2Cache.remember(account, config.auth.password);
+        return account;
+      },
+      sha2Cache,
+      rsaKeys: processRsaKeys,
+    };
+  }
+
   private onHandshakeResponse(packet: Packet): void {
+    const tlsConfig = this.services.config().tls;
     if (isSslRequest(packet.payload)) {
-      return this.refuseLogin(ProxyErrors.notSupported('TLS'), packet.sequenceId + 1, 'client asked for TLS');
+      if (!tlsConfig) return this.refuseLogin(ProxyErrors.notSupported('TLS'), packet.sequenceId + 1, 'client asked for TLS, which is not configured');
+      return this.upgradeToTls();
+    }
+    if (tlsConfig?.required && !(this.socket instanceof tls.TLSSocket)) {
+      return this.refuseLogin(ProxyErrors.insecureTransport(), packet.sequenceId + 1, 'client did not use TLS, which is required');
     }
     let response: HandshakeResponse;
     try {
@@ -226,35 +263,64 @@ export class ClientSession {
       return this.refuseLogin(ProxyErrors.badHandshake(), packet.sequenceId + 1, `bad handshake: ${(err as Error).message}`);
     }
     const negotiated = response.capabilities & PROXY_CAPABILITIES;
+    this.clientCapabilities = negotiated;
     this.shape = { capabilities: negotiated & STREAM_SHAPING_CAPABILITIES, charset: response.charset };
     this.deprecateEof = (negotiated & Capability.DEPRECATE_EOF) !== 0;
-    if (needsAuthSwitch(response)) {
-      this.phase = { name: 'auth-switch', response };
-      this.writeClient(encodePacket(encodeAuthSwitchRequest(NATIVE_PASSWORD_PLUGIN, this.scramble), packet.sequenceId + 1));
+    const exchange = new ClientAuthExchange(response, this.authContext());
+    this.phase = { name: 'authenticating', exchange, response };
+    this.onAuthStep(exchange.start(), packet.sequenceId + 1, response);
+  }
+
+  /** SSLRequest: wrap the socket in TLS, then read the real handshake response over it. */
+  private upgradeToTls(): void {
+    this.phase = { name: 'tls-handshake' };
+    const raw = this.socket;
+    raw.removeListener('data', this.onClientData);
+    raw.pause();
+    const early = this.framer.takeRemainder();
+    if (early.length) raw.unshift(early); // the ClientHello may have come in the same chunk as the SSLRequest
+    let context: tls.SecureContext;
+    try {
+      context = secureContextFor(this.services.config().tls!);
+    } catch (err) {
+      this.services.logger.error({ err }, 'cannot read the TLS certificate or key');
+      return this.close('TLS is misconfigured', 'warn');
+    }
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+    secure.once('secure', () => {
+      if (this.closed) return;
+      this.socket = secure;
+      this.phase = { name: 'greeting-sent' };
+      secure.on('data', this.onClientData);
+      secure.on('drain', this.onClientDrain);
+    });
+    secure.on('error', (err) => this.close(`TLS error: ${err.message}`, 'warn'));
+    secure.on('close', () => this.close('client closed the connection'));
+  }
+
+  /** Acts on one step of the authentication exchange (login or COM_CHANGE_USER). */
+  private onAuthStep(step: AuthStep, sequenceId: number, response: HandshakeResponse): void {
+    if (step.kind === 'send') {
+      this.writeClient(encodePacket(step.payload, sequenceId));
       return;
     }
-    this.finishLogin(response, response.authResponse, packet.sequenceId + 1);
-  }
-
-  private onAuthSwitchResponse(response: HandshakeResponse, packet: Packet): void {
-    this.finishLogin(response, packet.payload, packet.sequenceId + 1);
-  }
-
-  private finishLogin(response: HandshakeResponse, token: Buffer, sequenceId: number): void {
-    const host = this.socket.remoteAddress ?? 'unknown';
-    const outcome = checkLogin(response, token, this.scramble, this.services.findAccount(response.user), host);
-    if (!outcome.ok) {
+    for (const payload of step.kind === 'accept' ? step.before : []) this.writeClient(encodePacket(payload, sequenceId++));
+    if (step.kind === 'refuse') {
       this.services.events.emit('auth-failed', { client: this.clientAddress, user: response.user });
-      return this.refuseLogin(outcome.error, sequenceId, `login refused for user '${response.user}': ${outcome.error.message}`);
+      return this.refuseLogin(step.error, sequenceId, `login refused for user '${response.user}': ${step.error.message}`);
     }
-    this.account = outcome.account;
+    this.finishLogin(step.account, sequenceId);
+  }
+
+  private finishLogin(account: ClientAccount, sequenceId: number): void {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
-    this.user = response.user;
+    this.account = account;
+    this.user = account.user;
     this.phase = { name: 'ready' };
-    this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user }, 'session opened');
-    this.services.events.emit('session-opened', { session: this.id, user: response.user });
-    const { library, key } = outcome.account;
+    this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user, tls: this.socket instanceof tls.TLSSocket }, 'session opened');
+    this.services.events.emit('session-opened', { session: this.id, user: account.user });
+    const { library, key } = account;
     if (library === null && key === null) {
       this.writeClient(encodePacket(encodeOk(this.lobbyStatus), sequenceId));
       return;
@@ -379,8 +445,7 @@ export class ClientSession {
         if (this.route) return this.forward(packet, TAG_RESET_CONNECTION);
         return this.resetLobby(packet);
       case Command.CHANGE_USER:
-        await this.waitIdle();
-        return this.replyError(packet.sequenceId + 1, ProxyErrors.notSupported('COM_CHANGE_USER'));
+        return this.changeUser(packet);
       case Command.PING:
         await this.waitIdle();
         return this.replyOk(packet.sequenceId + 1);
@@ -389,6 +454,90 @@ export class ClientSession {
       default:
         await this.waitIdle();
         return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
+    }
+  }
+
+  /**
+   * COM_CHANGE_USER: a new login checked here, against mysqlda's accounts. On success the session starts
+   * afresh (settings, transaction and temporary tables gone) and stays on its library.
+   */
+  private async changeUser(packet: Packet): Promise<void> {
+    await this.waitIdle();
+    if (this.closed) return;
+    let request;
+    try {
+      request = parseChangeUser(packet.payload, this.clientCapabilities);
+    } catch {
+      return this.refuseLogin(ProxyErrors.badHandshake(), packet.sequenceId + 1, 'malformed COM_CHANGE_USER');
+    }
+    const charset = request.charset || this.shape.charset;
+    const exchange = new ClientAuthExchange({ ...request, capabilities: this.clientCapabilities }, this.authContext());
+    const done = new Promise<void>((resolve) => (this.changeUserDone = resolve));
+    this.phase = { name: 'changing-user', exchange, charset };
+    // Auth-switch answers arrive as packets of the exchange, not as commands.
+    const early = this.backlog;
+    this.backlog = null;
+    this.unpause(PauseReason.HANDLING_COMMAND);
+    void this.onChangeUserStep(exchange.start(), packet.sequenceId + 1, charset);
+    if (early) this.onClientData(early);
+    await done;
+    this.pause(PauseReason.HANDLING_COMMAND);
+  }
+
+  private async onChangeUserStep(step: AuthStep, sequenceId: number, charset: number): Promise<void> {
+    if (step.kind === 'send') {
+      this.writeClient(encodePacket(step.payload, sequenceId));
+      return;
+    }
+    for (const payload of step.kind === 'accept' ? step.before : []) this.writeClient(encodePacket(payload, sequenceId++));
+    const finish = () => {
+      const rest = this.framer.takeRemainder();
+      if (rest.length) this.backlog = this.backlog ? Buffer.concat([rest, this.backlog]) : rest;
+      this.changeUserDone?.();
+      this.changeUserDone = null;
+    };
+    if (step.kind === 'refuse') {
+      this.services.events.emit('auth-failed', { client: this.clientAddress, user: this.user ?? '' });
+      this.refuseLogin(step.error, sequenceId, `COM_CHANGE_USER refused: ${step.error.message}`);
+      return finish();
+    }
+    this.phase = { name: 'ready' };
+    this.account = step.account;
+    this.user = step.account.user;
+    this.history.clear();
+    this.pendingBegin = null;
+    this.lobbyStatus = ServerStatus.AUTOCOMMIT;
+    const renewed = await this.renewBackend({ ...this.shape, charset });
+    if (renewed) this.replyOk(sequenceId);
+    else {
+      this.replyError(sequenceId, ProxyErrors.libraryUnavailable(this.route?.library ?? '(lobby)', 'could not reset the backend connection'));
+      this.close('backend reset failed after COM_CHANGE_USER', 'warn');
+    }
+    finish();
+  }
+
+  /** Gives the session a clean backend connection of its library with the given shape (after COM_CHANGE_USER). */
+  private async renewBackend(shape: ConnectionShape): Promise<boolean> {
+    const current = this.detachBackend();
+    const sameShape = shape.charset === this.shape.charset;
+    this.shape = shape;
+    if (!current) return true;
+    if (!this.route) {
+      void this.services.pools.release(current.connection, current.idle);
+      return true;
+    }
+    if (sameShape && (await current.connection.reset())) {
+      this.attachBackend(current.connection);
+      return true;
+    }
+    void this.services.pools.release(current.connection, current.idle);
+    const library = this.services.config().libraries.find((candidate) => candidate.name === this.route!.library);
+    if (!library) return false;
+    try {
+      this.attachBackend(await this.services.pools.acquireForLibrary(library, shape));
+      return true;
+    } catch {
+      return false;
     }
   }
 

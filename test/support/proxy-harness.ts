@@ -30,10 +30,16 @@ export async function writeProxyConfig(sandbox: Sandbox, dir: string, extra?: Re
 }
 
 /** Starts the proxy in this process in front of the sandbox, saving into `dir`. */
-export async function startTestProxy(sandbox: Sandbox, dir: string, extra?: Record<string, unknown>): Promise<ProxyUnderTest> {
+export async function startTestProxy(
+  sandbox: Sandbox,
+  dir: string,
+  extra?: Record<string, unknown>,
+  adjust?: (config: MysqldaConfig) => void,
+): Promise<ProxyUnderTest> {
   const { configPath, port } = await writeProxyConfig(sandbox, dir, extra);
   const { readFile } = await import('node:fs/promises');
   const config = parseConfigText(await readFile(configPath, 'utf8'), configPath);
+  adjust?.(config);
   const proxy = await startProxy(config, silentLogger());
   return { proxy, config, configPath, port, stop: () => proxy.close() };
 }
