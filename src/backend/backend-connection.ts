@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { constants as cryptoConstants, publicEncrypt } from 'node:crypto';
 import type { ServerConfig } from '../config/types.js';
 import {
@@ -102,7 +103,7 @@ export class BackendConnection {
   static connect(server: ServerConfig, shape: ConnectionShape, connectTimeoutMs: number): Promise<BackendConnection> {
     const address = serverAddress(server);
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: server.host, port: server.port, noDelay: true });
+      let socket: net.Socket = net.connect({ host: server.host, port: server.port, noDelay: true });
       const framer = new PacketFramer();
       let settled = false;
       let greeting: Greeting | null = null;
@@ -120,6 +121,44 @@ export class BackendConnection {
       const send = (payload: Buffer, sequenceId: number) => socket.write(encodePacket(payload, sequenceId));
       let password = server.password;
 
+      const sendHandshakeResponse = (sequenceId: number) => {
+        const g = greeting!;
+        const plugin = g.authPluginName === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
+        const authResponse = plugin === CACHING_SHA2_PLUGIN ? cachingSha2Token(password, g.scramble) : nativePasswordToken(password, g.scramble);
+        send(
+          encodeHandshakeResponse({
+            capabilities,
+            maxPacketSize: 1 << 30,
+            charset: shape.charset,
+            user: server.user,
+            authResponse,
+            database: server.database || null,
+            authPluginName: plugin,
+            connectAttributes: PACKAGE_ATTRIBUTES,
+          }),
+          sequenceId,
+        );
+      };
+
+      /** SSLRequest, then the TLS handshake on the same socket; the login continues encrypted. */
+      const startTls = (sequenceId: number) => {
+        const request = Buffer.alloc(32);
+        request.writeUInt32LE((capabilities | Capability.SSL) >>> 0, 0);
+        request.writeUInt32LE(1 << 30, 4);
+        request[8] = shape.charset;
+        send(request, sequenceId);
+        const raw = socket;
+        raw.removeListener('data', onData);
+        // The server's certificate is not verified: the option encrypts the link to a known address.
+        const secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername: net.isIP(server.host) ? undefined : server.host });
+        secure.on('error', (err) => fail(`TLS to ${address} failed: ${err.message}`));
+        secure.once('secureConnect', () => {
+          socket = secure;
+          secure.on('data', onData);
+          sendHandshakeResponse(sequenceId + 1);
+        });
+      };
+
       const onPacket = (packet: Packet) => {
         const { payload } = packet;
         if (!greeting) {
@@ -127,22 +166,11 @@ export class BackendConnection {
           capabilities =
             (BACKEND_BASE_CAPABILITIES | (shape.capabilities & STREAM_SHAPING_CAPABILITIES)) & greeting.capabilities;
           capabilities |= Capability.PROTOCOL_41;
-          const plugin = greeting.authPluginName === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
-          const authResponse =
-            plugin === CACHING_SHA2_PLUGIN ? cachingSha2Token(password, greeting.scramble) : nativePasswordToken(password, greeting.scramble);
-          send(
-            encodeHandshakeResponse({
-              capabilities,
-              maxPacketSize: 1 << 30,
-              charset: shape.charset,
-              user: server.user,
-              authResponse,
-              database: server.database || null,
-              authPluginName: plugin,
-              connectAttributes: PACKAGE_ATTRIBUTES,
-            }),
-            packet.sequenceId + 1,
-          );
+          if (server.tls) {
+            if (!(greeting.capabilities & Capability.SSL)) return fail(`${address} does not offer TLS, which the config asks for`);
+            return startTls(packet.sequenceId + 1);
+          }
+          sendHandshakeResponse(packet.sequenceId + 1);
           return;
         }
         switch (payload[0]) {
@@ -186,7 +214,7 @@ export class BackendConnection {
         }
       };
 
-      socket.on('data', (chunk: Buffer) => {
+      function onData(chunk: Buffer): void {
         try {
           for (const packet of framer.push(chunk)) {
             if (settled) return;
@@ -195,7 +223,8 @@ export class BackendConnection {
         } catch (err) {
           fail(`${address} sent a malformed handshake: ${(err as Error).message}`);
         }
-      });
+      }
+      socket.on('data', onData);
     });
   }
 

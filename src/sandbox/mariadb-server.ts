@@ -18,6 +18,8 @@ export interface MariadbServerOptions {
   /** A free port is chosen when absent (and another one if that port is taken before mariadbd binds it). */
   port?: number;
   serverId: number;
+  /** More mariadbd options (e.g. --ssl-cert/--ssl-key for a server that speaks TLS). */
+  extraArgs?: readonly string[];
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -54,6 +56,7 @@ export class MariadbServer {
   readonly serverId: number;
   private readonly pidFile: string;
   private readonly errorLog: string;
+  private readonly extraArgs: readonly string[];
   private launch: Launch | undefined;
   private connection: Promise<Connection> | undefined;
   private queriesInFlight = 0;
@@ -62,6 +65,7 @@ export class MariadbServer {
     this.name = options.name;
     this.port = port;
     this.serverId = options.serverId;
+    this.extraArgs = options.extraArgs ?? [];
     this.dataDir = join(resolve(options.baseDir), options.name);
     this.socketPath = join(sandboxRunDir(), `s${++socketSequence}.sock`);
     this.pidFile = join(this.dataDir, 'mariadbd.pid');
@@ -155,6 +159,7 @@ export class MariadbServer {
       '--innodb-buffer-pool-dump-at-shutdown=0',
       '--innodb-buffer-pool-load-at-startup=0',
       '--innodb-temp-data-file-path=ibtmp1:1M:autoextend',
+      ...this.extraArgs,
     ];
   }
 
