@@ -195,7 +195,7 @@ export class ClientSession {
     this.bytesFromClient += chunk.length;
     if (this.phase.name === 'ready') {
       this.backlog = this.backlog ? Buffer.concat([this.backlog, chunk]) : chunk;
-      void this.pump();
+      this.pump();
       return;
     }
     if (this.phase.name === 'closed' || this.phase.name === 'tls-handshake') return;
@@ -217,7 +217,7 @@ export class ClientSession {
         const pending = Buffer.concat([...later, rest]);
         if (pending.length) {
           this.backlog = this.backlog ? Buffer.concat([pending, this.backlog]) : pending;
-          void this.pump();
+          this.pump();
         }
         return;
       }
@@ -331,7 +331,7 @@ export class ClientSession {
     void this.routeAtLogin(library, key, sequenceId).finally(() => {
       this.pumping = false;
       this.unpause(PauseReason.HANDLING_COMMAND);
-      void this.pump();
+      this.pump();
     });
   }
 
@@ -390,33 +390,37 @@ export class ClientSession {
 
   private oversizedLobbyPacket: number | null = null;
 
-  /** Moves client bytes on: forwards what passes through, stops at each command handled here. */
-  private async pump(): Promise<void> {
+  /**
+   * Moves client bytes on: forwards what passes through, stops at each command handled here. Synchronous on
+   * the splice's fast path; only a command handled here (extension SQL, lobby statements) goes asynchronous,
+   * and the bytes behind it wait in the backlog until it is done.
+   */
+  private pump(): void {
     if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.backlog && this.phase.name === 'ready') {
-        const input = this.backlog;
-        const step = this.splitter.split(input);
-        if (step.forwardBytes > 0) this.forwardToBackend(step.forwardBytes === input.length ? input : input.subarray(0, step.forwardBytes));
-        this.backlog = step.consumed === input.length ? null : input.subarray(step.consumed);
-        if (this.oversizedLobbyPacket !== null && this.splitter.atPacketBoundary) {
-          const sequenceId = this.oversizedLobbyPacket;
-          this.oversizedLobbyPacket = null;
-          this.replyError(sequenceId, ProxyErrors.noLibrarySelected());
-        }
-        if (!step.command) break;
-        this.pause(PauseReason.HANDLING_COMMAND);
-        try {
-          await this.handleCommand(step.command);
-        } catch (err) {
+    while (this.backlog && this.phase.name === 'ready') {
+      const input = this.backlog;
+      const step = this.splitter.split(input);
+      if (step.forwardBytes > 0) this.forwardToBackend(step.forwardBytes === input.length ? input : input.subarray(0, step.forwardBytes));
+      this.backlog = step.consumed === input.length ? null : input.subarray(step.consumed);
+      if (this.oversizedLobbyPacket !== null && this.splitter.atPacketBoundary) {
+        const sequenceId = this.oversizedLobbyPacket;
+        this.oversizedLobbyPacket = null;
+        this.replyError(sequenceId, ProxyErrors.noLibrarySelected());
+      }
+      if (!step.command) return;
+      this.pumping = true;
+      this.pause(PauseReason.HANDLING_COMMAND);
+      this.handleCommand(step.command)
+        .catch((err: unknown) => {
           this.services.logger.error({ session: this.id, err }, 'unexpected error while handling a command');
           this.close(`internal error: ${(err as Error).message}`, 'warn');
-        }
-        this.unpause(PauseReason.HANDLING_COMMAND);
-      }
-    } finally {
-      this.pumping = false;
+        })
+        .finally(() => {
+          this.pumping = false;
+          this.unpause(PauseReason.HANDLING_COMMAND);
+          this.pump();
+        });
+      return;
     }
   }
 
