@@ -364,7 +364,7 @@ export class ClientSession {
       this.oversizedLobbyPacket = sequenceId;
       return Verdict.FORWARD;
     }
-    if (!this.route || headLength === 0) return Verdict.INTERCEPT;
+    if (!this.route || headLength === 0 || this.relocation) return Verdict.INTERCEPT;
     const command = buf[start];
     switch (command) {
       case Command.QUERY:
@@ -389,6 +389,20 @@ export class ClientSession {
   };
 
   private oversizedLobbyPacket: number | null = null;
+
+  /** Set when the session's server left the configuration: move at the next boundary, or give up at `deadline`. */
+  private relocation: { deadline: number } | null = null;
+
+  /**
+   * The session's backend server was removed (live reload): at its next command outside a transaction the
+   * session moves to its library's current server, settings replayed; a session still in a transaction after
+   * `graceMs` gets an ERR on its next command and is closed. Returns whether the session was on one of them.
+   */
+  moveOffServers(addresses: ReadonlySet<string>, graceMs: number): boolean {
+    if (!this.backend || !this.route || !addresses.has(this.backend.address)) return false;
+    this.relocation = { deadline: Date.now() + graceMs };
+    return true;
+  }
 
   /**
    * Moves client bytes on: forwards what passes through, stops at each command handled here. Synchronous on
@@ -429,6 +443,7 @@ export class ClientSession {
     const command = payload[0];
     this.commands++;
     if (command === Command.QUIT) return this.quit();
+    if (this.relocation && !(await this.relocate(packet))) return;
     if (command === Command.QUERY) {
       const sql = payload.toString('utf8', 1);
       const extension = parseExtensionSql(sql);
@@ -451,11 +466,14 @@ export class ClientSession {
       case Command.CHANGE_USER:
         return this.changeUser(packet);
       case Command.PING:
+        if (this.route) return this.forward(packet, 0);
         await this.waitIdle();
         return this.replyOk(packet.sequenceId + 1);
       case Command.STATISTICS:
-        return this.forwardToLobby(packet, 0);
+        return this.route ? this.forward(packet, 0) : this.forwardToLobby(packet, 0);
       default:
+        // Routed sessions reach here only for commands held back by a pending move: they pass through.
+        if (this.route) return this.forward(packet, 0);
         await this.waitIdle();
         return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
     }
@@ -591,6 +609,34 @@ export class ClientSession {
     const lobby = this.detachBackend();
     if (lobby) void this.services.pools.release(lobby.connection, lobby.idle);
     return this.replyOk(packet.sequenceId + 1);
+  }
+
+  /**
+   * Carries out a pending move off a removed server before `packet` is handled. False when the session was
+   * closed instead (grace period over inside a transaction, or no server of the library answers).
+   */
+  private async relocate(packet: Packet): Promise<boolean> {
+    await this.waitIdle();
+    if (this.closed || !this.relocation || !this.route) return !this.closed;
+    if (this.tracker?.inTransaction) {
+      // Still in a transaction: this command runs where the transaction is, until the grace period ends.
+      if (Date.now() < this.relocation.deadline) return true;
+      this.replyError(packet.sequenceId + 1, ProxyErrors.serverRemoved(this.route.library));
+      this.close('server removed from the configuration; transaction still open after the grace period', 'warn');
+      return false;
+    }
+    const library = this.services.config().libraries.find((candidate) => candidate.name === this.route!.library);
+    const connection = library ? await this.connectLibrary(library, packet.sequenceId + 1) : null;
+    if (!connection) {
+      this.close('could not move off a removed server', 'warn');
+      return false;
+    }
+    const previous = this.detachBackend();
+    if (previous) void this.services.pools.release(previous.connection, previous.idle);
+    this.attachBackend(connection);
+    this.relocation = null;
+    this.services.logger.info({ session: this.id, library: this.route.library, server: connection.address }, 'session moved off a removed server');
+    return true;
   }
 
   /** Sends a whole intercepted command on to the attached backend. */
