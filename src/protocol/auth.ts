@@ -77,8 +77,9 @@ export function cachingSha2Digest(password: string): Buffer {
 /** Checks a caching_sha2_password fast-path token against SHA256(SHA256(password)), in constant time. */
 export function verifyCachingSha2Token(token: Buffer, scramble: Buffer, digest: Buffer): boolean {
   if (token.length !== 32) return false;
+  // The token unmasks to SHA256(password), whose SHA256 is the digest.
   const stage1 = xor(token, sha256(digest, scramble.subarray(0, 20)));
-  return timingSafeEqual(sha256(sha256(stage1)), digest);
+  return timingSafeEqual(sha256(stage1), digest);
 }
 
 /** Checks a password sent in full (over TLS, or RSA-decrypted) against the stored double SHA1. */
