@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionPool } from '../../src/backend/connection-pool.js';
+import type { ServerConfig } from '../../src/config/types.js';
+import { DEFAULT_CHARSET } from '../../src/protocol/constants.js';
+import { findFreePort, MariadbServer } from '../../src/sandbox/mariadb-server.js';
+
+let dir: string;
+let server: MariadbServer;
+let config: ServerConfig;
+const shape = { capabilities: 0, charset: DEFAULT_CHARSET };
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-pool-'));
+  server = await MariadbServer.start({ baseDir: dir, name: 'pool', serverId: 1 });
+  config = { host: '127.0.0.1', port: server.port, user: 'root', password: '', database: '', tls: false };
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ConnectionPool', () => {
+  it('reuses a released connection, reset, instead of opening another', async () => {
+    const pool = new ConnectionPool(config, shape, { maxConnections: 4, idleTimeoutMs: 60_000, connectTimeoutMs: 2000 });
+    const first = await pool.acquire();
+    await first.execute(Buffer.from('\x03set @x = 1'));
+    await pool.release(first);
+    const second = await pool.acquire();
+    expect(second).toBe(first);
+    const result = await second.execute(Buffer.from('\x03select @x'));
+    expect(result.packets[result.packets.length - 2].subarray(1).length).toBe(0); // NULL row: reset
+    pool.close();
+  });
+
+  it('never opens more than its maximum; a waiter gets the next released connection', async () => {
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000 });
+    const a = await pool.acquire();
+    await pool.acquire();
+    const waiting = pool.acquire();
+    expect(pool.stats()).toEqual({ idle: 0, active: 2, waiting: 1 });
+    await pool.release(a);
+    expect(await waiting).toBe(a);
+    pool.close();
+  });
+
+  it('fails a waiter after the connect timeout when every connection stays busy', async () => {
+    const pool = new ConnectionPool(config, shape, { maxConnections: 1, idleTimeoutMs: 60_000, connectTimeoutMs: 200 });
+    await pool.acquire();
+    await expect(pool.acquire()).rejects.toThrow(/busy/);
+    pool.close();
+  });
+
+  it('closes idle connections after the idle timeout', async () => {
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 300, connectTimeoutMs: 2000 });
+    const connection = await pool.acquire();
+    await pool.release(connection);
+    expect(pool.stats().idle).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(pool.stats()).toEqual({ idle: 0, active: 0, waiting: 0 });
+    pool.close();
+  });
+
+  it('drops an idle connection the server closed, and never hands it out', async () => {
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000 });
+    const connection = await pool.acquire();
+    await pool.release(connection);
+    await server.query(`KILL ${connection.threadId}`);
+    await new Promise<void>((resolve) => connection.onClose(resolve));
+    const fresh = await pool.acquire();
+    expect(fresh).not.toBe(connection);
+    expect(fresh.alive).toBe(true);
+    pool.close();
+  });
+
+  it('hands a refused connect straight to the caller instead of waiting for the connect timeout', async () => {
+    const pool = new ConnectionPool({ ...config, port: await findFreePort() }, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 30_000 });
+    const started = Date.now();
+    await expect(pool.acquire()).rejects.toThrow(/ECONNREFUSED/);
+    expect(Date.now() - started).toBeLessThan(15_000); // far below the 30 s timeout: not waited out
+    pool.close();
+  });
+});
