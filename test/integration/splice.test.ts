@@ -84,6 +84,26 @@ describe('the splice', () => {
     await b.end();
   });
 
+  it('holds no unbounded memory for a client that stops reading a large result, and keeps serving others', async () => {
+    const { rawClient, query } = await import('../support/raw-client.js');
+    const slow = await rawClient(proxy.port);
+    await slow.query('select library slow-reader');
+    const before = process.memoryUsage().rss;
+    // ~200 MB of result that the client never reads.
+    slow.connection.socket.pause();
+    const { encodePacket } = await import('../../src/protocol/packet.js');
+    slow.connection.socket.write(encodePacket(query(`select repeat('x', 2000) from seq_1_to_100000`), 0));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const other = await connectClient(proxy.port);
+    await other.query('select library while-slow');
+    const [rows] = await other.query('select 1 as ok');
+    expect(rows).toEqual([{ ok: 1 }]);
+    await other.end();
+    const grown = process.memoryUsage().rss - before;
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
+    slow.connection.destroy();
+  });
+
   it('honours DEPRECATE_EOF and multi-statements exactly as the client negotiated them', async () => {
     const c = await connectClient(proxy.port, { multipleStatements: true });
     await c.query('select library multi');
