@@ -176,3 +176,26 @@ export function readHost(review: Review, f: Field): string | undefined {
   }
   return host;
 }
+
+/** A JSON boolean (true/false only: "yes" or 1 would hide a typo). Absent → `fallback`. */
+export function readBoolean(review: Review, f: Field, fallback: boolean): boolean | undefined {
+  const value = valueOf(f);
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    review.problem(pathOf(f), `must be true or false, ${got(f, value)}`);
+    return undefined;
+  }
+  return value;
+}
+
+/** An optional string: absent (or null) → null. */
+export function readOptionalString(review: Review, f: Field, rule: { nonEmpty?: boolean } = {}): string | null | undefined {
+  const value = valueOf(f);
+  if (value === undefined || value === null) return null;
+  return readString(review, f, rule);
+}
+
+/** The JSON path of a field, for messages made outside this module. */
+export function fieldPath(f: Field): string {
+  return pathOf(f);
+}

@@ -1,6 +1,7 @@
 /**
  * Reading mysqlda.conf: mysqlda's JSON, unchanged, plus optional extensions (see schema.ts and validate.ts).
  */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
@@ -47,8 +48,25 @@ export function parseConfigTextWithWarnings(text: string, configPath: string): V
     throw new ConfigError(absolutePath, [`JSON syntax error at ${error.message}`]);
   }
   const result = validateConfig(parsed.value, absolutePath);
+  const unreadable = unreadableFiles(result.config);
+  if (unreadable.length > 0) throw new ConfigError(absolutePath, unreadable);
   const duplicates = parsed.duplicateKeys.map((key) => `${key}: given more than once; the last value is used`);
   return { config: result.config, warnings: [...duplicates, ...result.warnings] };
+}
+
+/** The files the config names that must exist now (TLS certificate and key), each unreadable one as a problem. */
+function unreadableFiles(config: MysqldaConfig): string[] {
+  const files = config.tls ? [['tls.cert', config.tls.certFile], ['tls.key', config.tls.keyFile]] : [];
+  const problems: string[] = [];
+  for (const [key, file] of files) {
+    try {
+      if (!statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      accessSync(file, fsConstants.R_OK);
+    } catch (error) {
+      problems.push(`${key}: cannot read ${file}: ${describeFileError(error)}`);
+    }
+  }
+  return problems;
 }
 
 function describeFileError(error: unknown): string {

@@ -3,6 +3,7 @@
  * The config file keeps mysqlda's key names; extensions are marked as such.
  */
 import path from 'node:path';
+import type { LogLevel } from '../log/logger.js';
 
 export const DEFAULTS = {
   /**
@@ -33,7 +34,26 @@ export const DEFAULTS = {
   /** Extension `daemon`: files beside the config file. */
   pidFileName: 'mysqlda.pid',
   logFileRelative: 'log/mysqlda.log',
+  /** Extension `tls.require`: TLS is offered to clients, not forced. */
+  tlsRequired: false,
+  /** Extension forwards[].forward[].tls: plain TCP to the backend, as mysqlda. */
+  serverTls: false,
+  /** Extension users[].db and users[].admin. */
+  userDatabase: '',
+  userAdmin: false,
+  /**
+   * Not a config key: how long a session whose server left its library (reload, failover, failback) may stay on
+   * it before it is closed with an error, when it does not reach a command boundary outside a transaction sooner.
+   */
+  serverDrainGraceMs: 30_000,
+  /** Not a config key: the file (in the save directory) that remembers each library's current server. */
+  stateFileName: 'mysqlda.state.json',
+  /** Not a config key: a burst of writes to the config file (editors, rsync) is one reload after this quiet time. */
+  configWatchDebounceMs: 300,
 } as const;
+
+/** Extension daemon.log_level: mysqlda's level names (--loglevel-*). */
+export const LOG_LEVEL_NAMES = ['debug', 'info', 'notice', 'warn', 'error', 'fatal'] as const satisfies readonly LogLevel[];
 
 /** Extension storage.save_dir when absent: the directory of the config file (mysqlda kept both in $HOME/etc). */
 export function defaultSaveDir(configPath: string): string {
@@ -54,18 +74,31 @@ export const LIMITS = {
   /** Library names are written into save-file lines: no whitespace, bounded length. (mysqlda: 20 bytes.) */
   libraryNameMaxLength: 64,
   libraryNamePattern: /^[A-Za-z0-9_.-]+$/,
+  healthIntervalMs: { min: 100, max: 3_600_000 },
+  healthTimeoutMs: { min: 50, max: 600_000 },
+  healthThreshold: { min: 1, max: 1000 },
+  /** Admin HTTP port; 0 = any free port (tests), shown by `status`. */
+  adminPort: { min: 0, max: 65535 },
+  /** users[].password_hash: SELECT PASSWORD('x') of mysql_native_password. */
+  passwordHashPattern: /^\*[0-9A-Fa-f]{40}$/,
 } satisfies Record<string, IntegerRange | number | RegExp>;
 
 /** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
 export const KNOWN_KEYS = {
-  top: ['server', 'auth', 'session_pool', 'forwards', 'storage'],
+  top: ['server', 'auth', 'session_pool', 'forwards', 'storage', 'users', 'tls', 'health', 'failover', 'admin', 'daemon'],
   server: ['listen_ip', 'listen_port'],
   auth: ['user', 'pass', 'db'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms'],
   storage: ['save_dir'],
   library: ['instance', 'weight', 'forward'],
-  server_entry: ['ip', 'port', 'user', 'pass', 'db'],
+  server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
+  user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin'],
+  tls: ['cert', 'key', 'require'],
+  health: ['interval_ms', 'timeout_ms', 'fail_threshold', 'rise_threshold'],
+  failover: ['auto_failback'],
+  admin: ['http'],
+  daemon: ['pid_file', 'log_file', 'log_level'],
 } as const;
 
 /** Keys whose values are never repeated in a message: only their type is. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['pass']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['pass', 'password_hash']);

@@ -2,6 +2,7 @@
  * The validated, resolved configuration every other layer reads.
  * Built from etc/mysqlda.conf by src/config/load.ts; defaults live in src/config/schema.ts only.
  */
+import type { LogLevel } from '../log/logger.js';
 
 /** One MySQL server of a library, with the credentials mysqlda uses to reach it. */
 export interface ServerConfig {
@@ -87,6 +88,11 @@ export interface DaemonConfig {
   pidFile: string;
   /** Default: log/mysqlda.log beside the config file. */
   logFile: string;
+  /**
+   * daemon.log_level, or null when the file does not set it (then the command line's --loglevel-* or its
+   * default decides). A change applies on reload.
+   */
+  logLevel: LogLevel | null;
 }
 
 export interface MysqldaConfig {

@@ -1,6 +1,6 @@
 /**
  * From a parsed mysqlda.conf document to a MysqldaConfig, or one ConfigError listing every problem.
- * Pure: no file access. Defaults come from schema.ts.
+ * Pure: no file access (load.ts checks the files the config names). Defaults come from schema.ts.
  */
 import path from 'node:path';
 import { childPath, type JsonObject, type JsonValue } from './jsonc.js';
@@ -13,6 +13,7 @@ import {
   isJsonObject,
   isPresent,
   readArray,
+  readBoolean,
   readHost,
   readInteger,
   readPositiveNumber,
@@ -20,6 +21,7 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
+import { readAdmin, readDaemon, readFailover, readHealth, readTls, readUsers } from './extensions.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
 
@@ -45,20 +47,20 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const saveDir = readSaveDir(review, document, absolutePath);
   const libraries = readLibraries(review, document, auth ?? { user: '', password: '', database: '' });
 
+  const configDir = path.dirname(absolutePath);
+  const libraryNames = libraries ? new Set(libraries.map((library) => library.name)) : undefined;
+  const users = readUsers(review, document, auth?.user, libraryNames);
+  const tls = readTls(review, document, configDir);
+  const health = readHealth(review, document);
+  const failover = readFailover(review, document);
+  const admin = readAdmin(review, document);
+  const daemon = readDaemon(review, document, configDir);
+
   if (review.problems.length > 0 || !listen || !auth || !pool || saveDir === undefined || !libraries) {
     throw new ConfigError(absolutePath, review.problems);
   }
-  const configDir = path.dirname(absolutePath);
-  // Issue-3/4 sections are parsed in a later change; until then they take their defaults.
-  const users = [authAccount(auth)];
-  const extensions = {
-    users,
-    tls: null,
-    health: { ...DEFAULTS.health },
-    failover: { ...DEFAULTS.failover },
-    admin: { http: null },
-    daemon: { pidFile: path.join(configDir, DEFAULTS.pidFileName), logFile: path.join(configDir, DEFAULTS.logFileRelative) },
-  };
+  if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
+  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon };
   return { config: { configPath: absolutePath, listen, auth, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }
 
@@ -227,8 +229,9 @@ function readServer(
   const user = readString(review, field(entry, 'user', serverPath), { fallback: auth.user, nonEmpty: true });
   const password = readString(review, field(entry, 'pass', serverPath), { fallback: auth.password });
   const database = readString(review, field(entry, 'db', serverPath), { fallback: auth.database });
+  const tls = readBoolean(review, field(entry, 'tls', serverPath), DEFAULTS.serverTls);
   if (host === undefined || port === undefined || user === undefined || password === undefined) return undefined;
-  return database === undefined ? undefined : { host, port, user, password, database, tls: false };
+  return database === undefined || tls === undefined ? undefined : { host, port, user, password, database, tls };
 }
 
 /** A failover list that names one server twice is a mistake: report the repeat. */
