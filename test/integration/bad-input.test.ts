@@ -1,30 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { Connection as CallbackConnection } from 'mysql2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { describe, expect, it } from 'vitest';
+import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
-let dir: string;
-let sandbox: Sandbox;
-let proxy: ProxyUnderTest;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-bad-input-'));
-  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 2, replicas: 0 });
-  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'));
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await sandbox?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useProxyFixture('bad-input', { libraries: 2, replicas: 0 });
 
 async function stillServes(): Promise<void> {
-  const c = await connectClient(proxy.port);
+  const c = await connectClient(env.proxy.port);
   await c.query('select library still-serving');
   const [rows] = await c.query('select 1 as ok');
   expect(rows).toEqual([{ ok: 1 }]);
@@ -33,23 +15,23 @@ async function stillServes(): Promise<void> {
 
 describe('bad input', () => {
   it('refuses a wrong password with 1045/28000 in MySQL wording', async () => {
-    await expect(connectClient(proxy.port, { password: 'wrong' })).rejects.toMatchObject({
+    await expect(connectClient(env.proxy.port, { password: 'wrong' })).rejects.toMatchObject({
       errno: 1045,
       sqlState: '28000',
       message: expect.stringMatching(/^Access denied for user 'calvin'@'127\.0\.0\.1' \(using password: YES\)$/),
     });
-    await expect(connectClient(proxy.port, { user: 'nobody' })).rejects.toMatchObject({ errno: 1045 });
+    await expect(connectClient(env.proxy.port, { user: 'nobody' })).rejects.toMatchObject({ errno: 1045 });
     await stillServes();
   });
 
   it('refuses an unknown database with 1049/42000', async () => {
-    await expect(connectClient(proxy.port, { database: 'nosuchdb' })).rejects.toMatchObject({ errno: 1049, sqlState: '42000' });
+    await expect(connectClient(env.proxy.port, { database: 'nosuchdb' })).rejects.toMatchObject({ errno: 1049, sqlState: '42000' });
     await stillServes();
   });
 
   it('closes a connection that sends garbage instead of a handshake, and serves others', async () => {
     const reply = await new Promise<Buffer>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port: proxy.port });
+      const socket = net.connect({ host: '127.0.0.1', port: env.proxy.port });
       const chunks: Buffer[] = [];
       let greeted = false;
       socket.on('data', (chunk) => {
@@ -68,7 +50,7 @@ describe('bad input', () => {
 
   it('survives a client that vanishes in the middle of a large result', async () => {
     for (let i = 0; i < 3; i++) {
-      const c = await connectClient(proxy.port);
+      const c = await connectClient(env.proxy.port);
       await c.query('select library vanishing');
       // The promise wrapper's underlying callback connection streams rows as they arrive.
       const raw = (c as unknown as { connection: CallbackConnection }).connection;

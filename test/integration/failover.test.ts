@@ -1,26 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { backendPort, connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { describe, expect, it } from 'vitest';
+import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
-let dir: string;
-let sandbox: Sandbox;
-let proxy: ProxyUnderTest;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-failover-'));
-  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 2, replicas: 1 });
-  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'), { session_pool: { unused_forward_session_timeout: 60, connect_timeout_ms: 1000 } });
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await sandbox?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useProxyFixture('failover', { libraries: 2, replicas: 1, extra: { session_pool: { unused_forward_session_timeout: 60, connect_timeout_ms: 1000 } } });
 
 async function libraryOf(connection: mysql.Connection): Promise<string> {
   const [rows] = await connection.query('show library');
@@ -29,10 +11,10 @@ async function libraryOf(connection: mysql.Connection): Promise<string> {
 
 describe('failover to the next server of a library', () => {
   it('gives a session whose master dies mid-statement an error, never a silent switch, and keeps serving others', async () => {
-    const victim = await connectClient(proxy.port);
+    const victim = await connectClient(env.proxy.port);
     await victim.query('select library failover-key');
     const name = await libraryOf(victim);
-    const target = sandbox.libraries.find((l) => l.name === name)!;
+    const target = env.sandbox.libraries.find((l) => l.name === name)!;
     expect(await backendPort(victim)).toBe(target.master.port);
 
     const slow = victim.query('select sleep(30)').catch((err: unknown) => err);
@@ -43,15 +25,15 @@ describe('failover to the next server of a library', () => {
     victim.destroy();
 
     // A new session for the same key lands on the replica, at once.
-    const next = await connectClient(proxy.port);
+    const next = await connectClient(env.proxy.port);
     await next.query('select library failover-key');
     expect(await backendPort(next)).toBe(target.replicas[0].port);
     await next.query("replace into test_table values ('written-on-replica', 'yes')");
     await next.end();
 
     // The other library is untouched.
-    const other = sandbox.libraries.find((l) => l.name !== name)!;
-    const bystander = await connectClient(proxy.port);
+    const other = env.sandbox.libraries.find((l) => l.name !== name)!;
+    const bystander = await connectClient(env.proxy.port);
     for (let i = 0; ; i++) {
       await bystander.query(`select library bystander-${i}`);
       if ((await libraryOf(bystander)) === other.name) break;
@@ -62,8 +44,8 @@ describe('failover to the next server of a library', () => {
 
   it('answers `select library` with an error when no server of the library answers, and the client stays connected', async () => {
     const name = 'failover-key';
-    const c = await connectClient(proxy.port);
-    const target = sandbox.libraries.find((l) => l.master.running === false)!;
+    const c = await connectClient(env.proxy.port);
+    const target = env.sandbox.libraries.find((l) => l.master.running === false)!;
     await target.replicas[0].kill('SIGKILL');
     await expect(c.query(`select library ${name}`)).rejects.toMatchObject({ errno: 7106 });
     const [rows] = await c.query('select 1 as alive');

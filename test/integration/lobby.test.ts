@@ -1,29 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { describe, expect, it } from 'vitest';
+import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
-let dir: string;
-let sandbox: Sandbox;
-let proxy: ProxyUnderTest;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-lobby-'));
-  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 2, replicas: 0 });
-  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'));
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await sandbox?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useProxyFixture('lobby', { libraries: 2, replicas: 0 });
 
 describe('before a library is chosen (the lobby)', () => {
   it('answers connector set-up chatter from a real server', async () => {
-    const c = await connectClient(proxy.port, { database: 'calvindb' });
+    const c = await connectClient(env.proxy.port, { database: 'calvindb' });
     await c.query('SET NAMES utf8mb4');
     await c.query("set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')");
     const [vars] = await c.query('SELECT @@max_allowed_packet AS m, @@system_time_zone AS z, @@time_zone AS t, @@auto_increment_increment AS i');
@@ -43,7 +25,7 @@ describe('before a library is chosen (the lobby)', () => {
   });
 
   it('carries session settings made before `select library` over to the library connection', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query("SET time_zone = '+05:30'");
     await c.query("SET SESSION sql_mode = 'ANSI_QUOTES'");
     await c.query('SET autocommit = 0');
@@ -66,7 +48,7 @@ describe('before a library is chosen (the lobby)', () => {
   });
 
   it('refuses statements that touch data with an error that names the fix, and keeps the connection', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     for (const sql of ['select * from test_table', 'insert into test_table values (1, 2)', 'show tables', 'create table x (a int)']) {
       await expect(c.query(sql)).rejects.toMatchObject({ errno: 7101, message: expect.stringContaining('select library') });
     }
@@ -77,7 +59,7 @@ describe('before a library is chosen (the lobby)', () => {
   });
 
   it('starts a transaction begun in the lobby on the library connection', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query('begin');
     await c.query('select library tx-in-lobby');
     await c.query("insert into test_table values ('lobby-tx', 'v')");

@@ -1,31 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { describe, expect, it } from 'vitest';
+import { useProxyFixture } from '../support/proxy-harness.js';
 
 const run = promisify(execFile);
-let dir: string;
-let sandbox: Sandbox;
-let proxy: ProxyUnderTest;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-cli-'));
-  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 2, replicas: 0 });
-  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'));
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await sandbox?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useProxyFixture('mariadb-cli', { libraries: 2, replicas: 0 });
 
 function mariadb(sql: string, extra: string[] = []) {
-  return run('mariadb', ['-h', '127.0.0.1', '-P', String(proxy.port), '-u', 'calvin', '-pcalvin', '--batch', ...extra, 'calvindb', '-e', sql]);
+  return run('mariadb', ['-h', '127.0.0.1', '-P', String(env.proxy.port), '-u', 'calvin', '-pcalvin', '--batch', ...extra, 'calvindb', '-e', sql]);
 }
 
 describe('the mariadb command-line client', () => {
@@ -43,7 +25,7 @@ describe('the mariadb command-line client', () => {
   });
 
   it('reports a wrong password as the server would', async () => {
-    await expect(run('mariadb', ['-h', '127.0.0.1', '-P', String(proxy.port), '-u', 'calvin', '-pnope', '-e', 'select 1'])).rejects.toMatchObject({
+    await expect(run('mariadb', ['-h', '127.0.0.1', '-P', String(env.proxy.port), '-u', 'calvin', '-pnope', '-e', 'select 1'])).rejects.toMatchObject({
       stderr: expect.stringContaining("ERROR 1045 (28000): Access denied for user 'calvin'"),
     });
   });

@@ -1,36 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Capability, Command } from '../../src/protocol/constants.js';
 import { parseErr } from '../../src/protocol/generic-packets.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { query, rawClient } from '../support/raw-client.js';
 
-let dir: string;
-let sandbox: Sandbox;
-let proxy: ProxyUnderTest;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-protocol-'));
-  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 2, replicas: 0 });
-  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'));
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await sandbox?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useProxyFixture('protocol', { libraries: 2, replicas: 0 });
 
 /** Text of the single value of a one-row, one-column result among raw packets (no DEPRECATE_EOF). */
 const isOk = (p: Buffer) => p[0] === 0x00 && p.length < 16;
 
 describe('protocol completeness', () => {
   it('answers pipelined commands in order, with an extension statement taking effect at its place', async () => {
-    const client = await rawClient(proxy.port);
+    const client = await rawClient(env.proxy.port);
     // set-up chatter, then routing, then data: all written at once, like Connector/J does.
     const packets = await client.pipeline(
       [query('SET autocommit=1'), query('SELECT @@max_allowed_packet'), query('select library pipelined-key'), query('SELECT @@port'), query('SELECT 2')],
@@ -40,14 +24,14 @@ describe('protocol completeness', () => {
     expect(isOk(packets[0])).toBe(true);
     expect(isOk(packets[6])).toBe(true); // the OK of `select library`, in its place
     const port = Number(packets[10].subarray(1).toString());
-    const home = sandbox.libraries.find((l) => l.master.port === port);
+    const home = env.sandbox.libraries.find((l) => l.master.port === port);
     expect(home).toBeDefined();
     expect(packets[15].subarray(1).toString()).toBe('2');
     client.close();
   });
 
   it('keeps thousands of pipelined statements in order', async () => {
-    const client = await rawClient(proxy.port);
+    const client = await rawClient(env.proxy.port);
     await client.query('select library pipeline-batch');
     const count = 3000;
     const packets = await client.pipeline(
@@ -59,7 +43,7 @@ describe('protocol completeness', () => {
   });
 
   it('relays COM_FIELD_LIST, COM_STATISTICS and COM_PING once routed, and refuses data commands before', async () => {
-    const client = await rawClient(proxy.port);
+    const client = await rawClient(env.proxy.port);
     const early = await client.command(Buffer.concat([Buffer.from([Command.FIELD_LIST]), Buffer.from('test_table\0')]));
     expect(parseErr(early.packets[0]).code).toBe(7101);
     const stats = await client.command(Buffer.from([Command.STATISTICS]));
@@ -73,7 +57,7 @@ describe('protocol completeness', () => {
   });
 
   it('follows a cursor: COM_STMT_EXECUTE with a read-only cursor, then COM_STMT_FETCH', async () => {
-    const client = await rawClient(proxy.port);
+    const client = await rawClient(env.proxy.port);
     await client.query('select library cursor-key');
     const prepared = await client.command(Buffer.concat([Buffer.from([Command.STMT_PREPARE]), Buffer.from('select seq from seq_1_to_10')]));
     expect(prepared.ok).toBe(true);
@@ -97,9 +81,9 @@ describe('protocol completeness', () => {
   });
 
   it('passes LOAD DATA LOCAL INFILE through to the client: the proxy never reads its own disk', async () => {
-    const file = path.join(dir, 'rows.csv');
+    const file = path.join(env.dir, 'rows.csv');
     await writeFile(file, Array.from({ length: 1000 }, (_, i) => `local-${i},v${i}`).join('\n'));
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query('select library load-data');
     await c.query('create table if not exists loaded (name varchar(32), value varchar(32))');
     await c.query({ sql: "load data local infile 'rows.csv' into table loaded fields terminated by ','", infileStreamFactory: () => createReadStream(file) });
@@ -109,7 +93,7 @@ describe('protocol completeness', () => {
   });
 
   it('executes a prepared statement with a parameter of more than 16 MB', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query('select library big-param');
     await c.query('create table if not exists big (id int primary key, body longblob)');
     const body = Buffer.alloc(17 * 1024 * 1024, 0x5a);
@@ -120,7 +104,7 @@ describe('protocol completeness', () => {
   });
 
   it('does not offer compression, and a client that asks for it still connects', async () => {
-    const client = await rawClient(proxy.port, Capability.MULTI_RESULTS | Capability.COMPRESS);
+    const client = await rawClient(env.proxy.port, Capability.MULTI_RESULTS | Capability.COMPRESS);
     expect(client.connection.greeting.capabilities & Capability.COMPRESS).toBe(0);
     expect(client.connection.greeting.capabilities & Capability.SSL).toBe(0);
     expect((await client.query('select 1')).ok).toBe(true);

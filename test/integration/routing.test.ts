@@ -1,28 +1,12 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { backendPort, connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { describe, expect, it } from 'vitest';
+import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
-let dir: string;
-let sandbox: Sandbox;
-let proxy: ProxyUnderTest;
+const env = useProxyFixture('routing', { libraries: 3, replicas: 0 });
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-routing-'));
-  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 3, replicas: 0 });
-  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'));
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await sandbox?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const masterPortOf = (library: string) => sandbox.libraries.find((l) => l.name === library)!.master.port;
+const masterPortOf = (library: string) => env.sandbox.libraries.find((l) => l.name === library)!.master.port;
 
 async function errorOf(promise: Promise<unknown>): Promise<{ errno: number; sqlState: string; message: string }> {
   try {
@@ -40,7 +24,7 @@ async function showLibrary(connection: mysql.Connection) {
 
 describe('the mysqlda flow', () => {
   it('routes a key to its library, keeps it there, and a correl alias from a new connection lands on the same server', async () => {
-    const a = await connectClient(proxy.port, { database: 'calvindb' });
+    const a = await connectClient(env.proxy.port, { database: 'calvindb' });
     await a.query('select library 13812345678');
     const { library, key, server } = await showLibrary(a);
     expect(key).toBe('13812345678');
@@ -52,22 +36,22 @@ describe('the mysqlda flow', () => {
     await a.query('set correl_object account_no 6222-0001 13812345678');
     await a.end();
 
-    const b = await connectClient(proxy.port);
+    const b = await connectClient(env.proxy.port);
     await b.query('select library_by_correl_object account_no 6222-0001');
     expect((await showLibrary(b)).library).toBe(library);
     const [rows] = await b.query("select owner from accounts where no = '6222-0001'");
     expect(rows).toEqual([{ owner: '13812345678' }]);
     await b.end();
 
-    const saved = await readFile(path.join(dir, 'etc', 'mysqlda.save'), 'utf8');
+    const saved = await readFile(path.join(env.dir, 'etc', 'mysqlda.save'), 'utf8');
     expect(saved).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d 13812345678 ${library}$`, 'm'));
-    const correl = await readFile(path.join(dir, 'etc', 'mysqlda.account_no.save'), 'utf8');
+    const correl = await readFile(path.join(env.dir, 'etc', 'mysqlda.account_no.save'), 'utf8');
     expect(correl).toMatch(/ 6222-0001 13812345678\n$/);
-    expect((await stat(path.join(dir, 'etc', 'mysqlda.save'))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(env.dir, 'etc', 'mysqlda.save'))).mode & 0o777).toBe(0o600);
   });
 
   it('accepts the grammar mysqlda users write: any case, extra whitespace, comments, quotes and a trailing semicolon', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query("  /* route */ SELECT\tLIBRARY   'user@example.com' ;");
     expect((await showLibrary(c)).key).toBe('user@example.com');
     await c.query('select library `k-2`');
@@ -76,7 +60,7 @@ describe('the mysqlda flow', () => {
   });
 
   it('switches library mid-session, returning the old connection to its pool', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     const libraries = new Set<string>();
     for (let i = 0; i < 12 && libraries.size < 2; i++) {
       await c.query(`select library switch-${i}`);
@@ -89,11 +73,11 @@ describe('the mysqlda flow', () => {
   });
 
   it('refuses to switch library inside a transaction, and the session stays usable', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query('select library tx-owner');
     const home = (await showLibrary(c)).library;
     // Find a key that lives elsewhere (assigning keys is allowed at any time).
-    const probe = await connectClient(proxy.port);
+    const probe = await connectClient(env.proxy.port);
     let elsewhere = '';
     for (let i = 0; !elsewhere; i++) {
       await probe.query(`select library tx-other-${i}`);
@@ -115,7 +99,7 @@ describe('the mysqlda flow', () => {
   });
 
   it('answers extension errors with their own codes and keeps the connection usable', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     expect((await errorOf(c.query('select library_by_correl_object nosuch thing'))).errno).toBe(7103);
     expect((await errorOf(c.query('set correl_object phone 555 never-selected-key'))).errno).toBe(7104);
     expect((await errorOf(c.query(`select library ${'x'.repeat(65)}`))).errno).toBe(7102);
@@ -135,7 +119,7 @@ describe('the mysqlda flow', () => {
   });
 
   it('spreads new keys evenly over equal libraries', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     const before = new Map<string, number>();
     for (let i = 0; i < 60; i++) {
       await c.query(`select library spread-${i}`);

@@ -1,29 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { describe, expect, it } from 'vitest';
+import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
-let dir: string;
-let sandbox: Sandbox;
-let proxy: ProxyUnderTest;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-splice-'));
-  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 2, replicas: 0 });
-  proxy = await startTestProxy(sandbox, path.join(dir, 'etc'), { session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: 300 } });
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await sandbox?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const env = useProxyFixture('splice', { libraries: 2, replicas: 0, extra: { session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: 300 } } });
 
 describe('the splice', () => {
   it('relays a 100k-row result intact', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query('select library big-result');
     const [rows] = await c.query('select seq, concat("row-", seq) as label from seq_1_to_100000');
     const list = rows as { seq: number; label: string }[];
@@ -33,7 +15,7 @@ describe('the splice', () => {
   });
 
   it('relays a 20 MB blob both ways, through the 16 MB packet boundary', async () => {
-    const c = await connectClient(proxy.port);
+    const c = await connectClient(env.proxy.port);
     await c.query('select library blob-owner');
     await c.query('create table if not exists blobs (id int primary key, body longblob)');
     const body = Buffer.alloc(20 * 1024 * 1024);
@@ -49,7 +31,7 @@ describe('the splice', () => {
   });
 
   it('serves 200 concurrent clients, each on its own key, with correct data', async () => {
-    const clients = await Promise.all(Array.from({ length: 200 }, () => connectClient(proxy.port)));
+    const clients = await Promise.all(Array.from({ length: 200 }, () => connectClient(env.proxy.port)));
     await Promise.all(
       clients.map(async (c, i) => {
         const key = `concurrent-${i}`;
@@ -63,7 +45,7 @@ describe('the splice', () => {
   });
 
   it('resets a pooled connection: no user variable, temporary table or open transaction leaks to the next client', async () => {
-    const a = await connectClient(proxy.port);
+    const a = await connectClient(env.proxy.port);
     await a.query('select library leak-check');
     const [[{ id }]] = (await a.query('select connection_id() as id')) as unknown as [[{ id: number }]];
     await a.query('set @secret = 42');
@@ -73,7 +55,7 @@ describe('the splice', () => {
     await a.end();
     await new Promise((resolve) => setTimeout(resolve, 300)); // the reset happens after the client leaves
 
-    const b = await connectClient(proxy.port);
+    const b = await connectClient(env.proxy.port);
     await b.query('select library leak-check');
     const [[reused]] = (await b.query('select connection_id() as id, @secret as secret')) as unknown as [[{ id: number; secret: unknown }]];
     expect(reused.id).toBe(id); // the same pooled backend connection...
@@ -86,7 +68,7 @@ describe('the splice', () => {
 
   it('holds no unbounded memory for a client that stops reading a large result, and keeps serving others', async () => {
     const { rawClient, query } = await import('../support/raw-client.js');
-    const slow = await rawClient(proxy.port);
+    const slow = await rawClient(env.proxy.port);
     await slow.query('select library slow-reader');
     const before = process.memoryUsage().rss;
     // ~200 MB of result that the client never reads.
@@ -94,7 +76,7 @@ describe('the splice', () => {
     const { encodePacket } = await import('../../src/protocol/packet.js');
     slow.connection.socket.write(encodePacket(query(`select repeat('x', 2000) from seq_1_to_100000`), 0));
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const other = await connectClient(proxy.port);
+    const other = await connectClient(env.proxy.port);
     await other.query('select library while-slow');
     const [rows] = await other.query('select 1 as ok');
     expect(rows).toEqual([{ ok: 1 }]);
@@ -105,7 +87,7 @@ describe('the splice', () => {
   });
 
   it('honours DEPRECATE_EOF and multi-statements exactly as the client negotiated them', async () => {
-    const c = await connectClient(proxy.port, { multipleStatements: true });
+    const c = await connectClient(env.proxy.port, { multipleStatements: true });
     await c.query('select library multi');
     const [results] = await c.query('select 1 as a; select 2 as b; select 3 as c');
     expect(results).toEqual([[{ a: 1 }], [{ b: 2 }], [{ c: 3 }]]);

@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
+import { afterAll, beforeAll } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import type { MysqldaConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { findFreePort } from '../../src/sandbox/mariadb-server.js';
-import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -102,4 +104,32 @@ export function exited(child: ChildProcess): Promise<void> {
 export async function backendPort(connection: mysql.Connection): Promise<number> {
   const [rows] = await connection.query('select @@port as port');
   return Number((rows as { port: number }[])[0].port);
+}
+
+export interface ProxyFixture {
+  dir: string;
+  sandbox: Sandbox;
+  proxy: ProxyUnderTest;
+}
+
+/**
+ * A sandbox of real MariaDB servers and a proxy in front of it, started before the file's tests and stopped
+ * after them. The returned object is filled in by beforeAll.
+ */
+export function useProxyFixture(
+  name: string,
+  options: { libraries?: number; replicas?: number; extra?: Record<string, unknown>; adjust?: (config: MysqldaConfig) => void } = {},
+): ProxyFixture {
+  const fixture = {} as ProxyFixture;
+  beforeAll(async () => {
+    fixture.dir = await mkdtemp(path.join(os.tmpdir(), `mysqlda-${name}-`));
+    fixture.sandbox = await Sandbox.start({ dir: path.join(fixture.dir, 'servers'), libraries: options.libraries ?? 2, replicas: options.replicas ?? 0 });
+    fixture.proxy = await startTestProxy(fixture.sandbox, path.join(fixture.dir, 'etc'), options.extra, options.adjust);
+  });
+  afterAll(async () => {
+    await fixture.proxy?.stop();
+    await fixture.sandbox?.stop();
+    if (fixture.dir) await rm(fixture.dir, { recursive: true, force: true });
+  });
+  return fixture;
 }
