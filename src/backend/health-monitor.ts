@@ -1,0 +1,133 @@
+/**
+ * Checks every backend server on an interval and records the result in the ServerHealthBook.
+ *
+ * A check is what a session does: connect and log in with the backend credentials through BackendConnection (so
+ * it succeeds exactly when a session could connect: same auth plugins, same TLS setting, same timeouts), then
+ * `SELECT @@read_only`. mysql2 would be a second client stack whose success proves less about ours.
+ * Rounds never overlap: the next starts `interval_ms` after the previous one started, or when it ends if it ran
+ * longer.
+ */
+import type { HealthConfig, ServerConfig } from '../config/types.js';
+import { Command, DEFAULT_CHARSET } from '../protocol/constants.js';
+import { PayloadReader } from '../protocol/payload.js';
+import { BackendConnection, BackendError, serverAddress } from './backend-connection.js';
+import { classifyConnectFailure, SERVER_FULL_ERRORS } from './connect-failure.js';
+import type { HealthObservation, ServerHealthBook } from './server-health.js';
+
+export type Probe = (server: ServerConfig, timeoutMs: number) => Promise<HealthObservation>;
+
+const READ_ONLY_QUERY = Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from('SELECT @@read_only', 'latin1')]);
+
+/** One check of one server: connect, log in, read @@read_only, quit. */
+export async function probeServer(server: ServerConfig, timeoutMs: number): Promise<HealthObservation> {
+  let connection: BackendConnection;
+  try {
+    connection = await BackendConnection.connect(server, { capabilities: 0, charset: DEFAULT_CHARSET }, timeoutMs);
+  } catch (err) {
+    const serverError = err instanceof BackendError ? err.serverError : undefined;
+    if (serverError && SERVER_FULL_ERRORS.has(serverError.code)) return { ok: true, readOnly: null };
+    const kind = classifyConnectFailure(err);
+    return { ok: false, error: (err as Error).message, conclusive: kind === 'unreachable' };
+  }
+  try {
+    const result = await connection.execute(READ_ONLY_QUERY, timeoutMs);
+    if (!result.ok) return { ok: false, error: `SELECT @@read_only failed: ${result.error?.message ?? 'no answer'}` };
+    return { ok: true, readOnly: readOnlyFrom(result.packets) };
+  } finally {
+    connection.close();
+  }
+}
+
+/** @@read_only from the packets of a one-row, one-column text result set; null when they are not that. */
+export function readOnlyFrom(packets: readonly Buffer[]): boolean | null {
+  // [column count, column definition, (EOF), row, EOF or OK]: the row is the packet before the terminator.
+  if (packets.length < 4) return null;
+  const row = packets[packets.length - 2];
+  if (row.length === 0 || row[0] === 0xfb) return null;
+  try {
+    const value = new PayloadReader(row).lenencBytes().toString('latin1');
+    return value === '1' ? true : value === '0' ? false : null;
+  } catch {
+    return null;
+  }
+}
+
+export class HealthMonitor {
+  /** One server per host:port; the first library listing it lends the credentials. */
+  private targets = new Map<string, ServerConfig>();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopped = false;
+  private round: Promise<void> | null = null;
+
+  constructor(
+    private readonly book: ServerHealthBook,
+    private settings: HealthConfig,
+    private readonly probe: Probe = probeServer,
+  ) {}
+
+  setServers(servers: Iterable<ServerConfig>): void {
+    const targets = new Map<string, ServerConfig>();
+    for (const server of servers) if (!targets.has(serverAddress(server))) targets.set(serverAddress(server), server);
+    this.targets = targets;
+    this.book.track(targets.keys());
+  }
+
+  updateSettings(settings: HealthConfig): void {
+    this.settings = settings;
+    this.book.setThresholds(settings);
+    if (this.running) this.schedule(0);
+  }
+
+  /** Starts checking: the first round at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops checking; a round in flight finishes but its results are dropped. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.round;
+  }
+
+  /** One round over every server now (the results are recorded); for start-up and tests. */
+  checkNow(): Promise<void> {
+    this.round ??= this.runRound().finally(() => {
+      this.round = null;
+    });
+    return this.round;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const startedAt = Date.now();
+      void this.checkNow().then(() => {
+        if (this.running && !this.timer) this.schedule(Math.max(0, this.settings.intervalMs - (Date.now() - startedAt)));
+      });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async runRound(): Promise<void> {
+    const targets = [...this.targets.entries()];
+    const { timeoutMs } = this.settings;
+    const results = await Promise.all(
+      targets.map(async ([address, server]) => {
+        try {
+          return [address, await this.probe(server, timeoutMs)] as const;
+        } catch (err) {
+          return [address, { ok: false, error: (err as Error).message } satisfies HealthObservation] as const;
+        }
+      }),
+    );
+    if (this.stopped) return;
+    for (const [address, observation] of results) this.book.record(address, observation);
+  }
+}

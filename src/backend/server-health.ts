@@ -1,0 +1,115 @@
+/**
+ * The health of each backend server: up, down or unknown (not checked yet), with the thresholds that keep one
+ * slow check from flapping a server. The transition function is pure; ServerHealthBook keeps one state per
+ * server (host:port) and tells listeners about each change of status.
+ */
+
+export type HealthStatus = 'unknown' | 'up' | 'down';
+
+export interface ServerHealth {
+  status: HealthStatus;
+  /** Consecutive failed observations (reset by a good one). */
+  failures: number;
+  /** Consecutive good observations while down (reset by a failed one). */
+  successes: number;
+  /** @@read_only at the last good check; null before one. */
+  readOnly: boolean | null;
+  /** Why the last failed observation failed; null after a good one. */
+  lastError: string | null;
+  /** When the status last changed (ms since the epoch). */
+  since: number;
+  /** When the last observation was made; null before any. */
+  checkedAt: number | null;
+}
+
+export interface HealthThresholds {
+  /** Consecutive failed checks before an up (or unknown) server counts as down. */
+  failThreshold: number;
+  /** Consecutive good checks before a down server counts as up again. */
+  riseThreshold: number;
+}
+
+export type HealthObservation =
+  | { ok: true; readOnly: boolean | null }
+  /**
+   * `conclusive`: nothing listens on the server's port (connection refused, reset during the handshake). A session
+   * was waiting on it, so the server is down at once rather than after failThreshold checks.
+   */
+  | { ok: false; error: string; conclusive?: boolean };
+
+export function initialHealth(now: number): ServerHealth {
+  return { status: 'unknown', failures: 0, successes: 0, readOnly: null, lastError: null, since: now, checkedAt: null };
+}
+
+/** The state after one observation. */
+export function nextHealth(health: ServerHealth, observation: HealthObservation, thresholds: HealthThresholds, now: number): ServerHealth {
+  const moved = (status: HealthStatus) => (status === health.status ? health.since : now);
+  if (observation.ok) {
+    const readOnly = observation.readOnly ?? health.readOnly;
+    if (health.status === 'down') {
+      const successes = health.successes + 1;
+      const status = successes >= thresholds.riseThreshold ? 'up' : 'down';
+      return { status, failures: 0, successes: status === 'up' ? 0 : successes, readOnly, lastError: null, since: moved(status), checkedAt: now };
+    }
+    return { status: 'up', failures: 0, successes: 0, readOnly, lastError: null, since: moved('up'), checkedAt: now };
+  }
+  const failures = health.failures + 1;
+  const status = health.status === 'down' || observation.conclusive || failures >= thresholds.failThreshold ? 'down' : health.status;
+  return { ...health, status, failures, successes: 0, lastError: observation.error, since: moved(status), checkedAt: now };
+}
+
+export interface HealthChange {
+  server: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  health: ServerHealth;
+}
+
+export class ServerHealthBook {
+  private readonly servers = new Map<string, ServerHealth>();
+  private readonly listeners: ((change: HealthChange) => void)[] = [];
+
+  constructor(
+    private thresholds: HealthThresholds,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  setThresholds(thresholds: HealthThresholds): void {
+    this.thresholds = thresholds;
+  }
+
+  /** Starts tracking new servers (as unknown) and forgets the ones not listed. */
+  track(servers: Iterable<string>): void {
+    const wanted = new Set(servers);
+    for (const server of this.servers.keys()) if (!wanted.has(server)) this.servers.delete(server);
+    for (const server of wanted) if (!this.servers.has(server)) this.servers.set(server, initialHealth(this.clock()));
+  }
+
+  get(server: string): ServerHealth {
+    return this.servers.get(server) ?? initialHealth(this.clock());
+  }
+
+  status(server: string): HealthStatus {
+    return this.servers.get(server)?.status ?? 'unknown';
+  }
+
+  /** Records an observation of a tracked server; untracked servers (removed by a reload meanwhile) are ignored. */
+  record(server: string, observation: HealthObservation): HealthChange | null {
+    const before = this.servers.get(server);
+    if (!before) return null;
+    const after = nextHealth(before, observation, this.thresholds, this.clock());
+    this.servers.set(server, after);
+    if (after.status === before.status) return null;
+    const change = { server, from: before.status, to: after.status, health: after };
+    for (const listener of this.listeners) listener(change);
+    return change;
+  }
+
+  onChange(listener: (change: HealthChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  entries(): [string, ServerHealth][] {
+    return [...this.servers.entries()];
+  }
+}

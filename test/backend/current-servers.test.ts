@@ -1,0 +1,133 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CurrentServers, type LibraryMove } from '../../src/backend/current-servers.js';
+import { readSavedState, StateFileError } from '../../src/backend/current-server-file.js';
+import { ServerHealthBook } from '../../src/backend/server-health.js';
+import type { LibraryConfig } from '../../src/config/types.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { ProxyEvents } from '../../src/observability/proxy-events.js';
+
+const server = (host: string) => ({ host, port: 3306, user: 'u', password: 'p', database: 'd', tls: false });
+const library = (name: string, hosts: string[]): LibraryConfig => ({ name, weight: 1, servers: hosts.map(server) });
+
+const LIB_A = library('lib_a', ['m', 'r1', 'r2']);
+const LIB_B = library('lib_b', ['b']);
+const refused = { ok: false as const, error: 'connect ECONNREFUSED', conclusive: true };
+const ok = { ok: true as const, readOnly: false };
+
+let dir: string;
+let stateFile: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-current-'));
+  stateFile = path.join(dir, 'mysqlda.state.json');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function open(libraries: LibraryConfig[] = [LIB_A, LIB_B], autoFailback = false) {
+  const health = new ServerHealthBook({ failThreshold: 3, riseThreshold: 1 });
+  health.track(libraries.flatMap((l) => l.servers.map((s) => `${s.host}:${s.port}`)));
+  const events = new ProxyEvents();
+  const failovers: unknown[] = [];
+  events.on('failover', (event) => failovers.push(event));
+  const current = await CurrentServers.open({ stateFile, libraries, health, autoFailback, events, logger: silentLogger() });
+  health.onChange(() => current.reconcileAll());
+  const moves: LibraryMove[] = [];
+  current.onMove((move) => moves.push(move));
+  return { health, current, failovers, moves };
+}
+
+describe('CurrentServers', () => {
+  it('starts every library at its first server and saves that (0600)', async () => {
+    const { current } = await open();
+    expect(current.current('lib_a')).toBe('m:3306');
+    expect(current.serverFor(LIB_A)?.host).toBe('m');
+    await current.flush();
+    expect((await stat(stateFile)).mode & 0o777).toBe(0o600);
+    expect([...(await readSavedState(stateFile)).entries()].map(([name, saved]) => [name, saved.current, saved.servers])).toEqual([
+      ['lib_a', 'm:3306', ['m:3306', 'r1:3306', 'r2:3306']],
+      ['lib_b', 'b:3306', ['b:3306']],
+    ]);
+  });
+
+  it('fails over when the current server goes down, stays when it comes back, emits one event per move', async () => {
+    const { health, current, failovers, moves } = await open();
+    health.record('r1:3306', ok);
+    health.record('m:3306', refused);
+    expect(current.current('lib_a')).toBe('r1:3306');
+    health.record('m:3306', ok);
+    expect(current.serverFor(LIB_A)?.host).toBe('r1');
+    expect(failovers).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306' }]);
+    expect(moves).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306', reason: 'down' }]);
+  });
+
+  it('remembers the current server across a restart', async () => {
+    const first = await open();
+    first.health.record('m:3306', refused);
+    expect(first.current.current('lib_a')).toBe('r1:3306');
+    await first.current.flush();
+    const second = await open();
+    expect(second.current.current('lib_a')).toBe('r1:3306');
+    expect(second.current.serverFor(LIB_A)?.host).toBe('r1');
+  });
+
+  it('starts at the top after a restart with a re-ranked list, and keeps the server when one was only appended', async () => {
+    const first = await open();
+    first.health.record('m:3306', refused);
+    await first.current.flush();
+    expect((await open([library('lib_a', ['m', 'r1', 'r2', 'r3']), LIB_B])).current.current('lib_a')).toBe('r1:3306');
+    await rm(stateFile);
+    const again = await open();
+    again.health.record('m:3306', refused);
+    await again.current.flush();
+    expect((await open([library('lib_a', ['r2', 'm', 'r1']), LIB_B])).current.current('lib_a')).toBe('r2:3306');
+  });
+
+  it('gives null while every server of the library is down', async () => {
+    const { health, current } = await open();
+    for (const host of ['m', 'r1', 'r2']) health.record(`${host}:3306`, refused);
+    expect(current.serverFor(LIB_A)).toBeNull();
+  });
+
+  it('fails back only when the operator asks, to a server that is not down', async () => {
+    const { health, current, moves } = await open();
+    health.record('m:3306', refused);
+    expect(current.failback('lib_a')).toEqual({ ok: false, error: "cannot move library 'lib_a' to m:3306: m:3306 is down" });
+    expect(current.failback('nope')).toEqual({ ok: false, error: "no library is called 'nope'" });
+    health.record('m:3306', ok);
+    expect(current.failback('lib_a', 'r1:3306')).toEqual({ ok: true, move: null });
+    expect(current.failback('lib_a')).toMatchObject({ ok: true, move: { from: 'r1:3306', to: 'm:3306', reason: 'operator' } });
+    expect(moves.map((m) => m.reason)).toEqual(['down', 'operator']);
+  });
+
+  it('with auto_failback goes back by itself once the earlier server is up', async () => {
+    const { health, current } = await open(undefined, true);
+    health.record('m:3306', refused);
+    expect(current.current('lib_a')).toBe('r1:3306');
+    health.record('m:3306', ok);
+    expect(current.current('lib_a')).toBe('m:3306');
+  });
+
+  it('adopts a reload: new libraries, removed ones, and a reordered list moves to its first server', async () => {
+    const { health, current, moves } = await open();
+    health.record('m:3306', refused);
+    current.setLibraries([library('lib_a', ['m', 'r1', 'r2', 'r3']), library('lib_c', ['c'])]);
+    expect([current.current('lib_a'), current.current('lib_b'), current.current('lib_c')]).toEqual(['r1:3306', null, 'c:3306']);
+    current.setLibraries([library('lib_a', ['r2', 'r1'])]);
+    expect(current.current('lib_a')).toBe('r2:3306');
+    expect(moves.at(-1)).toEqual({ library: 'lib_a', from: 'r1:3306', to: 'r2:3306', reason: 'reload' });
+    await current.flush();
+    expect([...(await readSavedState(stateFile)).keys()]).toEqual(['lib_a']);
+  });
+
+  it('refuses to start on a damaged state file, saying how to recover', async () => {
+    await writeFile(stateFile, '{"version":1,"libraries":{"lib_a":{"current":"x:1"');
+    await expect(open()).rejects.toThrow(StateFileError);
+    await writeFile(stateFile, JSON.stringify({ version: 1, libraries: { lib_a: { current: 'x:1', servers: ['y:1'], since: 'now' } } }));
+    await expect(open()).rejects.toThrow(/malformed entry for library "lib_a".*delete it to start every library at its first server/);
+    expect(await readFile(stateFile, 'utf8')).toContain('x:1');
+  });
+});
