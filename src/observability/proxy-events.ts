@@ -20,6 +20,8 @@ export interface ProxyEventMap {
   'backend-connect': { server: string; library: string; ms: number; ok: boolean };
   /** A library's current server changed. */
   failover: { library: string; from: string | null; to: string };
+  /** A config reload was applied (ok) or rejected as a whole. */
+  reload: { ok: boolean; changes: number };
 }
 
 type Listener<K extends keyof ProxyEventMap> = (event: ProxyEventMap[K]) => void;

@@ -1,0 +1,18 @@
+/**
+ * What the admin surfaces (SQL admin statements, the HTTP listener) may read and do. server.ts implements it;
+ * the admin modules depend on this interface only.
+ */
+import type { ProxyStatus, ReloadResult } from '../observability/status.js';
+import type { SessionSummary } from '../session/client-session.js';
+
+export type FailbackOutcome = { ok: true; moved: boolean; message: string } | { ok: false; error: string };
+
+export interface AdminControl {
+  status(): ProxyStatus;
+  sessions(): SessionSummary[];
+  /** Moves a library to one of its servers (by default its first): the operator's failback. */
+  failback(library: string, to?: string): FailbackOutcome;
+  reload(): Promise<ReloadResult>;
+  /** Ready to serve: the directory is loaded and every library has a server that is up. */
+  readiness(): { ready: boolean; reason: string };
+}

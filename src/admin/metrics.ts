@@ -1,0 +1,188 @@
+/**
+ * Prometheus metrics (prom-client). Counters move in ProxyEvents handlers, which fire at session and backend
+ * boundaries only; gauges are read from the proxy's state when /metrics is scraped. Nothing here runs per packet.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServerPoolStats } from '../backend/backend-pools.js';
+import type { ProxyEvents } from '../observability/proxy-events.js';
+import type { ProxyStatus } from '../observability/status.js';
+import type { SessionSummary } from '../session/client-session.js';
+
+export interface MetricsSources {
+  status(): ProxyStatus;
+  sessions(): SessionSummary[];
+  pools(): ServerPoolStats[];
+}
+
+/** The label value for traffic of sessions that had not chosen a library. */
+export const LOBBY_LABEL = '(lobby)';
+
+const CONNECT_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+let processRegistry: Registry | null = null;
+
+/** Node's process metrics (CPU, memory, event loop, GC), registered once per process whatever the number of proxies. */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(events: ProxyEvents, sources: MetricsSources) {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers });
+
+    const connections = counter('mysqlda_client_connections_total', 'Client TCP connections accepted');
+    const rejected = counter('mysqlda_client_rejected_total', 'Clients turned away before login finished');
+    const authFailures = counter('mysqlda_auth_failures_total', 'Logins refused (wrong user, password or database)');
+    const commands = counter('mysqlda_commands_total', 'Client commands forwarded to a library', ['library']);
+    const received = counter('mysqlda_client_received_bytes_total', 'Bytes received from clients', ['library']);
+    const sent = counter('mysqlda_client_sent_bytes_total', 'Bytes sent to clients', ['library']);
+    const connectErrors = counter('mysqlda_backend_connect_errors_total', 'Failed backend connection attempts', ['server']);
+    const failovers = counter('mysqlda_failovers_total', "Changes of a library's current server", ['library']);
+    const assignments = counter('mysqlda_assignments_total', 'New keys assigned to a library', ['library']);
+    const reloads = counter('mysqlda_reloads_total', 'Config reloads applied (ok) or rejected (failed)', ['result']);
+    const connectSeconds = new Histogram({
+      name: 'mysqlda_backend_connect_seconds',
+      help: 'Time to open and authenticate a new backend connection',
+      labelNames: ['server'],
+      buckets: CONNECT_SECONDS_BUCKETS,
+      registers,
+    });
+
+    this.unsubscribe.push(
+      events.on('client-connected', () => connections.inc()),
+      events.on('client-rejected', () => rejected.inc()),
+      events.on('auth-failed', () => authFailures.inc()),
+      events.on('traffic', (event) => {
+        const labels = { library: event.library ?? LOBBY_LABEL };
+        commands.inc(labels, event.commands);
+        received.inc(labels, event.bytesIn);
+        sent.inc(labels, event.bytesOut);
+      }),
+      events.on('backend-connect', (event) => {
+        if (event.ok) connectSeconds.observe({ server: event.server }, event.ms / 1000);
+        else connectErrors.inc({ server: event.server });
+      }),
+      events.on('failover', (event) => failovers.inc({ library: event.library })),
+      events.on('assignment', (event) => assignments.inc({ library: event.library })),
+      events.on('reload', (event) => reloads.inc({ result: event.ok ? 'ok' : 'failed' })),
+    );
+    for (const result of ['ok', 'failed']) reloads.inc({ result }, 0);
+
+    this.scrapeGauges(sources);
+  }
+
+  async text(): Promise<string> {
+    return Registry.merge([this.registry, processMetrics()]).metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+
+  /** Gauges computed at scrape time from the proxy's state. */
+  private scrapeGauges(sources: MetricsSources): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'mysqlda_client_connections',
+      help: 'Client connections open now',
+      registers,
+      collect() {
+        this.set(sources.sessions().length);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_sessions',
+      help: 'Sessions routed to each library now',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        const status = sources.status();
+        const counts = new Map(status.libraries.map((library) => [library.name, 0]));
+        for (const session of sources.sessions()) if (session.library !== null) counts.set(session.library, (counts.get(session.library) ?? 0) + 1);
+        for (const [library, count] of counts) this.set({ library }, count);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_keys',
+      help: 'Keys (core objects) assigned to each library',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) this.set({ library: library.name }, library.keys);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_pool_connections',
+      help: 'Backend connections per server: idle in the pool, active (in use), or waited for',
+      labelNames: ['server', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        const totals = new Map<string, { idle: number; active: number; waiting: number }>();
+        for (const pool of sources.pools()) {
+          const total = totals.get(pool.server) ?? { idle: 0, active: 0, waiting: 0 };
+          total.idle += pool.idle;
+          total.active += pool.active;
+          total.waiting += pool.waiting;
+          totals.set(pool.server, total);
+        }
+        for (const [server, total] of totals) {
+          for (const state of ['idle', 'active', 'waiting'] as const) this.set({ server, state }, total[state]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_server_up',
+      help: 'Health of each server of each library: 1 up, 0 down, -1 not checked yet',
+      labelNames: ['library', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) {
+          for (const server of library.servers) {
+            this.set({ library: library.name, server: server.address }, server.state === 'up' ? 1 : server.state === 'down' ? 0 : -1);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_server_read_only',
+      help: '@@read_only of each server at its last good check (absent before one)',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) {
+          for (const server of library.servers) if (typeof server.readOnly === 'boolean') this.set({ server: server.address }, server.readOnly ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_current_server',
+      help: "1 for each library's current server (where new backend connections go)",
+      labelNames: ['library', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) {
+          const current = library.servers.find((server) => server.current);
+          if (current) this.set({ library: library.name, server: current.address }, 1);
+        }
+      },
+    });
+  }
+}

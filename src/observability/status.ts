@@ -1,0 +1,52 @@
+/**
+ * What the running proxy reports about itself: `mysqlda status`, the admin `/status` endpoint and
+ * `mysqlda reload`'s answer. Plain JSON-able data.
+ */
+
+/** What `mysqlda reload` reports back. */
+export interface ReloadResult {
+  ok: boolean;
+  /** One line: what was applied, or why nothing was. */
+  message: string;
+  /** Each change applied, e.g. "library mysqlda3 added", "server 10.0.0.2:3306 removed from mysqlda1". */
+  changes: string[];
+}
+
+export type ServerState = 'up' | 'down' | 'unknown';
+
+export interface ServerStatusEntry {
+  address: string;
+  state: ServerState;
+  /** @@read_only at the last good check; null before one. */
+  readOnly?: boolean | null;
+  /** Whether this is the library's current server. */
+  current?: boolean;
+  /** Why the last check failed; null after a good one. */
+  lastError?: string | null;
+}
+
+export interface LibraryStatus {
+  name: string;
+  weight: number;
+  keys: number;
+  /** The server new backend connections go to, or null when none is up. */
+  currentServer: string | null;
+  /** When the library moved to its current server (ISO 8601). */
+  currentSince?: string | null;
+  /** Sessions routed to the library now. */
+  sessions?: number;
+  servers: ServerStatusEntry[];
+}
+
+/** What `mysqlda status` and the admin `/status` show. */
+export interface ProxyStatus {
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSeconds: number;
+  listen: string;
+  /** The admin HTTP listener (host:port), or null when it is off. */
+  admin?: string | null;
+  sessions: { open: number; routed: number };
+  libraries: LibraryStatus[];
+}

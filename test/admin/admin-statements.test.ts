@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { adminStatementHandler, parseAdminStatement } from '../../src/admin/admin-statements.js';
+import { fakeControl } from './fake-control.js';
+
+describe('parseAdminStatement', () => {
+  it('reads the statements whatever the case, spacing and trailing semicolon', () => {
+    expect(parseAdminStatement('show libraries')).toEqual({ ok: true, statement: { kind: 'show_libraries' } });
+    expect(parseAdminStatement('  SHOW\tServers ;')).toEqual({ ok: true, statement: { kind: 'show_servers' } });
+    expect(parseAdminStatement('show sessions;')).toEqual({ ok: true, statement: { kind: 'show_sessions' } });
+    expect(parseAdminStatement('RELOAD')).toEqual({ ok: true, statement: { kind: 'reload' } });
+    expect(parseAdminStatement('failback library lib_A')).toEqual({ ok: true, statement: { kind: 'failback', library: 'lib_A', to: null } });
+    expect(parseAdminStatement('Failback Library lib_a TO 10.0.0.1:3306;')).toEqual({
+      ok: true,
+      statement: { kind: 'failback', library: 'lib_a', to: '10.0.0.1:3306' },
+    });
+  });
+
+  it('leaves other SQL alone (null), including show library and show databases', () => {
+    for (const sql of ['show library', 'show databases', 'select 1', 'show libraries like x', 'reloaded', 'set autocommit=1']) {
+      expect(parseAdminStatement(sql)).toBeNull();
+    }
+  });
+
+  it('answers a malformed failback with its usage', () => {
+    for (const sql of ['failback', 'failback lib_a', 'failback library', 'failback library a to', 'failback library a to host', 'failback library a b c']) {
+      expect(parseAdminStatement(sql)).toEqual({ ok: false, message: 'usage: failback library <name> [to <host:port>]' });
+    }
+  });
+});
+
+describe('admin statements against the proxy', () => {
+  const run = (sql: string, control = fakeControl()) => adminStatementHandler(control)(sql, 'ops');
+
+  it('show libraries: one row per library with its current server and servers up', async () => {
+    expect(await run('show libraries')).toEqual({
+      kind: 'rows',
+      columns: ['library', 'weight', 'keys', 'current_server', 'current_since', 'servers_up', 'sessions'],
+      rows: [
+        ['lib_a', 1, 10, '10.0.0.2:3306', '2026-01-01T00:00:01.000Z', '2/2', 1],
+        ['lib_b', 2, 3, null, null, '0/1', 0],
+      ],
+    });
+  });
+
+  it('show servers: one row per server of each library, in failover order', async () => {
+    expect(await run('show servers')).toEqual({
+      kind: 'rows',
+      columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error'],
+      rows: [
+        ['lib_a', 1, '10.0.0.1:3306', 'up', 'no', 0, null],
+        ['lib_a', 2, '10.0.0.2:3306', 'up', 'yes', 1, null],
+        ['lib_b', 1, '10.0.1.1:3306', 'down', 'yes', null, 'connect ECONNREFUSED'],
+      ],
+    });
+  });
+
+  it('show sessions: one row per client session', async () => {
+    const reply = await run('show sessions');
+    expect(reply).toMatchObject({ kind: 'rows', columns: ['id', 'user', 'client', 'library', 'key', 'server', 'seconds', 'bytes_in', 'bytes_out'] });
+    expect(reply?.kind === 'rows' && reply.rows).toEqual([
+      [1, 'app', '127.0.0.1:5000', 'lib_a', 'k1', '10.0.0.2:3306', 3, 100, 200],
+      [2, 'ops', '127.0.0.1:5001', null, null, null, 0, 10, 20],
+    ]);
+  });
+
+  it('failback: OK with one affected row when the library moved, an error naming the problem otherwise', async () => {
+    const control = fakeControl();
+    expect(await run('failback library lib_a to 10.0.0.1:3306', control)).toEqual({ kind: 'ok', affectedRows: 1 });
+    expect(await run('failback library nope', control)).toEqual({
+      kind: 'error',
+      error: { code: 7102, sqlState: '42000', message: "Invalid mysqlda statement: no library is called 'nope'" },
+    });
+    expect(await run('failback lib_a', control)).toMatchObject({ kind: 'error', error: { code: 7102 } });
+    expect(control.actions).toEqual(['failback lib_a 10.0.0.1:3306', 'failback nope (first)']);
+  });
+
+  it('reload: the result and each change as rows', async () => {
+    expect(await run('reload')).toEqual({
+      kind: 'rows',
+      columns: ['result', 'detail'],
+      rows: [
+        ['ok', 'applied 1 change(s)'],
+        ['change', 'library lib_c added'],
+      ],
+    });
+  });
+
+  it('returns null for SQL that is not an admin statement', async () => {
+    expect(await run('select @@version_comment limit 1')).toBeNull();
+  });
+});
