@@ -18,6 +18,7 @@ export const CHECKS = {
   'text-utf8mb4': 'text-protocol INSERT and SELECT of emoji and CJK text, stored as utf8mb4',
   'null-values': 'NULL values written and read back as NULL',
   prepared: 'server-side prepared INSERT and SELECT (COM_STMT_PREPARE/EXECUTE) with utf8mb4 and NULL parameters',
+  'sql-prepared': 'SQL-level PREPARE ... FROM / EXECUTE ... USING with utf8mb4 and NULL values',
   'emulated-prepared': 'client-side (emulated) prepared INSERT and SELECT with utf8mb4 and NULL parameters, sent as text',
   commit: 'a committed transaction is kept',
   rollback: 'a rolled-back transaction leaves nothing behind',
