@@ -1,0 +1,139 @@
+/**
+ * sysbench-driven measurements: one cell is a workload at a number of connections on one path, run once per
+ * repetition. Paths of a cell are run back to back in interleaved order (A B C, C B A, ...), so slow drift of the
+ * machine falls on every path alike. Around each run the CPU time of the forwarder (haproxy, mysqlda) and of
+ * mariadbd is read from /proc.
+ */
+import type { BenchSettings } from './settings.js';
+import { cpuSeconds } from './proc-stats.js';
+import type { BenchPath, PathName, Stage } from './stage.js';
+import { runSysbench, type Workload } from './sysbench.js';
+import { interleaved, medianRecord } from './stats.js';
+
+export interface LoadFigures {
+  events: number;
+  queries: number;
+  seconds: number;
+  eventsPerSecond: number;
+  queriesPerSecond: number;
+  /** Per event (one statement for point selects), milliseconds. */
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** CPU seconds (user + system) the forwarder process used per 10,000 queries; absent for the direct path. */
+  forwarderCpuPer10kQueries?: number;
+  /** CPU milliseconds of the forwarder per event (per connection for churn, per result for large results). */
+  forwarderCpuMsPerEvent?: number;
+  /** CPU seconds mariadbd used per 10,000 queries: what the server itself costs, for scale. */
+  mariadbCpuPer10kQueries: number;
+  errors: number;
+}
+
+export interface LoadRun extends LoadFigures {
+  repetition: number;
+}
+
+export interface LoadCell {
+  workload: Workload;
+  connections: number;
+  path: PathName;
+  runs: LoadRun[];
+  /** Median of each figure over the runs. */
+  median: LoadFigures;
+}
+
+export interface CellSpec {
+  workload: Workload;
+  connections: number;
+  paths: readonly PathName[];
+}
+
+export interface LoadContext {
+  stage: Stage;
+  settings: BenchSettings;
+  sysbench: string;
+  mariadbPid: number;
+  log: (line: string) => void;
+}
+
+let runCounter = 0;
+
+async function runOnce(context: LoadContext, path: BenchPath, workload: Workload, connections: number, repetition: number): Promise<LoadRun> {
+  const { stage, settings } = context;
+  const forwarderPid = path.forwarder?.pid;
+  const forwarderBefore = forwarderPid === undefined ? 0 : cpuSeconds(forwarderPid);
+  const mariadbBefore = cpuSeconds(context.mariadbPid);
+  const report = await runSysbench({
+    sysbench: context.sysbench,
+    workload,
+    port: path.port,
+    ...stage.account,
+    threads: connections,
+    ...settings.limit(workload, connections),
+    libraryKey: path.libraryKey,
+    tableSize: settings.data.pointRows,
+    runId: `${process.pid}x${++runCounter}`,
+  });
+  const per10k = (seconds: number) => (seconds / report.queries) * 10_000;
+  const run: LoadRun = {
+    repetition,
+    events: report.events,
+    queries: report.queries,
+    seconds: report.seconds,
+    eventsPerSecond: report.eventsPerSecond,
+    queriesPerSecond: report.queriesPerSecond,
+    latencyMs: report.latencyMs,
+    mariadbCpuPer10kQueries: per10k(cpuSeconds(context.mariadbPid) - mariadbBefore),
+    errors: report.errors,
+  };
+  if (forwarderPid !== undefined) {
+    const used = cpuSeconds(forwarderPid) - forwarderBefore;
+    run.forwarderCpuPer10kQueries = per10k(used);
+    run.forwarderCpuMsPerEvent = (used / report.events) * 1000;
+  }
+  return run;
+}
+
+/** Measures every cell, each `settings.repetitions` times, the paths of a cell interleaved. */
+export async function measureCells(context: LoadContext, specs: readonly CellSpec[]): Promise<LoadCell[]> {
+  const cells: LoadCell[] = [];
+  for (const spec of specs) {
+    const runs = new Map<PathName, LoadRun[]>(spec.paths.map((name) => [name, []]));
+    for (let repetition = 0; repetition < context.settings.repetitions; repetition++) {
+      for (const name of interleaved(spec.paths, repetition)) {
+        const run = await runOnce(context, context.stage.path(name), spec.workload, spec.connections, repetition);
+        runs.get(name)!.push(run);
+        context.log(
+          `${spec.workload.padEnd(10)} ${String(spec.connections).padStart(3)} conn  ${name.padEnd(7)} ` +
+            `${run.eventsPerSecond.toFixed(0).padStart(7)} ev/s  p95 ${run.latencyMs.p95.toFixed(3)} ms` +
+            (run.forwarderCpuPer10kQueries === undefined ? '' : `  cpu ${run.forwarderCpuPer10kQueries.toFixed(3)} s/10k`),
+        );
+      }
+    }
+    for (const name of spec.paths) {
+      const pathRuns = runs.get(name)!;
+      const { repetition: _, ...figures } = medianRecord(pathRuns);
+      cells.push({ workload: spec.workload, connections: spec.connections, path: name, runs: pathRuns, median: figures });
+    }
+  }
+  return cells;
+}
+
+/**
+ * A short run of each path, not recorded: JIT, page cache, the proxy's backend pool (as many connections as the
+ * largest cell uses) and the keys of its connections are all warm before anything is measured.
+ */
+export async function warmUp(context: LoadContext): Promise<void> {
+  for (const path of context.stage.paths) {
+    for (const workload of ['point_ps', 'point_text'] as const) {
+      await runSysbench({
+        sysbench: context.sysbench,
+        workload,
+        port: path.port,
+        ...context.stage.account,
+        threads: Math.max(...context.settings.connections),
+        ...(context.settings.mode === 'quick' ? { events: 200 } : { seconds: 1 }),
+        libraryKey: path.libraryKey,
+        tableSize: context.settings.data.pointRows,
+      });
+    }
+  }
+}
