@@ -1,0 +1,175 @@
+/**
+ * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine (issue 5).
+ *
+ *   node dist/bench/main.js            the full run (about 10 minutes): bench/results/latest.{json,md} and history/
+ *   node dist/bench/main.js --quick    every figure from tiny runs (under a minute), written to a temporary
+ *                                      directory unless --out is given: what `npm test` runs so the bench never rots
+ *   --out DIR                          where latest.json and latest.md go
+ *   --keep                             keep the working directory (servers' datadirs, configs, save files)
+ *
+ * Profiling the proxy instead: see profile.ts (`node dist/bench/profile.js`).
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { removeTree } from '../sandbox/tree.js';
+import { measureDirectoryLoad } from './directory-load.js';
+import { measureIdleClients } from './idle-sessions.js';
+import { measureCells, warmUp, type CellSpec, type LoadContext } from './load-cells.js';
+import { describeMachine, findTools } from './machine.js';
+import { renderMarkdown } from './markdown.js';
+import { findChildPid, machineBusySeconds, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
+import { judgeTargets, type BenchResult } from './results.js';
+import { FULL, QUICK, type BenchSettings } from './settings.js';
+import { bigRowsBytes, PATH_NAMES, Stage } from './stage.js';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+const RESULTS_DIR = join(PROJECT_ROOT, 'bench/results');
+
+interface Flags {
+  quick: boolean;
+  out: string;
+  keep: boolean;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, keep: { type: 'boolean', default: false } },
+  });
+  const out = values.out ?? (values.quick ? join(os.tmpdir(), 'mysqlda-bench-quick') : RESULTS_DIR);
+  return { quick: values.quick!, out: resolve(out), keep: values.keep! };
+}
+
+function gitDescribe(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function loadDescription(settings: BenchSettings): string {
+  const sample = settings.limit('point_ps', 1);
+  return 'seconds' in sample ? `${sample.seconds} s of load per run` : `about ${sample.events} events per run`;
+}
+
+async function measure(settings: BenchSettings, stage: Stage, sysbench: string, log: (line: string) => void) {
+  const master = stage.sandbox.libraries[0].master;
+  const mariadbPid = findChildPid('mariadbd', `--port=${master.port}`);
+  if (mariadbPid === undefined) throw new Error(`cannot find the pid of the mariadbd on port ${master.port}`);
+  const context: LoadContext = { stage, settings, sysbench, mariadbPid, log };
+
+  log('warming up every path');
+  await warmUp(context);
+  const grid = (workloads: readonly CellSpec['workload'][], connections: readonly number[], paths = PATH_NAMES): CellSpec[] =>
+    workloads.flatMap((workload) => connections.map((n) => ({ workload, connections: n, paths })));
+
+  const throughput = await measureCells(context, grid(settings.throughputWorkloads, settings.connections));
+  const largeCells = await measureCells(context, grid(settings.largeResultWorkloads, [1]));
+  const churn = await measureCells(context, grid(['churn'], settings.churnClients));
+  const [newKeys] = await measureCells(context, grid(['new_keys'], [settings.newKeyClients], ['mysqlda']));
+
+  log(`memory: ${settings.unroutedClients} unrouted clients`);
+  const unrouted = await measureIdleClients(stage, settings.unroutedClients, false);
+  log(`memory: ${settings.routedIdleSessions} routed idle sessions`);
+  const routed = await measureIdleClients(stage, settings.routedIdleSessions, true);
+  log(`directory load: ${settings.directoryKeys} keys`);
+  const directoryLoad = await measureDirectoryLoad(stage, settings.directoryKeys, settings.repetitions);
+
+  return {
+    throughput,
+    largeResults: { bytesPerEvent: { big_rows: await bigRowsBytes(stage.sandbox), blob: settings.data.blobBytes }, cells: largeCells },
+    churn,
+    newKeys,
+    memory: { routed, unrouted },
+    directoryLoad,
+  };
+}
+
+/** The 1-minute load average. */
+function loadAverage(): number {
+  return os.loadavg()[0];
+}
+
+/** Writes through a temporary file and a rename: a reader never sees half a result. */
+async function writeAtomically(path: string, content: string): Promise<void> {
+  await writeFile(`${path}.tmp`, content);
+  await rename(`${path}.tmp`, path);
+}
+
+async function writeResults(result: BenchResult, out: string): Promise<string[]> {
+  await mkdir(out, { recursive: true });
+  const json = join(out, 'latest.json');
+  const markdown = join(out, 'latest.md');
+  await writeAtomically(json, `${JSON.stringify(result, null, 2)}\n`);
+  await writeAtomically(markdown, renderMarkdown(result));
+  if (result.mode !== 'full') return [json, markdown];
+  // A full run is also kept under history/, named by date and commit, for before/after comparisons.
+  const history = join(out, 'history');
+  await mkdir(history, { recursive: true });
+  const stamp = `${result.startedAt.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${result.commit}`;
+  await copyFile(json, join(history, `${stamp}.json`));
+  return [json, markdown, join(history, `${stamp}.json`)];
+}
+
+export async function runBench(argv: string[]): Promise<BenchResult> {
+  const flags = parseFlags(argv);
+  const settings = flags.quick ? QUICK : FULL;
+  const tools = findTools();
+  const machine = describeMachine(tools);
+  const startedAt = new Date();
+  const began = performance.now();
+  const busyBefore = machineBusySeconds();
+  const oursBefore = selfAndReapedChildrenCpuSeconds();
+  const loadBefore = loadAverage();
+  const log = (line: string) => console.log(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const dir = await mkdtemp(join(os.tmpdir(), 'mysqlda-bench-'));
+  log(`${settings.mode} run in ${dir}`);
+  const stage = await Stage.start({ dir, tools, data: settings.data, log: () => {} });
+  let figures;
+  try {
+    figures = await measure(settings, stage, tools.sysbench, log);
+  } finally {
+    await stage.stop();
+    if (!flags.keep) await removeTree(dir);
+  }
+  const elapsed = (performance.now() - began) / 1000;
+  const others = machineBusySeconds() - busyBefore - (selfAndReapedChildrenCpuSeconds() - oursBefore);
+  const partial: Omit<BenchResult, 'targets'> = {
+    schema: 1,
+    mode: settings.mode,
+    startedAt: startedAt.toISOString(),
+    durationSeconds: elapsed,
+    commit: gitDescribe(),
+    machine,
+    machineLoad: {
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: loadAverage(),
+      otherProcessesCpuShare: Math.max(0, others) / (elapsed * machine.cores),
+    },
+    method: {
+      repetitions: settings.repetitions,
+      load: loadDescription(settings),
+      connections: [...settings.connections],
+      topology:
+        '1 sandbox library, master only: every routed connection of mysqlda lands on the very MariaDB server the direct and haproxy paths reach',
+    },
+    ...figures,
+  };
+  const result: BenchResult = { ...partial, targets: judgeTargets(partial) };
+  for (const path of await writeResults(result, flags.out)) log(`wrote ${path}`);
+  return result;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runBench(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (error: Error) => {
+      console.error(`bench: ${error.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,229 @@
+/** bench/results/latest.md: the machine, issue 5's targets judged, then every figure of the run. */
+import type { LoadCell, LoadFigures } from './load-cells.js';
+import { findCell, megabytesPerSecond, type BenchResult, type Target, type Verdict } from './results.js';
+import { PATH_NAMES, type PathName } from './stage.js';
+import type { Workload } from './sysbench.js';
+
+const MB = 1e6;
+
+const fixed = (value: number, digits: number) => value.toFixed(digits);
+const whole = (value: number) => Math.round(value).toLocaleString('en');
+const ms = (value: number) => fixed(value, 3);
+const ratio = (value: number) => fixed(value, 2);
+const megabytes = (bytes: number) => fixed(bytes / MB, 1);
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const VERDICTS: Record<Verdict, string> = { goal: 'pass (goal)', bar: 'pass (bar)', fail: '**FAIL**', 'not judged': 'not judged (quick run)' };
+
+function formatTargetValue(target: Target, value: number): string {
+  switch (target.unit) {
+    case '×':
+      return `${ratio(value)}×`;
+    case 's':
+      return `${fixed(value, value < 1 ? 3 : 2)} s`;
+    case 'µs':
+      return `${fixed(value, 0)} µs`;
+    case 'MB':
+      return `${fixed(value, 0)} MB`;
+    default:
+      return `${whole(value)}${target.unit}`;
+  }
+}
+
+function targetsTable(targets: readonly Target[]): string {
+  const sign = (target: Target) => (target.better === 'higher' ? '≥' : '≤');
+  return table(
+    ['figure', 'measured', 'bar', 'goal', 'verdict'],
+    targets.map((target) => [
+      target.figure,
+      formatTargetValue(target, target.measured),
+      `${sign(target)} ${formatTargetValue(target, target.bar)}`,
+      `${sign(target)} ${formatTargetValue(target, target.goal)}`,
+      VERDICTS[target.verdict],
+    ]),
+  );
+}
+
+const cpu = (figures: LoadFigures, pick: (f: LoadFigures) => number | undefined, digits = 3) => {
+  const value = pick(figures);
+  return value === undefined ? '–' : fixed(value, digits);
+};
+
+function relative(cells: readonly LoadCell[], workload: Workload, connections: number, path: PathName, to: PathName, pick: (f: LoadFigures) => number): string {
+  return path === to ? '1.00' : ratio(pick(findCell(cells, workload, connections, path)) / pick(findCell(cells, workload, connections, to)));
+}
+
+const WORKLOAD_TITLES: Partial<Record<Workload, string>> = {
+  point_ps: 'Point select, prepared (`SELECT c FROM sbtest1 WHERE id = ?`, COM_STMT_EXECUTE)',
+  point_text: 'Point select, text (COM_QUERY)',
+  read_only: 'Read-only transaction (BEGIN, 10 point selects, 4 range selects, COMMIT: 16 statements per event)',
+};
+
+function throughputSection(result: BenchResult): string {
+  const parts: string[] = [];
+  const workloads = [...new Set(result.throughput.map((cell) => cell.workload))];
+  for (const workload of workloads) {
+    const cells = result.throughput.filter((cell) => cell.workload === workload);
+    const perEvent = workload === 'read_only' ? 'transaction' : 'statement';
+    parts.push(`### ${WORKLOAD_TITLES[workload] ?? workload}\n`);
+    parts.push(
+      table(
+        ['conns', 'path', 'queries/s', '/ haproxy', '/ direct', `p50 ms per ${perEvent}`, 'p95 ms', 'p99 ms', 'forwarder CPU s / 10k q', 'mariadbd CPU s / 10k q'],
+        cells.map((cell) => {
+          const qps = (f: LoadFigures) => f.queriesPerSecond;
+          return [
+            String(cell.connections),
+            cell.path,
+            whole(cell.median.queriesPerSecond),
+            relative(result.throughput, workload, cell.connections, cell.path, 'haproxy', qps),
+            relative(result.throughput, workload, cell.connections, cell.path, 'direct', qps),
+            ms(cell.median.latencyMs.p50),
+            ms(cell.median.latencyMs.p95),
+            ms(cell.median.latencyMs.p99),
+            cpu(cell.median, (f) => f.forwarderCpuPer10kQueries),
+            cpu(cell.median, (f) => f.mariadbCpuPer10kQueries),
+          ];
+        }),
+      ),
+      '',
+    );
+  }
+  return parts.join('\n');
+}
+
+function largeResultSection(result: BenchResult): string {
+  const labels = {
+    big_rows: `100,000 rows (${megabytes(result.largeResults.bytesPerEvent.big_rows)} MB of column data)`,
+    blob: `one ${megabytes(result.largeResults.bytesPerEvent.blob)} MB blob`,
+  };
+  return table(
+    ['result', 'path', 'MB/s', '/ direct', 'p50 ms per result', 'p95 ms', 'forwarder CPU ms per result'],
+    result.largeResults.cells.map((cell) => {
+      const workload = cell.workload as 'big_rows' | 'blob';
+      const rate = megabytesPerSecond(result, workload, cell.path);
+      return [
+        labels[workload],
+        cell.path,
+        fixed(rate, 0),
+        ratio(rate / megabytesPerSecond(result, workload, 'direct')),
+        fixed(cell.median.latencyMs.p50, 1),
+        fixed(cell.median.latencyMs.p95, 1),
+        cpu(cell.median, (f) => f.forwarderCpuMsPerEvent, 1),
+      ];
+    }),
+  );
+}
+
+function churnSection(result: BenchResult): string {
+  const perSecond = (f: LoadFigures) => f.eventsPerSecond;
+  return table(
+    ['clients', 'path', 'connections/s', '/ haproxy', '/ direct', 'p50 ms', 'p95 ms', 'forwarder CPU ms per connection'],
+    result.churn.map((cell) => [
+      String(cell.connections),
+      cell.path,
+      whole(cell.median.eventsPerSecond),
+      relative(result.churn, 'churn', cell.connections, cell.path, 'haproxy', perSecond),
+      relative(result.churn, 'churn', cell.connections, cell.path, 'direct', perSecond),
+      ms(cell.median.latencyMs.p50),
+      ms(cell.median.latencyMs.p95),
+      cpu(cell.median, (f) => f.forwarderCpuMsPerEvent),
+    ]),
+  );
+}
+
+function newKeysSection(result: BenchResult): string {
+  const { median: figures, connections } = result.newKeys;
+  return table(
+    ['clients', 'new keys/s', 'p50 ms', 'p95 ms', 'p99 ms', 'mysqlda CPU ms per key'],
+    [[String(connections), whole(figures.eventsPerSecond), ms(figures.latencyMs.p50), ms(figures.latencyMs.p95), ms(figures.latencyMs.p99), cpu(figures, (f) => f.forwarderCpuMsPerEvent)]],
+  );
+}
+
+function memorySection(result: BenchResult): string {
+  const { routed, unrouted } = result.memory;
+  const row = (label: string, memory: typeof routed) => [
+    `${memory.clients.toLocaleString('en')} ${label}`,
+    megabytes(memory.baselineRssBytes),
+    megabytes(memory.rssBytes),
+    fixed((memory.rssBytes - memory.baselineRssBytes) / memory.clients / 1024, 1),
+    fixed(memory.connectSeconds, 1),
+  ];
+  return table(
+    ['clients', 'RSS before, MB', 'RSS with them, MB', 'KiB per client', 'seconds to connect them'],
+    [row('connected, unrouted clients (logged in, nothing sent)', unrouted), row('routed idle sessions (`select library` done, one backend connection each)', routed)],
+  );
+}
+
+function directorySection(result: BenchResult): string {
+  const load = result.directoryLoad;
+  const row = (label: string, figures: typeof load.empty) => [label, fixed(figures.startSeconds, 2), megabytes(figures.rssBytes), megabytes(figures.peakRssBytes)];
+  return table(
+    ['directory', 'spawn → listening, s', 'RSS at listening, MB', 'peak RSS, MB'],
+    [row('empty', load.empty), row(`${load.keys.toLocaleString('en')} keys (mysqlda.save of ${megabytes(load.saveFileBytes)} MB)`, load.loaded)],
+  );
+}
+
+export function renderMarkdown(result: BenchResult): string {
+  const { machine } = result;
+  const date = result.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const lines = [
+    `# mysqlda benchmark (${result.mode} run)`,
+    '',
+    table(
+      ['', ''],
+      [
+        ['date', date],
+        ['commit', `\`${result.commit}\``],
+        ['CPU', `${machine.cpuModel}, ${machine.cores} cores`],
+        ['RAM', `${fixed(machine.ramBytes / 2 ** 30, 1)} GiB`],
+        ['OS', machine.kernel],
+        ['Node', machine.node],
+        ['MariaDB', machine.mariadb],
+        ['haproxy', `${machine.haproxy} (TCP mode, nbthread 1)`],
+        ['sysbench', machine.sysbench],
+        ['method', `${result.method.load}, ${result.method.repetitions} repetition(s), paths interleaved, medians; whole run ${fixed(result.durationSeconds / 60, 1)} min`],
+        ['topology', result.method.topology],
+        [
+          'other load',
+          `${fixed(result.machineLoad.otherProcessesCpuShare * 100, 0)}% of the machine's CPU time went to processes outside the bench; ` +
+            `load average ${fixed(result.machineLoad.loadAverageBefore, 2)} before, ${fixed(result.machineLoad.loadAverageAfter, 2)} after`,
+        ],
+      ],
+    ),
+    '',
+    '## Targets (issue 5), figures of this run',
+    '',
+    targetsTable(result.targets),
+    '',
+    '## Throughput and latency (sysbench, one row per path)',
+    '',
+    `Paths: ${PATH_NAMES.join(', ')}. Latency is per sysbench event, measured by the client. CPU is user + system time of the forwarding process from /proc/<pid>/stat over the whole sysbench run (its connects included), divided by the statements sent.`,
+    '',
+    throughputSection(result),
+    '## Large results (1 connection, sysbench)',
+    '',
+    largeResultSection(result),
+    '',
+    '## Connection churn (sysbench: connect, authenticate, `select library` on mysqlda, `SELECT 1`, quit)',
+    '',
+    churnSection(result),
+    '',
+    '## New key assignments (mysqlda only; each key fsynced to mysqlda.save before OK)',
+    '',
+    newKeysSection(result),
+    '',
+    '## Memory of idle clients (mysql2 clients; a fresh proxy process for each row)',
+    '',
+    memorySection(result),
+    '',
+    '## Directory load at start',
+    '',
+    directorySection(result),
+    '',
+  ];
+  return lines.join('\n');
+}

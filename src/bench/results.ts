@@ -1,0 +1,189 @@
+/**
+ * The result of a bench run (bench/results/latest.json) and issue 5's targets, judged from figures of the same run.
+ */
+import type { DirectoryLoad } from './directory-load.js';
+import type { IdleMemory } from './idle-sessions.js';
+import type { LoadCell, LoadFigures } from './load-cells.js';
+import type { Machine } from './machine.js';
+import type { BenchMode } from './settings.js';
+import type { PathName } from './stage.js';
+import type { Workload } from './sysbench.js';
+
+export interface BenchResult {
+  schema: 1;
+  mode: BenchMode;
+  startedAt: string;
+  durationSeconds: number;
+  /** `git describe --always --dirty` of the tree measured. */
+  commit: string;
+  machine: Machine;
+  /**
+   * How busy the machine was with anything else: the bench shares its cores with whatever runs beside it.
+   * otherProcessesCpuShare: CPU time of processes outside the bench (its servers and sysbench included in the bench)
+   * over the run, as a share of all cores' time.
+   */
+  machineLoad: { loadAverageBefore: number; loadAverageAfter: number; otherProcessesCpuShare: number };
+  method: {
+    repetitions: number;
+    /** e.g. "4 s per run" or "400 events per run". */
+    load: string;
+    connections: number[];
+    topology: string;
+  };
+  /** Point selects (prepared and text) and read-only transactions at each connection count, every path. */
+  throughput: LoadCell[];
+  largeResults: {
+    /** Column bytes one event moves: 100k rows (id as text + CHAR(100)), or the one blob. */
+    bytesPerEvent: Record<'big_rows' | 'blob', number>;
+    cells: LoadCell[];
+  };
+  churn: LoadCell[];
+  newKeys: LoadCell;
+  memory: { routed: IdleMemory; unrouted: IdleMemory };
+  directoryLoad: DirectoryLoad;
+  targets: Target[];
+}
+
+export type Verdict = 'goal' | 'bar' | 'fail' | 'not judged';
+
+export interface Target {
+  figure: string;
+  measured: number;
+  unit: string;
+  bar: number;
+  goal: number;
+  better: 'higher' | 'lower';
+  verdict: Verdict;
+}
+
+export function findCell(cells: readonly LoadCell[], workload: Workload, connections: number, path: PathName): LoadFigures {
+  const cell = cells.find((c) => c.workload === workload && c.connections === connections && c.path === path);
+  if (!cell) throw new Error(`no ${workload} cell at ${connections} connections for ${path}`);
+  return cell.median;
+}
+
+export function megabytesPerSecond(result: Pick<BenchResult, 'largeResults'>, workload: 'big_rows' | 'blob', path: PathName): number {
+  const cell = findCell(result.largeResults.cells, workload, 1, path);
+  return (cell.eventsPerSecond * result.largeResults.bytesPerEvent[workload]) / 1e6;
+}
+
+export function judge(measured: number, bar: number, goal: number, better: 'higher' | 'lower'): Verdict {
+  const meets = (limit: number) => (better === 'higher' ? measured >= limit : measured <= limit);
+  if (meets(goal)) return 'goal';
+  return meets(bar) ? 'bar' : 'fail';
+}
+
+const MB = 1e6;
+
+/** Issue 5's table, row by row, from this run's figures. A quick run is not judged: its counts are tiny. */
+export function judgeTargets(result: Omit<BenchResult, 'targets'>): Target[] {
+  const rows: Omit<Target, 'verdict'>[] = [];
+  const cell = (workload: Workload, connections: number, path: PathName) => findCell(result.throughput, workload, connections, path);
+  const kinds = [
+    ['point_ps', 'prepared'],
+    ['point_text', 'text'],
+  ] as const;
+  for (const [workload, kind] of kinds) {
+    for (const connections of [32, 128]) {
+      rows.push({
+        figure: `point select (${kind}), ${connections} connections: mysqlda / haproxy throughput`,
+        measured: cell(workload, connections, 'mysqlda').queriesPerSecond / cell(workload, connections, 'haproxy').queriesPerSecond,
+        unit: '×',
+        bar: 0.8,
+        goal: 1.0,
+        better: 'higher',
+      });
+    }
+  }
+  for (const [workload, kind] of kinds) {
+    rows.push({
+      figure: `mysqlda CPU per 10k point selects (${kind}, 32 connections); goal: haproxy's in the same cell`,
+      measured: cell(workload, 32, 'mysqlda').forwarderCpuPer10kQueries!,
+      unit: 's',
+      bar: 0.2,
+      goal: cell(workload, 32, 'haproxy').forwarderCpuPer10kQueries!,
+      better: 'lower',
+    });
+  }
+  for (const [workload, kind] of kinds) {
+    rows.push({
+      figure: `p95 added over direct, 1 connection, point select (${kind})`,
+      measured: (cell(workload, 1, 'mysqlda').latencyMs.p95 - cell(workload, 1, 'direct').latencyMs.p95) * 1000,
+      unit: 'µs',
+      bar: 100,
+      goal: 50,
+      better: 'lower',
+    });
+  }
+  const large = [
+    ['big_rows', `${(result.largeResults.bytesPerEvent.big_rows / MB).toFixed(1)} MB result of 100k rows`],
+    ['blob', `${(result.largeResults.bytesPerEvent.blob / MB).toFixed(1)} MB blob`],
+  ] as const;
+  for (const [workload, label] of large) {
+    rows.push({
+      figure: `large result MB/s, mysqlda / direct: ${label}`,
+      measured: megabytesPerSecond(result, workload, 'mysqlda') / megabytesPerSecond(result, workload, 'direct'),
+      unit: '×',
+      bar: 0.8,
+      goal: 0.95,
+      better: 'higher',
+    });
+  }
+  for (const clients of [...new Set(result.churn.map((c) => c.connections))]) {
+    rows.push({
+      figure: `connection churn, ${clients} client${clients === 1 ? '' : 's'}: mysqlda / haproxy`,
+      measured: findCell(result.churn, 'churn', clients, 'mysqlda').eventsPerSecond / findCell(result.churn, 'churn', clients, 'haproxy').eventsPerSecond,
+      unit: '×',
+      bar: 0.7,
+      goal: 1.0,
+      better: 'higher',
+    });
+  }
+  rows.push({
+    figure: `new keys acknowledged per second (${result.newKeys.connections} clients, fsync before OK)`,
+    measured: result.newKeys.median.eventsPerSecond,
+    unit: '/s',
+    bar: 5_000,
+    goal: 20_000,
+    better: 'higher',
+  });
+  const { routed, unrouted } = result.memory;
+  rows.push(
+    {
+      figure: `RSS with ${unrouted.clients.toLocaleString('en')} connected, unrouted clients`,
+      measured: unrouted.rssBytes / MB,
+      unit: 'MB',
+      bar: 300,
+      goal: 150,
+      better: 'lower',
+    },
+    {
+      figure: `RSS with ${routed.clients.toLocaleString('en')} routed idle sessions`,
+      measured: routed.rssBytes / MB,
+      unit: 'MB',
+      bar: 200,
+      goal: 100,
+      better: 'lower',
+    },
+  );
+  const load = result.directoryLoad;
+  rows.push(
+    {
+      figure: `start with a ${load.keys.toLocaleString('en')}-key directory: spawn → listening`,
+      measured: load.loaded.startSeconds,
+      unit: 's',
+      bar: 3,
+      goal: 1,
+      better: 'lower',
+    },
+    {
+      figure: `start with a ${load.keys.toLocaleString('en')}-key directory: peak RSS (no goal given: bar)`,
+      measured: load.loaded.peakRssBytes / MB,
+      unit: 'MB',
+      bar: 300,
+      goal: 300,
+      better: 'lower',
+    },
+  );
+  return rows.map((row) => ({ ...row, verdict: result.mode === 'quick' ? 'not judged' : judge(row.measured, row.bar, row.goal, row.better) }));
+}
