@@ -1,0 +1,74 @@
+/**
+ * `npm run bench -- --quick` end to end against real servers (MariaDB sandbox, haproxy, sysbench, the built proxy),
+ * so that the benchmark never rots. It checks that every figure was measured, never how good it is.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findTools } from '../../src/bench/machine.js';
+import type { BenchResult } from '../../src/bench/results.js';
+import { removeTree } from '../../src/sandbox/tree.js';
+import { PROJECT_ROOT } from '../support/proxy-harness.js';
+
+const run = promisify(execFile);
+
+/** Every leaf of a JSON value with its path: `throughput[3].median.latencyMs.p95`. */
+function leaves(value: unknown, at = ''): { path: string; value: unknown }[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => leaves(item, `${at}[${i}]`));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([key, item]) => leaves(item, at ? `${at}.${key}` : key));
+  return [{ path: at, value }];
+}
+
+describe('npm run bench -- --quick', () => {
+  let out: string | undefined;
+  afterAll(async () => {
+    if (out) await removeTree(out);
+  });
+
+  it('measures every figure of the full run, each a finite number, and writes the JSON and markdown results', async () => {
+    // Fails (never skips) on a machine without them, with the apt-get line that installs them.
+    findTools();
+    out = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-bench-quick-test-'));
+    await run(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/main.js'), '--quick', '--out', out], {
+      cwd: PROJECT_ROOT,
+      maxBuffer: 16 << 20,
+    });
+    const result = JSON.parse(await readFile(path.join(out, 'latest.json'), 'utf8')) as BenchResult;
+
+    const all = leaves(result);
+    const notFinite = all.filter((leaf) => typeof leaf.value === 'number' && !Number.isFinite(leaf.value));
+    const missing = all.filter((leaf) => leaf.value === null || leaf.value === undefined);
+    expect(notFinite, 'figures that are not finite numbers').toEqual([]);
+    expect(missing, 'figures left empty').toEqual([]);
+
+    // Every cell of the grid, on every path, with latency percentiles and (for the forwarders) CPU per query.
+    expect(result.mode).toBe('quick');
+    for (const workload of ['point_ps', 'point_text', 'read_only']) {
+      for (const connections of [1, 8, 32, 128]) {
+        for (const pathName of ['direct', 'haproxy', 'mysqlda']) {
+          const cell = result.throughput.find((c) => c.workload === workload && c.connections === connections && c.path === pathName);
+          expect(cell, `${workload} at ${connections} connections via ${pathName}`).toBeDefined();
+          expect(Object.keys(cell!.median.latencyMs).sort()).toEqual(['max', 'p50', 'p95', 'p99']);
+          if (pathName !== 'direct') expect(typeof cell!.median.forwarderCpuPer10kQueries).toBe('number');
+        }
+      }
+    }
+    expect(result.largeResults.cells.map((c) => `${c.workload}/${c.path}`).sort()).toEqual(
+      ['big_rows/direct', 'big_rows/haproxy', 'big_rows/mysqlda', 'blob/direct', 'blob/haproxy', 'blob/mysqlda'],
+    );
+    expect(result.churn.map((c) => `${c.connections}/${c.path}`).sort()).toEqual(['1/direct', '1/haproxy', '1/mysqlda', '4/direct', '4/haproxy', '4/mysqlda']);
+    expect(result.newKeys).toMatchObject({ path: 'mysqlda', connections: 64 });
+    expect(result.memory.routed.rssBytes).toBeGreaterThan(0);
+    expect(result.memory.unrouted.rssBytes).toBeGreaterThan(0);
+    expect(result.directoryLoad.loaded.rssBytes).toBeGreaterThan(0);
+    expect(result.targets.length).toBeGreaterThanOrEqual(17);
+    expect(result.targets.every((target) => target.verdict === 'not judged')).toBe(true);
+
+    const markdown = await readFile(path.join(out, 'latest.md'), 'utf8');
+    expect(markdown).toContain('## Targets (issue 5)');
+    expect(markdown).toContain(result.machine.cpuModel);
+  }, 300_000);
+});
