@@ -9,7 +9,7 @@ describeCompatClients(
     {
       id: 'mariadb_cli',
       label: 'mariadb command-line client',
-      how: 'batch mode (-e and stdin scripts), --init-command, DELIMITER multi-statement, SQL PREPARE/EXECUTE, --raw blob, status, an interactive terminal session (script), mariadb-admin ping',
+      how: 'batch mode (-e and stdin scripts), --init-command, DELIMITER multi-statement, SQL PREPARE/EXECUTE, --raw blob, status, --compress, an interactive terminal session (script), mariadb-admin ping',
       checks: [
         'connect',
         'lobby-refuses-data',
@@ -29,6 +29,7 @@ describeCompatClients(
         'multi-statements',
         'correl-alias',
         'statistics',
+        'compression',
         'admin-ping',
         'interactive-tty',
         'quit',

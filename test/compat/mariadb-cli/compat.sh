@@ -212,6 +212,13 @@ check_statistics() {
   [[ $out == *$'one\n1'* ]] || { echo "no SELECT 1 after status: $out"; return 1; }
 }
 
+# mysqlda does not offer compression: a client asking for it must still connect, uncompressed.
+check_compression() {
+  local out
+  out=$(sql --compress -N -e "$route SELECT label FROM $ITEMS WHERE id = 2;") || return 1
+  expect 'row 2 with --compress' "$COMPAT_TEXT_CJK" "$out"
+}
+
 check_admin_ping() {
   local out
   out=$(mariadb-admin "${connection[@]}" ping 2>&1) || { echo "$out"; return 1; }
@@ -251,6 +258,7 @@ check procedure-out check_procedure_out
 check multi-statements check_multi_statements
 check correl-alias check_correl_alias
 check statistics check_statistics
+check compression check_compression
 check admin-ping check_admin_ping
 check interactive-tty check_interactive_tty
 check quit check_quit
