@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { COMPAT_DIR, describeCompatClients, requireCommand, runProgram, type KnownProxyGap } from '../compat/harness.js';
+
+/** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
+const knownProxyGaps: KnownProxyGap[] = [];
+
+describeCompatClients(
+  [
+    {
+      id: 'sysbench',
+      label: 'sysbench',
+      // sysbench's SQL API reads only the first result of a statement (a second one leaves the connection out of
+      // sync, directly on MariaDB too), so CALL and multi-statements are not part of its checks.
+      how: 'Lua SQL API: con:query, con:prepare with bound INT/VARCHAR/DOUBLE/NULL (server-side); a 2-thread run of 1000 transactions, each thread routed in thread_init',
+      checks: [
+        'connect',
+        'lobby-refuses-data',
+        'select-library',
+        'lobby-settings',
+        'ddl',
+        'text-utf8mb4',
+        'null-values',
+        'prepared',
+        'commit',
+        'rollback',
+        'large-result',
+        'blob-4mb',
+        'error-recovery',
+        'correl-alias',
+        'quit',
+        'benchmark',
+      ],
+      run(target) {
+        requireCommand('sysbench', 'sysbench');
+        return runProgram('bash', [path.join(COMPAT_DIR, 'sysbench', 'run.sh')], { env: target.env('sysbench') });
+      },
+    },
+  ],
+  knownProxyGaps,
+);
