@@ -1,0 +1,56 @@
+/**
+ * The configuration a mysqlda process serves: the config file, with -s's save directory on top.
+ * Shared by the foreground run, the daemon's start check, its supervisor and its worker.
+ */
+import path from 'node:path';
+import { ConfigError, loadConfigFileWithWarnings } from '../config/load.js';
+import { DEFAULTS } from '../config/schema.js';
+import type { MysqldaConfig } from '../config/types.js';
+
+/** The core save file inside the save directory (owned by the store; named here only to check -s). */
+const CORE_SAVE_FILE = 'mysqlda.save';
+
+export interface ServedConfig {
+  config: MysqldaConfig;
+  /** Lines for the log: unknown keys, a world-readable file, an -s name that is not mysqlda.save. */
+  warnings: string[];
+}
+
+/** Loads and validates `configPath` (absolute); throws ConfigError listing every problem. */
+export async function loadServedConfig(configPath: string, saveFile: string | undefined, cwd: string): Promise<ServedConfig> {
+  const loaded = await loadConfigFileWithWarnings(configPath);
+  const warnings = loaded.warnings.map((warning) => `config: ${warning}`);
+  if (saveFile === undefined) return { config: loaded.config, warnings };
+  // mysqlda's -s named the core save file; here its directory is the save directory.
+  const file = path.resolve(cwd, saveFile);
+  const saveDir = path.dirname(file);
+  if (path.basename(file) !== CORE_SAVE_FILE) {
+    warnings.push(`-s: only the directory is used; the core save file is ${path.join(saveDir, CORE_SAVE_FILE)}`);
+  }
+  return { config: { ...loaded.config, saveDir }, warnings };
+}
+
+/** Every problem on its own line, for the operator's terminal or the service manager's journal. */
+export function formatConfigError(error: ConfigError): string {
+  const lines = error.problems.map((problem) => `  ${problem}\n`).join('');
+  const where = error.configPath === '' ? '' : ` ${error.configPath}`;
+  return `mysqlda: invalid configuration${where}:\n${lines}`;
+}
+
+/**
+ * The pid file of a config, for stop/status/reload/kill. These must work even after someone broke the config
+ * file while mysqlda runs: then the default place is used, with `problem` saying why.
+ */
+export async function locatePidFile(configPath: string): Promise<{ pidFile: string; problem: string | null }> {
+  try {
+    const { config } = await loadConfigFileWithWarnings(configPath);
+    return { pidFile: config.daemon.pidFile, problem: null };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const pidFile = path.join(path.dirname(configPath), DEFAULTS.pidFileName);
+    const first = error.problems[0] ?? 'invalid';
+    return { pidFile, problem: `${configPath} is invalid (${first}); looking for the pid file at ${pidFile}` };
+  }
+}
+
+export { ConfigError };

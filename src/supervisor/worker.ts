@@ -1,0 +1,176 @@
+/**
+ * The worker: the process that serves (mysqlda's child). Started by the supervisor over an IPC channel with
+ * `--daemon-role worker`; takes its settings from the first message, loads the config, starts the proxy and
+ * reports `ready` or why it could not start. Then it answers relayed status/reload requests until told to stop.
+ *
+ * It stops cleanly (sessions closed, save files flushed) on a `stop` message, on SIGTERM/SIGINT, and when the
+ * supervisor has gone (the channel closes), so a killed supervisor never leaves an orphan holding the port.
+ */
+import { ConfigError } from '../config/load.js';
+import type { Logger } from '../log/logger.js';
+import { startProxy, type RunningProxy } from '../server.js';
+import {
+  isMessage,
+  type SupervisorMessage,
+  type WorkerMessage,
+  type WorkerReply,
+  type WorkerRequest,
+  type WorkerSettings,
+} from './ipc-messages.js';
+import { formatAddress } from './listen-address.js';
+import { openLogFile, type LogFile } from './log-file.js';
+import { formatConfigError, loadServedConfig } from './proxy-config.js';
+
+/** Exit status of a worker that died of an uncaught exception (EX_SOFTWARE). */
+const CRASH_EXIT = 70;
+
+export async function runWorker(): Promise<number> {
+  if (!process.send) {
+    process.stderr.write('mysqlda: --daemon-role worker is internal: the supervisor runs it\n');
+    return 1;
+  }
+  try {
+    return await serve();
+  } finally {
+    // The open channel would keep the process alive.
+    if (process.connected) process.disconnect();
+  }
+}
+
+async function serve(): Promise<number> {
+  const stop = stopSignal();
+  const settings = await firstStartMessage();
+  if (settings === null) return 0;
+
+  let log: LogFile;
+  try {
+    log = openLogFile(settings.logFile, settings.logLevel);
+  } catch (error) {
+    await send({ type: 'start-failed', reason: (error as Error).message });
+    return 1;
+  }
+  const logger = log.logger.child({ role: 'worker' });
+  exitOnCrash(logger, log);
+
+  const proxy = await start(settings, logger);
+  if (proxy === null) {
+    await log.close();
+    return 1;
+  }
+  void send({ type: 'ready', listen: formatAddress(proxy.address.host, proxy.address.port) });
+  const detach = serveSupervisor(proxy, logger, log);
+
+  const reason = await stop.requested;
+  logger.info(`stopping: ${reason}`);
+  await proxy.close();
+  detach();
+  await log.close();
+  return 0;
+}
+
+/** Loads the config and starts the proxy; on failure, logs and reports why and resolves null. */
+async function start(settings: WorkerSettings, logger: Logger): Promise<RunningProxy | null> {
+  let reason: string;
+  try {
+    const served = await loadServedConfig(settings.configPath, settings.saveFile, settings.cwd);
+    for (const warning of served.warnings) logger.warn({ configPath: settings.configPath }, warning);
+    return await startProxy(served.config, logger);
+  } catch (error) {
+    reason = error instanceof ConfigError ? formatConfigError(error).replace(/^mysqlda: /, '').trimEnd() : (error as Error).message;
+  }
+  logger.error(`cannot start: ${reason}`);
+  await send({ type: 'start-failed', reason });
+  return null;
+}
+
+/** Answers the supervisor's relayed requests and log reopening; SIGUSR1 reloads, SIGHUP reopens. */
+function serveSupervisor(proxy: RunningProxy, logger: Logger, log: LogFile): () => void {
+  const onMessage = (message: unknown) => {
+    if (!isMessage<SupervisorMessage>(message)) return;
+    if (message.type === 'request') void answer(proxy, message.id, message.command).then(send);
+    if (message.type === 'reopen-log') reopen();
+  };
+  const reopen = () => {
+    log.reopen();
+    logger.info('log file reopened');
+  };
+  const reloadOnSignal = () => {
+    void proxy.reload().then(
+      (result) => logger.notice({ changes: result.changes }, `SIGUSR1: reload ${result.ok ? 'applied' : 'rejected'}: ${result.message}`),
+      (error) => logger.error({ err: error }, 'SIGUSR1: reload failed'),
+    );
+  };
+  process.on('message', onMessage);
+  process.on('SIGHUP', reopen);
+  process.on('SIGUSR1', reloadOnSignal);
+  return () => {
+    process.off('message', onMessage);
+    process.off('SIGHUP', reopen);
+    process.off('SIGUSR1', reloadOnSignal);
+  };
+}
+
+async function answer(proxy: RunningProxy, id: number, command: WorkerRequest): Promise<WorkerReply> {
+  try {
+    if (command === 'status') return { type: 'reply', id, ok: true, status: proxy.status() };
+    return { type: 'reply', id, ok: true, reload: await proxy.reload() };
+  } catch (error) {
+    return { type: 'reply', id, ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Resolves once the message has been handed to the channel: before a disconnect, which would drop it. */
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(message, () => resolve());
+  });
+}
+
+/** The settings from the supervisor's first message, or null if the channel closed first. */
+function firstStartMessage(): Promise<WorkerSettings | null> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!isMessage<SupervisorMessage>(message) || message.type !== 'start') return;
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+      resolve(message.settings);
+    };
+    const onDisconnect = () => {
+      process.off('message', onMessage);
+      resolve(null);
+    };
+    process.on('message', onMessage);
+    process.once('disconnect', onDisconnect);
+  });
+}
+
+/**
+ * Resolves with the reason for stopping: a `stop` message, SIGTERM or SIGINT, or the supervisor gone. Installed
+ * first, so a stop that arrives while the proxy starts is kept and acted on as soon as it has started.
+ */
+function stopSignal(): { requested: Promise<string> } {
+  let resolve!: (reason: string) => void;
+  const requested = new Promise<string>((r) => (resolve = r));
+  process.on('message', (message: unknown) => {
+    if (isMessage<SupervisorMessage>(message) && message.type === 'stop') resolve('asked by the supervisor');
+  });
+  process.once('disconnect', () => resolve('the supervisor has gone'));
+  process.on('SIGTERM', () => resolve('SIGTERM'));
+  process.on('SIGINT', () => resolve('SIGINT'));
+  // Until serveSupervisor() takes them over: no debugger on SIGUSR1 (Node's default), no death on SIGHUP.
+  process.on('SIGUSR1', () => {});
+  process.on('SIGHUP', () => {});
+  return { requested };
+}
+
+/** An uncaught error ends the worker with its reason in the log; the supervisor restarts it. */
+function exitOnCrash(logger: Logger, log: LogFile): void {
+  const crash = (error: unknown) => {
+    logger.fatal({ err: error }, `worker crashed: ${error instanceof Error ? error.message : String(error)}`);
+    log.flushSync();
+    process.exit(CRASH_EXIT);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+}
