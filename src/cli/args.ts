@@ -1,6 +1,7 @@
 /**
  * The mysqlda command line, parsed into a typed command. Pure: no file access, no output, no exit.
- * Flags are mysqlda's (`-f`, `-s`, `-a`, `--no-daemon`, `--loglevel-*`, `-v`) plus `--force` and `--help`.
+ * Flags are mysqlda's (`-f`, `-s`, `-a`, `--no-daemon`, `--loglevel-*`, `-v`) plus `--force` and `--help`; the
+ * actions are mysqlda's (init, start) and its mysqlda.sh's (stop, status, reload, restart, kill).
  * Unlike mysqlda, an unknown flag is an error (mysqlda ignored it, so a typo silently changed nothing).
  */
 import yargs, { type Argv } from 'yargs';
@@ -8,35 +9,58 @@ import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 
 export const ACTIONS = ['init', 'start', 'stop', 'status', 'reload', 'restart', 'kill'] as const;
 export type Action = (typeof ACTIONS)[number];
-export type UnimplementedAction = Exclude<Action, 'init' | 'start'>;
+/** The actions that talk to a running mysqlda through its pid file and control socket. */
+export type ControlAction = Extract<Action, 'stop' | 'status' | 'reload' | 'kill'>;
 
-/** Exit statuses. 7 is mysqlda's status for a usage error. */
-export const EXIT = { ok: 0, failure: 1, notImplemented: 2, usage: 7 } as const;
+/** Exit statuses. 3 is LSB's "not running"; 7 is mysqlda's status for a usage error. */
+export const EXIT = { ok: 0, failure: 1, notRunning: 3, usage: 7 } as const;
 
 /** mysqlda's default log level. */
 export const DEFAULT_LOG_LEVEL: LogLevel = 'notice';
+
+export interface StartOptions {
+  configFile?: string;
+  saveFile?: string;
+  /** false with --no-daemon. */
+  daemon: boolean;
+  logLevel: LogLevel;
+}
+
+/** Internal: the detached supervisor, and the worker it runs (src/supervisor/). */
+export const DAEMON_ROLES = ['supervisor', 'worker'] as const;
+export type DaemonRole = (typeof DAEMON_ROLES)[number];
 
 export type CliCommand =
   | { kind: 'version' }
   | { kind: 'help'; text: string }
   | { kind: 'usage-error'; problem: string }
   | { kind: 'init'; configFile?: string; force: boolean }
-  | { kind: 'start'; configFile?: string; saveFile?: string; daemon: boolean; logLevel: LogLevel }
-  | { kind: 'not-implemented'; action: UnimplementedAction };
+  | ({ kind: 'start' | 'restart' } & StartOptions)
+  | { kind: ControlAction; configFile?: string }
+  | ({ kind: 'daemon-role'; role: DaemonRole } & StartOptions);
 
 export const USAGE = `USAGE : mysqlda [ -f (config_filename) ] -a init [ --force ]
-        mysqlda [ -f (config_filename) ] [ -s (save_filename) ] -a start --no-daemon
+        mysqlda [ -f (config_filename) ] [ -s (save_filename) ] -a start | restart [ --no-daemon ]
                 [ --loglevel-debug | --loglevel-info | --loglevel-notice
                 | --loglevel-warn | --loglevel-error | --loglevel-fatal ]
+        mysqlda [ -f (config_filename) ] -a stop | status | reload | kill
         mysqlda -v | --help`;
 
 const EPILOGUE = `Actions:
   init     write the default configuration to the -f file (refuses to overwrite it without --force)
-  start    load the configuration and serve; only --no-daemon (foreground) is implemented yet
-  stop, status, reload, restart, kill    not implemented yet
+  start    check the configuration and the listen port, then detach: a supervisor process keeps a worker
+           serving (restarted with back-off if it dies); with --no-daemon, serve in the foreground instead
+  stop     SIGTERM to the running mysqlda; wait (up to 30 s) until it has closed its sessions and exited
+  status   pid, uptime, version, listen address, libraries (current server, keys), open sessions
+  reload   ask the running mysqlda to reload its configuration; print whether it was applied, and why not
+  restart  stop (if running), then start
+  kill     SIGKILL to the supervisor and its worker
 
 The config file defaults to ./etc/mysqlda.conf if it exists, else $HOME/etc/mysqlda.conf.
-Exit status: 0 success, 1 failure (bad configuration, cannot start), 2 not implemented yet, 7 usage error.`;
+The pid file (config daemon.pid_file, default mysqlda.pid beside the config) names the running mysqlda; its
+control socket mysqlda.ctl is beside it. Signals: TERM/INT stop, USR1 reloads, HUP reopens the log file.
+Exit status: 0 success, 1 failure (bad configuration, cannot start, reload rejected),
+             3 not running, 7 usage error.`;
 
 function buildParser(argv: string[]): Argv {
   const parser = yargs(argv)
@@ -58,13 +82,14 @@ function buildParser(argv: string[]): Argv {
     .option('a', { type: 'string', requiresArg: true, describe: `action: ${ACTIONS.join(' | ')}` })
     .option('no-daemon', {
       type: 'boolean',
-      describe: 'start: stay in the foreground (log to stdout, stop on SIGTERM/SIGINT)',
+      describe: 'start, restart: serve in the foreground, in one process, logging to stdout',
     })
     .option('force', { type: 'boolean', describe: 'init: overwrite an existing config file' })
+    .option('daemon-role', { type: 'string', choices: DAEMON_ROLES, requiresArg: true, hidden: true })
     .option('s', {
       type: 'string',
       requiresArg: true,
-      describe: 'start: save file; its directory overrides storage.save_dir',
+      describe: 'start, restart: save file; its directory overrides storage.save_dir',
     });
   for (const level of LOG_LEVELS) {
     parser.option(`loglevel-${level}`, {
@@ -94,17 +119,21 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   const configFile = optionalPath(args.f);
   const saveFile = optionalPath(args.s);
   if (configFile === '' || saveFile === '') return { kind: 'usage-error', problem: '-f and -s need a file name' };
+  const role = args['daemon-role'] as DaemonRole | undefined;
+  const start = (daemon: boolean): StartOptions => ({ configFile, saveFile, daemon, logLevel: lastLogLevel(argv) });
+  if (role !== undefined) return { kind: 'daemon-role', role, ...start(true) };
   const action = args.a;
-  if (typeof action !== 'string') return { kind: 'usage-error', problem: 'no action given (-a init | start)' };
+  if (typeof action !== 'string') return { kind: 'usage-error', problem: `no action given (-a ${ACTIONS.join(' | ')})` };
   if (!isAction(action)) return { kind: 'usage-error', problem: `unknown action "${action}"` };
 
   switch (action) {
     case 'init':
       return { kind: 'init', configFile, force: args.force === true };
     case 'start':
-      return { kind: 'start', configFile, saveFile, daemon: args['no-daemon'] !== true, logLevel: lastLogLevel(argv) };
+    case 'restart':
+      return { kind: action, ...start(args['no-daemon'] !== true) };
     default:
-      return { kind: 'not-implemented', action };
+      return { kind: action, configFile };
   }
 }
 

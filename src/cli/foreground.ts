@@ -1,35 +1,42 @@
 /**
- * `mysqlda -a start --no-daemon`: load the configuration, start the proxy, serve until SIGTERM or SIGINT,
- * then close it. A second signal while closing exits at once.
+ * `mysqlda -a start --no-daemon`: one process, in the foreground, logging to stdout. For service managers that
+ * supervise by themselves (systemd Type=simple, Docker): they restart it, so no supervisor process is added.
+ * It holds the pid file and serves the control socket like the daemon, so `-a status | reload | stop` work the
+ * same. SIGTERM/SIGINT stop it (a second one exits at once), SIGUSR1 reloads, SIGHUP is ignored (stdout cannot
+ * be reopened; mysqlda ignored SIGHUP too).
  */
-import path from 'node:path';
-import { ConfigError, loadConfigFileWithWarnings } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
 import { resolveConfigPath } from '../config/locate.js';
 import type { MysqldaConfig } from '../config/types.js';
 import type { Logger, LogLevel } from '../log/logger.js';
 import type { RunningProxy } from '../server.js';
+import { listenControlSocket, type ControlServer } from '../supervisor/control-socket.js';
+import { formatAddress } from '../supervisor/listen-address.js';
+import { acquirePidFile, AlreadyRunningError, controlSocketPath, type PidFileLock } from '../supervisor/pid-file.js';
+import { formatConfigError, loadServedConfig } from '../supervisor/proxy-config.js';
 import { EXIT } from './args.js';
 
-export type StoppableProxy = Pick<RunningProxy, 'address' | 'close'>;
+export { formatConfigError };
+
+export type StoppableProxy = Pick<RunningProxy, 'address' | 'close' | 'status' | 'reload'>;
 
 export type StopSignal = 'SIGTERM' | 'SIGINT';
 const STOP_SIGNALS: readonly StopSignal[] = ['SIGTERM', 'SIGINT'];
 /** Conventional status of a process ended by a signal: 128 + its number. */
 const FORCED_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
-/** The core save file inside the save directory (owned by the store; named here only to check -s). */
-const CORE_SAVE_FILE = 'mysqlda.save';
 
 /** What the foreground run needs from the outside world; tests pass fakes. */
 export interface ForegroundDeps {
   cwd: string;
   stderr: (text: string) => void;
   createLogger: (level: LogLevel) => Logger;
-  /** src/server.ts's startProxy; only the listen address and close() are used here. */
+  /** src/server.ts's startProxy. */
   startProxy: (config: MysqldaConfig, logger: Logger) => Promise<StoppableProxy>;
-  /** Where SIGTERM/SIGINT arrive: `process` in production. */
+  /** Where signals arrive: `process` in production. */
   signals: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
   /** Ends the process at once (second signal). */
   exit: (code: number) => void;
+  version: string;
 }
 
 export interface ForegroundOptions {
@@ -40,19 +47,24 @@ export interface ForegroundOptions {
 
 export async function runForeground(options: ForegroundOptions, deps: ForegroundDeps): Promise<number> {
   const configPath = resolveConfigPath(options.configFile, { cwd: deps.cwd });
-  let loaded;
+  let served;
   try {
-    loaded = await loadConfigFileWithWarnings(configPath);
+    served = await loadServedConfig(configPath, options.saveFile, deps.cwd);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     deps.stderr(formatConfigError(error));
     return EXIT.failure;
   }
+  const { config } = served;
   const logger = deps.createLogger(options.logLevel);
-  for (const warning of loaded.warnings) logger.warn({ configPath }, `config: ${warning}`);
-  const config = applySaveFileOverride(loaded.config, options.saveFile, deps.cwd, logger);
+  const lock = await lockPidFile(config.daemon.pidFile, logger);
+  if (lock instanceof AlreadyRunningError) {
+    deps.stderr(`mysqlda: cannot start: ${lock.message}\n`);
+    return EXIT.failure;
+  }
+  for (const warning of served.warnings) logger.warn({ configPath }, warning);
 
-  const stop = waitForStopSignal(deps.signals, (signal) => {
+  const signals = handleSignals(deps.signals, (signal) => {
     logger.warn({ signal }, `second ${signal}: exiting without a clean stop`);
     deps.exit(FORCED_EXIT[signal]);
   });
@@ -64,11 +76,13 @@ export async function runForeground(options: ForegroundOptions, deps: Foreground
       deps.stderr(`mysqlda: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.failure;
     }
-    const { host, port } = proxy.address;
-    logger.notice({ listen: { host, port }, configPath }, `mysqlda listening on ${formatAddress(host, port)}`);
+    logger.notice({ listen: proxy.address, configPath }, `mysqlda listening on ${formatAddress(proxy.address.host, proxy.address.port)}`);
+    const control = lock === null ? null : await serveControl(proxy, config, deps.version, logger);
+    signals.onReload(() => reloadOnSignal(proxy, logger));
 
-    const signal = await stop.received;
+    const signal = await signals.stop;
     logger.notice({ signal }, `${signal} received: stopping`);
+    await control?.close();
     try {
       await proxy.close();
     } catch (error) {
@@ -78,62 +92,89 @@ export async function runForeground(options: ForegroundOptions, deps: Foreground
     logger.notice('mysqlda stopped');
     return EXIT.ok;
   } finally {
-    stop.dispose();
+    signals.dispose();
+    await lock?.release();
   }
 }
 
-/** Every problem on its own line, for the operator's terminal or the service manager's journal. */
-export function formatConfigError(error: ConfigError): string {
-  const lines = error.problems.map((problem) => `  ${problem}\n`).join('');
-  const where = error.configPath === '' ? '' : ` ${error.configPath}`;
-  return `mysqlda: invalid configuration${where}:\n${lines}`;
-}
-
-/** mysqlda's -s named the core save file; here its directory is the save directory. */
-function applySaveFileOverride(config: MysqldaConfig, saveFile: string | undefined, cwd: string, logger: Logger) {
-  if (saveFile === undefined) return config;
-  const file = path.resolve(cwd, saveFile);
-  const saveDir = path.dirname(file);
-  if (path.basename(file) !== CORE_SAVE_FILE) {
-    const coreSaveFile = path.join(saveDir, CORE_SAVE_FILE);
-    logger.warn({ saveFile: file }, `-s: only the directory is used; the core save file is ${coreSaveFile}`);
+/**
+ * The pid file; AlreadyRunningError when a live mysqlda holds it. When it cannot be written (a read-only config
+ * directory) mysqlda still serves, with a warning: only `-a status | reload | stop` cannot find it.
+ */
+async function lockPidFile(pidFile: string, logger: Logger): Promise<PidFileLock | AlreadyRunningError | null> {
+  try {
+    return await acquirePidFile(pidFile);
+  } catch (error) {
+    if (error instanceof AlreadyRunningError) return error;
+    logger.warn({ pidFile }, `cannot write the pid file (${(error as Error).message}); mysqlda -a status, reload and stop will not find this process`);
+    return null;
   }
-  return { ...config, saveDir };
 }
 
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+async function serveControl(proxy: StoppableProxy, config: MysqldaConfig, version: string, logger: Logger): Promise<ControlServer | null> {
+  const startedAt = new Date();
+  const socketPath = controlSocketPath(config.daemon.pidFile);
+  try {
+    return await listenControlSocket(
+      socketPath,
+      {
+        status: async () => ({
+          mode: 'foreground',
+          version,
+          pid: process.pid,
+          startedAt: startedAt.toISOString(),
+          uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+          configPath: config.configPath,
+          logFile: null,
+          worker: null,
+          proxy: proxy.status(),
+        }),
+        reload: () => proxy.reload(),
+      },
+      (error) => logger.error({ err: error }, 'control request failed'),
+    );
+  } catch (error) {
+    logger.warn(`${(error as Error).message}; mysqlda -a status and reload will not reach this process`);
+    return null;
+  }
 }
 
-interface StopWaiter {
+function reloadOnSignal(proxy: StoppableProxy, logger: Logger): void {
+  proxy.reload().then(
+    (result) => logger.notice({ changes: result.changes }, `SIGUSR1: reload ${result.ok ? 'applied' : 'rejected'}: ${result.message}`),
+    (error) => logger.error({ err: error }, 'SIGUSR1: reload failed'),
+  );
+}
+
+interface SignalHandling {
   /** Resolves with the first SIGTERM or SIGINT, even one that came while the proxy was starting. */
-  received: Promise<StopSignal>;
+  stop: Promise<StopSignal>;
+  /** SIGUSR1 from now on; before, it is ignored (never Node's default: opening the debugger). */
+  onReload(reload: () => void): void;
   dispose(): void;
 }
 
-function waitForStopSignal(
-  signals: ForegroundDeps['signals'],
-  onSecondSignal: (signal: StopSignal) => void,
-): StopWaiter {
+function handleSignals(signals: ForegroundDeps['signals'], onSecondSignal: (signal: StopSignal) => void): SignalHandling {
   let first: StopSignal | undefined;
   let resolve!: (signal: StopSignal) => void;
-  const received = new Promise<StopSignal>((r) => {
-    resolve = r;
-  });
-  const handlers = STOP_SIGNALS.map((signal) => {
-    const handler = () => {
+  const stop = new Promise<StopSignal>((r) => (resolve = r));
+  let reload = () => {};
+  const handlers: Array<[string, () => void]> = STOP_SIGNALS.map((signal) => [
+    signal,
+    () => {
       if (first === undefined) {
         first = signal;
         resolve(signal);
       } else {
         onSecondSignal(signal);
       }
-    };
-    signals.on(signal, handler);
-    return { signal, handler };
-  });
+    },
+  ]);
+  handlers.push(['SIGUSR1', () => reload()], ['SIGHUP', () => {}]);
+  for (const [signal, handler] of handlers) signals.on(signal, handler);
   return {
-    received,
-    dispose: () => handlers.forEach(({ signal, handler }) => signals.off(signal, handler)),
+    stop,
+    onReload: (handler) => void (reload = handler),
+    dispose: () => handlers.forEach(([signal, handler]) => signals.off(signal, handler)),
   };
 }

@@ -6,11 +6,16 @@ import { readFileSync } from 'node:fs';
 import { ConfigFileExistsError, writeDefaultConfig } from '../config/default-config.js';
 import { resolveConfigPath } from '../config/locate.js';
 import { createLogger } from '../log/logger.js';
-import { EXIT, USAGE, parseArgs, type CliCommand } from './args.js';
+import { nodeSelfCommand, type SelfCommand } from '../supervisor/self-command.js';
+import { EXIT, USAGE, parseArgs, type CliCommand, type StartOptions } from './args.js';
+import { runControlAction } from './daemon-control.js';
+import { startDaemon } from './daemon-start.js';
 import { runForeground, type ForegroundDeps } from './foreground.js';
 
 export interface CliDeps extends ForegroundDeps {
   stdout: (text: string) => void;
+  /** How to run this program again, for the daemon's supervisor and worker. */
+  self: SelfCommand;
 }
 
 function processDeps(): CliDeps {
@@ -23,6 +28,8 @@ function processDeps(): CliDeps {
     startProxy: async (config, logger) => (await import('../server.js')).startProxy(config, logger),
     signals: process,
     exit: (code) => process.exit(code),
+    version: packageVersion(),
+    self: nodeSelfCommand(),
   };
 }
 
@@ -53,15 +60,38 @@ async function run(command: CliCommand, deps: CliDeps): Promise<number> {
     case 'init':
       return init(command.configFile, command.force, deps);
     case 'start':
-      if (command.daemon) {
-        deps.stderr('mysqlda: daemon mode is not implemented yet; use --no-daemon\n');
-        return EXIT.notImplemented;
-      }
-      return runForeground(command, deps);
-    case 'not-implemented':
-      deps.stderr(`mysqlda: -a ${command.action} is not implemented yet\n`);
-      return EXIT.notImplemented;
+      return start(command, deps);
+    case 'restart': {
+      const stopped = await runControlAction('stop', command.configFile, deps);
+      if (stopped !== EXIT.ok && stopped !== EXIT.notRunning) return stopped;
+      return start(command, deps);
+    }
+    case 'stop':
+    case 'status':
+    case 'reload':
+    case 'kill':
+      return runControlAction(command.kind, command.configFile, deps);
+    case 'daemon-role':
+      return runDaemonRole(command, deps);
   }
+}
+
+function start(options: StartOptions, deps: CliDeps): Promise<number> {
+  return options.daemon ? startDaemon(options, deps) : runForeground(options, deps);
+}
+
+/** The processes `-a start` detaches: loaded only here, so that the command itself stays light. */
+async function runDaemonRole(command: Extract<CliCommand, { kind: 'daemon-role' }>, deps: CliDeps): Promise<number> {
+  if (command.role === 'worker') return (await import('../supervisor/worker.js')).runWorker();
+  const { runSupervisorProcess } = await import('../supervisor/supervisor-process.js');
+  return runSupervisorProcess({
+    configPath: resolveConfigPath(command.configFile, { cwd: deps.cwd }),
+    saveFile: command.saveFile,
+    cwd: deps.cwd,
+    logLevel: command.logLevel,
+    self: deps.self,
+    version: deps.version,
+  });
 }
 
 async function init(configFile: string | undefined, force: boolean, deps: CliDeps): Promise<number> {

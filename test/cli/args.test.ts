@@ -51,13 +51,44 @@ describe('parseArgs', () => {
     for (const action of ACTIONS) expect(text).toContain(action);
   });
 
-  it.each(['stop', 'status', 'reload', 'restart', 'kill'] as const)('-a %s is recognised but not implemented yet', (action) => {
-    expect(parseArgs(['-a', action])).toEqual({ kind: 'not-implemented', action });
+  it.each(['stop', 'status', 'reload', 'kill'] as const)('-a %s names the config of the mysqlda to act on', (action) => {
+    expect(parseArgs(['-a', action])).toEqual({ kind: action, configFile: undefined });
+    expect(parseArgs(['-f', '/etc/mysqlda/mysqlda.conf', '-a', action])).toEqual({ kind: action, configFile: '/etc/mysqlda/mysqlda.conf' });
+  });
+
+  it('-a restart takes the start options', () => {
+    expect(parseArgs(['-f', 'm.conf', '-a', 'restart', '--loglevel-info'])).toEqual({
+      kind: 'restart',
+      configFile: 'm.conf',
+      saveFile: undefined,
+      daemon: true,
+      logLevel: 'info',
+    });
+    expect(parseArgs(['-a', 'restart', '--no-daemon'])).toMatchObject({ kind: 'restart', daemon: false });
+  });
+
+  it('--daemon-role is internal: the supervisor and the worker, with the start options', () => {
+    expect(parseArgs(['-f', '/e/m.conf', '-a', 'start', '--loglevel-warn', '--daemon-role', 'supervisor'])).toEqual({
+      kind: 'daemon-role',
+      role: 'supervisor',
+      configFile: '/e/m.conf',
+      saveFile: undefined,
+      daemon: true,
+      logLevel: 'warn',
+    });
+    expect(parseArgs(['-f', '/e/m.conf', '-a', 'start', '--daemon-role', 'worker'])).toMatchObject({ kind: 'daemon-role', role: 'worker' });
+    expect(parseArgs(['--help']).kind === 'help' && (parseArgs(['--help']) as { text: string }).text).not.toContain('daemon-role');
+    expect(parseArgs(['-a', 'start', '--daemon-role', 'boss'])).toMatchObject({ kind: 'usage-error' });
+  });
+
+  it('--help explains the exit statuses', () => {
+    const command = parseArgs(['--help']);
+    expect(command.kind === 'help' ? command.text : '').toMatch(/0 success, 1 failure .*\n +3 not running, 7 usage error/);
   });
 
   it.each([
-    [[], 'no action given (-a init | start)'],
-    [['-f', 'x.conf'], 'no action given (-a init | start)'],
+    [[], 'no action given (-a init | start | stop | status | reload | restart | kill)'],
+    [['-f', 'x.conf'], 'no action given (-a init | start | stop | status | reload | restart | kill)'],
     [['-a', 'launch'], 'unknown action "launch"'],
     [['-a'], 'Not enough arguments following: a'],
     [['-a', 'init', '-f'], 'Not enough arguments following: f'],

@@ -2,38 +2,17 @@
  * The installed command, end to end: `node bin/mysqlda`, which runs the compiled dist/.
  * dist/ is rebuilt first when it is missing or older than src/ (`npm test` builds before running vitest).
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './ensure-built.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'mysqlda');
 const MYSQLDA_INIT_OUTPUT = path.join(ROOT, 'test', 'config', 'fixtures', 'mysqlda-init.conf');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts')) {
-      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-function ensureBuilt(): void {
-  const entry = path.join(ROOT, 'dist', 'cli', 'main.js');
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) return;
-  // Type errors elsewhere in the tree do not stop tsc from emitting; what matters here is that main.js exists.
-  spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
-  if (!existsSync(entry)) throw new Error('npm run build did not produce dist/cli/main.js');
-}
 
 interface Result {
   code: number;
@@ -113,14 +92,35 @@ describe('bin/mysqlda', () => {
   it('without -a prints the usage and exits 7, as mysqlda did', async () => {
     const result = await mysqlda([], dir);
     expect(result.code).toBe(7);
-    expect(result.stderr).toMatch(/^mysqlda: no action given \(-a init \| start\)\nUSAGE : mysqlda/);
+    expect(result.stderr).toMatch(/^mysqlda: no action given \(-a init \| start \| .*\)\nUSAGE : mysqlda/);
   });
 
-  it('start without --no-daemon, and the other actions, exit 2 for now', async () => {
-    expect(await mysqlda(['-a', 'start'], dir)).toMatchObject({
-      code: 2,
-      stderr: 'mysqlda: daemon mode is not implemented yet; use --no-daemon\n',
+  it('status, stop, reload and kill exit 3 when nothing runs for the config', async () => {
+    const file = path.join(dir, 'idle', 'mysqlda.conf');
+    expect((await mysqlda(['-f', file, '-a', 'init'], dir)).code).toBe(0);
+    const pidFile = path.join(dir, 'idle', 'mysqlda.pid');
+    expect(await mysqlda(['-f', file, '-a', 'status'], dir)).toEqual({
+      code: 3,
+      stdout: `mysqlda: not running (no pid file ${pidFile})\n`,
+      stderr: '',
     });
-    expect(await mysqlda(['-a', 'status'], dir)).toMatchObject({ code: 2 });
-  });
+    for (const action of ['stop', 'reload', 'kill']) {
+      expect(await mysqlda(['-f', file, '-a', action], dir)).toEqual({
+        code: 3,
+        stdout: '',
+        stderr: `mysqlda: not running (no pid file ${pidFile})\n`,
+      });
+    }
+  }, 30_000);
+
+  it('a pid file naming a dead process is stale: status says so, stop removes it', async () => {
+    const file = path.join(dir, 'stale', 'mysqlda.conf');
+    expect((await mysqlda(['-f', file, '-a', 'init'], dir)).code).toBe(0);
+    const pidFile = path.join(dir, 'stale', 'mysqlda.pid');
+    await writeFile(pidFile, '999999999\n');
+    const stale = `mysqlda: not running (the pid file ${pidFile} names pid 999999999, which is not a running mysqlda)\n`;
+    expect(await mysqlda(['-f', file, '-a', 'status'], dir)).toEqual({ code: 3, stdout: stale, stderr: '' });
+    expect(await mysqlda(['-f', file, '-a', 'stop'], dir)).toEqual({ code: 3, stdout: '', stderr: stale });
+    await expect(stat(pidFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 30_000);
 });

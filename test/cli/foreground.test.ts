@@ -7,6 +7,17 @@ import { runForeground, type ForegroundDeps, type StoppableProxy } from '../../s
 import { DEFAULT_CONFIG_TEXT } from '../../src/config/default-config.js';
 import type { MysqldaConfig } from '../../src/config/types.js';
 import { createLogger, type LogLevel } from '../../src/log/logger.js';
+import type { ProxyStatus } from '../../src/server.js';
+
+const PROXY_STATUS: ProxyStatus = {
+  version: '1.2.3',
+  pid: 0,
+  startedAt: new Date(0).toISOString(),
+  uptimeSeconds: 5,
+  listen: '127.0.0.1:13306',
+  sessions: { open: 2, routed: 1 },
+  libraries: [{ name: 'mysqlda1', weight: 1, keys: 7, currentServer: '127.0.0.1:3306', servers: [{ address: '127.0.0.1:3306', state: 'up' }] }],
+};
 
 interface Harness {
   deps: ForegroundDeps;
@@ -15,7 +26,7 @@ interface Harness {
   logs: Array<{ level: number; msg: string; [key: string]: unknown }>;
   started: MysqldaConfig[];
   exits: number[];
-  proxy: StoppableProxy & { close: ReturnType<typeof vi.fn> };
+  proxy: StoppableProxy & { close: ReturnType<typeof vi.fn>; reload: ReturnType<typeof vi.fn> };
 }
 
 function harness(cwd: string, start?: (config: MysqldaConfig) => Promise<StoppableProxy>): Harness {
@@ -26,7 +37,12 @@ function harness(cwd: string, start?: (config: MysqldaConfig) => Promise<Stoppab
     logs: [],
     started: [],
     exits: [],
-    proxy: { address: { host: '127.0.0.1', port: 13306 }, close: vi.fn(async () => {}) },
+    proxy: {
+      address: { host: '127.0.0.1', port: 13306 },
+      close: vi.fn(async () => {}),
+      status: () => ({ ...PROXY_STATUS, pid: process.pid }),
+      reload: vi.fn(async () => ({ ok: false, message: 'not implemented in this fake', changes: [] })),
+    },
     deps: undefined as unknown as ForegroundDeps,
   };
   h.deps = {
@@ -39,6 +55,7 @@ function harness(cwd: string, start?: (config: MysqldaConfig) => Promise<Stoppab
     },
     signals,
     exit: (code) => void h.exits.push(code),
+    version: '1.2.3',
   };
   return h;
 }

@@ -1,0 +1,70 @@
+/**
+ * `mysqlda -a status` as text for an operator's terminal. Pure.
+ */
+import type { DaemonStatus, WorkerStatus } from '../supervisor/control-protocol.js';
+import type { ProxyStatus } from '../server.js';
+
+/** 93784 → "1d 2h 3m 4s"; leading zero units are left out. */
+export function formatDuration(totalSeconds: number): string {
+  let rest = Math.max(0, Math.floor(totalSeconds));
+  const parts: string[] = [];
+  for (const [unit, seconds] of [['d', 86_400], ['h', 3_600], ['m', 60]] as const) {
+    const count = Math.floor(rest / seconds);
+    rest -= count * seconds;
+    if (count > 0 || parts.length > 0) parts.push(`${count}${unit}`);
+  }
+  parts.push(`${rest}s`);
+  return parts.join(' ');
+}
+
+export function formatStatus(status: DaemonStatus): string {
+  const lines = [`mysqlda v${status.version} is running (${status.mode === 'daemon' ? 'daemon' : 'foreground, --no-daemon'})`];
+  const row = (label: string, value: string) => lines.push(`  ${label.padEnd(12)} ${value}`);
+  const up = `up ${formatDuration(status.uptimeSeconds)}`;
+  if (status.worker) {
+    row('supervisor', `pid ${status.pid}, ${up}`);
+    row('worker', describeWorker(status.worker, status.proxy));
+  } else {
+    row('pid', `${status.pid}, ${up}`);
+  }
+  row('config', status.configPath);
+  row('log file', status.logFile ?? 'stdout');
+  const proxy = status.proxy;
+  if (proxy === null) {
+    lines.push('  not serving: no worker is running at the moment');
+    return `${lines.join('\n')}\n`;
+  }
+  row('listening', proxy.listen);
+  row('sessions', `${proxy.sessions.open} open, ${proxy.sessions.routed} routed to a library`);
+  lines.push('  libraries', ...libraryTable(proxy).map((line) => `    ${line}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function describeWorker(worker: WorkerStatus, proxy: ProxyStatus | null): string {
+  const parts = [worker.pid === null ? 'no pid' : `pid ${worker.pid}`, worker.phase];
+  if (proxy !== null) parts.push(`up ${formatDuration(proxy.uptimeSeconds)}`);
+  parts.push(worker.restarts === 1 ? '1 restart' : `${worker.restarts} restarts`);
+  const text = parts.join(', ');
+  return worker.lastExit === null ? text : `${text} (last exit: ${worker.lastExit})`;
+}
+
+function libraryTable(proxy: ProxyStatus): string[] {
+  const header = ['NAME', 'WEIGHT', 'KEYS', 'CURRENT SERVER', 'SERVERS'];
+  const rows = proxy.libraries.map((library) => [
+    library.name,
+    String(library.weight),
+    String(library.keys),
+    library.currentServer ?? '-',
+    library.servers.map((server) => `${server.address} ${server.state}`).join(', '),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => cells[column].length)));
+  const numeric = new Set([1, 2]);
+  return [header, ...rows].map((cells) =>
+    cells
+      .map((cell, column) => {
+        if (column === cells.length - 1) return cell;
+        return numeric.has(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]);
+      })
+      .join('  '),
+  );
+}

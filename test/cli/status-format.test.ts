@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, formatStatus } from '../../src/cli/status-format.js';
+import type { DaemonStatus } from '../../src/supervisor/control-protocol.js';
+
+const proxy: NonNullable<DaemonStatus['proxy']> = {
+  version: '1.0.0',
+  pid: 4321,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  uptimeSeconds: 3_725,
+  listen: '127.0.0.1:13306',
+  sessions: { open: 12, routed: 10 },
+  libraries: [
+    {
+      name: 'mysqlda1',
+      weight: 1,
+      keys: 120_000,
+      currentServer: '10.0.0.1:3306',
+      servers: [
+        { address: '10.0.0.1:3306', state: 'up' },
+        { address: '10.0.0.2:3306', state: 'up' },
+      ],
+    },
+    { name: 'mysqlda22', weight: 3, keys: 7, currentServer: null, servers: [{ address: '10.0.1.1:3306', state: 'down' }] },
+  ],
+};
+
+const daemon: DaemonStatus = {
+  mode: 'daemon',
+  version: '1.0.0',
+  pid: 4300,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  uptimeSeconds: 90_061,
+  configPath: '/etc/mysqlda/mysqlda.conf',
+  logFile: '/var/log/mysqlda/mysqlda.log',
+  worker: { pid: 4321, phase: 'serving', restarts: 1, lastExit: 'was killed by SIGKILL' },
+  proxy,
+};
+
+describe('formatStatus (mysqlda -a status)', () => {
+  it('shows supervisor, worker, listen address, sessions and every library with its current server and keys', () => {
+    expect(formatStatus(daemon)).toBe(
+      [
+        'mysqlda v1.0.0 is running (daemon)',
+        '  supervisor   pid 4300, up 1d 1h 1m 1s',
+        '  worker       pid 4321, serving, up 1h 2m 5s, 1 restart (last exit: was killed by SIGKILL)',
+        '  config       /etc/mysqlda/mysqlda.conf',
+        '  log file     /var/log/mysqlda/mysqlda.log',
+        '  listening    127.0.0.1:13306',
+        '  sessions     12 open, 10 routed to a library',
+        '  libraries',
+        '    NAME       WEIGHT    KEYS  CURRENT SERVER  SERVERS',
+        '    mysqlda1        1  120000  10.0.0.1:3306   10.0.0.1:3306 up, 10.0.0.2:3306 up',
+        '    mysqlda22       3       7  -               10.0.1.1:3306 down',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says when no worker is serving', () => {
+    const text = formatStatus({ ...daemon, worker: { pid: null, phase: 'restarting', restarts: 3, lastExit: 'exited with status 1' }, proxy: null });
+    expect(text).toContain('  worker       no pid, restarting, 3 restarts (last exit: exited with status 1)\n');
+    expect(text).toMatch(/ {2}not serving: no worker is running at the moment\n$/);
+  });
+
+  it('shows one pid and stdout in foreground mode', () => {
+    const text = formatStatus({ ...daemon, mode: 'foreground', worker: null, logFile: null, uptimeSeconds: 59 });
+    expect(text).toMatch(/^mysqlda v1\.0\.0 is running \(foreground, --no-daemon\)\n {2}pid {10}4300, up 59s\n/);
+    expect(text).toContain('  log file     stdout\n');
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [59, '59s'],
+    [60, '1m 0s'],
+    [3_600, '1h 0m 0s'],
+    [86_400 * 400 + 1, '400d 0h 0m 1s'],
+  ])('%d s is %s', (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+});
