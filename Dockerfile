@@ -1,20 +1,52 @@
-# mysqlda in a container: build the TypeScript, then run it as a non-root user.
-FROM node:20-bookworm-slim AS build
-WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-COPY src ./src
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+# mysqlda in a container: one process (`--no-daemon`: Docker restarts it, its logs go to stdout), run as the
+# non-root user mysqlda (uid 10001), with the config, the save files and the pid file in the volume /etc/mysqlda.
+#
+#   docker build -t mysqlda .
+#   docker run -d --name mysqlda --restart unless-stopped -p 13306:13306 -p 13380:13380 \
+#     -v /srv/mysqlda:/etc/mysqlda mysqlda
+#   docker exec mysqlda mysqlda -f /etc/mysqlda/mysqlda.conf -a status     (or -a reload; `docker stop` stops cleanly)
+#
+# /srv/mysqlda must hold mysqlda.conf (mode 0600, owned by uid 10001, which also writes the save files there) with
+#   "server": { "listen_ip": "0.0.0.0", ... }     so that the published SQL port reaches it, and
+#   "admin":  { "http": "0.0.0.0:13380" }         for the HEALTHCHECK below and for scraping /metrics from outside.
+# The healthcheck itself asks 127.0.0.1:13380/healthz inside the container; without the admin listener the
+# container stays "unhealthy" (set MYSQLDA_HEALTHCHECK_URL if the admin port differs).
 
-FROM node:20-bookworm-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# Production dependencies only, without install scripts (`prepare` would build).
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-RUN useradd --system --home /var/lib/mysqlda --create-home mysqlda
-COPY --from=build /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# The compiled program.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    MYSQLDA_HEALTHCHECK_URL=http://127.0.0.1:13380/healthz
+WORKDIR /app
+RUN groupadd --system --gid 10001 mysqlda \
+ && useradd --system --uid 10001 --gid mysqlda --home-dir /etc/mysqlda --no-create-home --shell /usr/sbin/nologin mysqlda \
+ && install -d -o mysqlda -g mysqlda -m 0750 /etc/mysqlda
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# The config and the save files (mysqlda.save, mysqlda.<class>.save) live in this volume.
+RUN ln -s /app/bin/mysqlda /usr/local/bin/mysqlda
 VOLUME /etc/mysqlda
 USER mysqlda
-EXPOSE 13306
+EXPOSE 13306 13380
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "require('http').get(process.env.MYSQLDA_HEALTHCHECK_URL, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
+# SIGTERM: stop accepting, close the sessions, flush the save files (within docker stop's 10 s by default).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "/app/bin/mysqlda"]
 CMD ["-f", "/etc/mysqlda/mysqlda.conf", "-a", "start", "--no-daemon"]
