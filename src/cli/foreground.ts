@@ -13,7 +13,7 @@ import type { RunningProxy } from '../server.js';
 import { listenControlSocket, type ControlServer } from '../supervisor/control-socket.js';
 import { formatAddress } from '../supervisor/listen-address.js';
 import { acquirePidFile, AlreadyRunningError, controlSocketPath, type PidFileLock } from '../supervisor/pid-file.js';
-import { formatConfigError, loadServedConfig } from '../supervisor/proxy-config.js';
+import { formatConfigError, loadServedConfig, startLogLevel } from '../supervisor/proxy-config.js';
 import { EXIT } from './args.js';
 
 export { formatConfigError };
@@ -56,7 +56,7 @@ export async function runForeground(options: ForegroundOptions, deps: Foreground
     return EXIT.failure;
   }
   const { config } = served;
-  const logger = deps.createLogger(options.logLevel);
+  const logger = deps.createLogger(startLogLevel(config, options.logLevel));
   const lock = await lockPidFile(config.daemon.pidFile, logger);
   if (lock instanceof AlreadyRunningError) {
     deps.stderr(`mysqlda: cannot start: ${lock.message}\n`);

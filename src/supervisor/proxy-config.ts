@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ConfigError, loadConfigFileWithWarnings } from '../config/load.js';
 import { DEFAULTS } from '../config/schema.js';
 import type { MysqldaConfig } from '../config/types.js';
+import type { LogLevel } from '../log/logger.js';
 
 /** The core save file inside the save directory (owned by the store; named here only to check -s). */
 const CORE_SAVE_FILE = 'mysqlda.save';
@@ -28,6 +29,14 @@ export async function loadServedConfig(configPath: string, saveFile: string | un
     warnings.push(`-s: only the directory is used; the core save file is ${path.join(saveDir, CORE_SAVE_FILE)}`);
   }
   return { config: { ...loaded.config, saveDir }, warnings };
+}
+
+/**
+ * The log level to start with: the config's daemon.log_level when it sets one (a reload can then change it),
+ * else the command line's --loglevel-* or its default.
+ */
+export function startLogLevel(config: MysqldaConfig, commandLine: LogLevel): LogLevel {
+  return config.daemon.logLevel ?? commandLine;
 }
 
 /** Every problem on its own line, for the operator's terminal or the service manager's journal. */

@@ -10,7 +10,7 @@ import { listenControlSocket, type ControlServer } from './control-socket.js';
 import type { StartReport } from './ipc-messages.js';
 import { openLogFile, type LogFile } from './log-file.js';
 import { acquirePidFile, controlSocketPath, type PidFileLock } from './pid-file.js';
-import { formatConfigError, loadServedConfig } from './proxy-config.js';
+import { formatConfigError, loadServedConfig, startLogLevel } from './proxy-config.js';
 import type { RestartPolicyOptions } from './restart-policy.js';
 import type { SelfCommand } from './self-command.js';
 import { Supervisor } from './supervisor.js';
@@ -47,7 +47,7 @@ export async function runSupervisorProcess(options: SupervisorProcessOptions): P
     const { config } = await loadServedConfig(options.configPath, options.saveFile, options.cwd);
     ({ pidFile, logFile } = config.daemon);
     held.lock = await acquirePidFile(pidFile);
-    held.log = openLogFile(logFile, options.logLevel);
+    held.log = openLogFile(logFile, startLogLevel(config, options.logLevel));
   } catch (error) {
     return fail(error instanceof ConfigError ? formatConfigError(error).replace(/^mysqlda: /, '').trimEnd() : (error as Error).message);
   }

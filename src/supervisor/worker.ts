@@ -19,7 +19,9 @@ import {
 } from './ipc-messages.js';
 import { formatAddress } from './listen-address.js';
 import { openLogFile, type LogFile } from './log-file.js';
-import { formatConfigError, loadServedConfig } from './proxy-config.js';
+import { formatConfigError, loadServedConfig, startLogLevel } from './proxy-config.js';
+
+const SUPERVISOR_GONE = 'the supervisor has gone';
 
 /** Exit status of a worker that died of an uncaught exception (EX_SOFTWARE). */
 const CRASH_EXIT = 70;
@@ -61,7 +63,8 @@ async function serve(): Promise<number> {
   const detach = serveSupervisor(proxy, logger, log);
 
   const reason = await stop.requested;
-  logger.info(`stopping: ${reason}`);
+  if (reason === SUPERVISOR_GONE) logger.warn(`stopping: ${reason}`);
+  else logger.info(`stopping: ${reason}`);
   await proxy.close();
   detach();
   await log.close();
@@ -73,6 +76,7 @@ async function start(settings: WorkerSettings, logger: Logger): Promise<RunningP
   let reason: string;
   try {
     const served = await loadServedConfig(settings.configPath, settings.saveFile, settings.cwd);
+    logger.level = startLogLevel(served.config, settings.logLevel);
     for (const warning of served.warnings) logger.warn({ configPath: settings.configPath }, warning);
     return await startProxy(served.config, logger);
   } catch (error) {
@@ -155,7 +159,7 @@ function stopSignal(): { requested: Promise<string> } {
   process.on('message', (message: unknown) => {
     if (isMessage<SupervisorMessage>(message) && message.type === 'stop') resolve('asked by the supervisor');
   });
-  process.once('disconnect', () => resolve('the supervisor has gone'));
+  process.once('disconnect', () => resolve(SUPERVISOR_GONE));
   process.on('SIGTERM', () => resolve('SIGTERM'));
   process.on('SIGINT', () => resolve('SIGINT'));
   // Until serveSupervisor() takes them over: no debugger on SIGUSR1 (Node's default), no death on SIGHUP.
