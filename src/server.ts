@@ -1,43 +1,29 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { AdminHttpServer } from './admin/admin-http.js';
+import type { AdminControl, FailbackOutcome } from './admin/admin-control.js';
+import { adminStatementHandler } from './admin/admin-statements.js';
+import { ProxyMetrics } from './admin/metrics.js';
 import { BackendConnection } from './backend/backend-connection.js';
-import { BackendPools } from './backend/backend-pools.js';
-import type { PoolOptions } from './backend/connection-pool.js';
+import { Backends, poolOptionsOf } from './backend/backends.js';
+import type { LibraryMove } from './backend/current-servers.js';
+import type { Probe } from './backend/health-monitor.js';
+import { diffConfigs, type ConfigDiff } from './config/diff.js';
+import { ConfigError, loadConfigFileWithWarnings, type ValidatedConfig } from './config/load.js';
+import { DEFAULTS } from './config/schema.js';
 import type { MysqldaConfig } from './config/types.js';
+import { watchConfigFile, type ConfigWatcher } from './config/watch.js';
 import type { Logger } from './log/logger.js';
 import { parseNativePasswordHash } from './protocol/auth.js';
 import { ProxyEvents } from './observability/proxy-events.js';
+import type { ProxyStatus, ReloadResult } from './observability/status.js';
 import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/constants.js';
 import { ClientSession, type SessionSummary } from './session/client-session.js';
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
 import { DurableDirectory } from './store/durable-directory.js';
 
-/** What `mysqlda reload` reports back. */
-export interface ReloadResult {
-  ok: boolean;
-  /** One line: what was applied, or why nothing was. */
-  message: string;
-  /** Each change applied, e.g. "library mysqlda3 added", "server 10.0.0.2:3306 removed from mysqlda1". */
-  changes: string[];
-}
-
-/** What `mysqlda status` and the admin `/status` show. */
-export interface ProxyStatus {
-  version: string;
-  pid: number;
-  startedAt: string;
-  uptimeSeconds: number;
-  listen: string;
-  sessions: { open: number; routed: number };
-  libraries: {
-    name: string;
-    weight: number;
-    keys: number;
-    /** The server new backend connections go to, or null when none is up. */
-    currentServer: string | null;
-    servers: { address: string; state: 'up' | 'down' | 'unknown' }[];
-  }[];
-}
+export type { ProxyStatus, ReloadResult } from './observability/status.js';
+export { poolOptionsOf };
 
 /** A running proxy: what the CLI and the sandbox hold on to. */
 export interface RunningProxy {
@@ -47,8 +33,22 @@ export interface RunningProxy {
   status(): ProxyStatus;
   /** Re-reads the config file (or takes the given config) and applies it, or rejects it as a whole. */
   reload(config?: MysqldaConfig): Promise<ReloadResult>;
+  /** The admin HTTP listener's address, or null while it is off. */
+  adminAddress(): { host: string; port: number } | null;
   /** Stop accepting, close every client session and backend connection, flush the save files. */
   close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Reload when the config file changes (default true). */
+  watchConfig?: boolean;
+  /**
+   * How reload() and the watcher read the config file. Default: loadConfigFileWithWarnings. The CLI passes one
+   * that applies its command-line overrides (-s), so that a reload does not see them as changes.
+   */
+  loadConfig?: (configPath: string) => Promise<ValidatedConfig>;
+  /** Replaces the backend health check (tests). */
+  probe?: Probe;
 }
 
 /** Used until a backend has been reached; replaced by the backends' own greeting as soon as one answers. */
@@ -62,14 +62,6 @@ const FALLBACK_GREETING: GreetingTemplate = {
 const GREETING_RETRY_MS = 5_000;
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
-
-export function poolOptionsOf(config: MysqldaConfig): PoolOptions {
-  return {
-    maxConnections: config.pool.maxConnectionsPerServer,
-    idleTimeoutMs: config.pool.idleTimeoutSeconds * 1000,
-    connectTimeoutMs: config.pool.connectTimeoutMs,
-  };
-}
 
 function accountsOf(config: MysqldaConfig): Map<string, ClientAccount> {
   return new Map(
@@ -122,7 +114,8 @@ function listen(server: net.Server, host: string, port: number): Promise<void> {
 }
 
 /** Load the directory, open the listener and serve until close(). Rejects with a clear Error when it cannot start. */
-export async function startProxy(config: MysqldaConfig, logger: Logger): Promise<RunningProxy> {
+export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
+  let config = initialConfig;
   const directory = await DurableDirectory.open({
     saveDir: config.saveDir,
     libraries: config.libraries.map(({ name, weight }) => ({ name, weight })),
@@ -131,7 +124,15 @@ export async function startProxy(config: MysqldaConfig, logger: Logger): Promise
   const stats = directory.stats();
   logger.info({ keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
 
-  const pools = new BackendPools(poolOptionsOf(config), logger);
+  const events = new ProxyEvents();
+  let backends: Backends;
+  try {
+    backends = await Backends.open(config, { logger, events, probe: options.probe });
+  } catch (err) {
+    await directory.close();
+    throw err;
+  }
+  const pools = backends.pools;
   let greeting = await probeGreeting(config);
   let greetingRetry: NodeJS.Timeout | null = null;
   if (!greeting) {
@@ -147,10 +148,131 @@ export async function startProxy(config: MysqldaConfig, logger: Logger): Promise
     greetingRetry.unref();
   }
 
-  const accounts = accountsOf(config);
-  const events = new ProxyEvents();
+  let accounts = accountsOf(config);
   const startedAt = new Date();
   let connectionIds = 0;
+  let closing: Promise<void> | null = null;
+  const sessions = new Set<ClientSession>();
+  const summaries = () => [...sessions].map((session) => session.summary());
+  let adminServer: AdminHttpServer | null = null;
+
+  const status = (): ProxyStatus => {
+    const open = summaries();
+    const perLibrary = directory.stats().perLibrary;
+    const views = new Map(backends.libraries().map((view) => [view.name, view]));
+    const routed = new Map<string, number>();
+    for (const session of open) if (session.library !== null) routed.set(session.library, (routed.get(session.library) ?? 0) + 1);
+    return {
+      version: PACKAGE_VERSION,
+      pid: process.pid,
+      startedAt: startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      listen: `${address.host}:${address.port}`,
+      admin: adminServer ? `${adminServer.address.host}:${adminServer.address.port}` : null,
+      sessions: { open: open.length, routed: open.filter((s) => s.library !== null).length },
+      libraries: config.libraries.map((library) => {
+        const view = views.get(library.name);
+        return {
+          name: library.name,
+          weight: library.weight,
+          keys: perLibrary[library.name] ?? 0,
+          currentServer: view?.currentServer ?? null,
+          currentSince: view?.currentSince ?? null,
+          sessions: routed.get(library.name) ?? 0,
+          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError }) => ({
+            address: server,
+            state,
+            readOnly,
+            current,
+            lastError,
+          })),
+        };
+      }),
+    };
+  };
+
+  const readiness = (): { ready: boolean; reason: string } => {
+    if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
+    const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
+    if (down.length === 0) return { ready: true, reason: 'ok' };
+    const reason = down.map((library) => `library ${library.name} has no server up (${library.servers.map((s) => `${s.address} ${s.state}`).join(', ')})`);
+    return { ready: false, reason: reason.join('; ') };
+  };
+
+  /**
+   * Asks the sessions of `library` (every library when null) on `server` to move to their library's current server
+   * at their next command outside a transaction; one still in a transaction after the grace period is closed.
+   */
+  const leaveServer = (library: string | null, server: string, reason: string): void => {
+    const addresses = new Set([server]);
+    let asked = 0;
+    for (const session of sessions) {
+      if (library !== null && session.summary().library !== library) continue;
+      if (session.moveOffServers(addresses, DEFAULTS.serverDrainGraceMs)) asked++;
+    }
+    if (asked > 0) logger.notice({ library, server, sessions: asked }, `${asked} session(s) will move off ${server}: ${reason}`);
+  };
+  backends.onMove((move: LibraryMove) => {
+    const why = move.reason === 'down' ? `${move.from} is down` : `library ${move.library} moved to ${move.to}`;
+    leaveServer(move.library, move.from, why);
+  });
+
+  const reload = reloader({
+    logger,
+    events,
+    load: options.loadConfig ?? loadConfigFileWithWarnings,
+    current: () => config,
+    apply: async (next, diff) => {
+      let nextAdmin: AdminHttpServer | null = null;
+      if (diff.admin && next.admin.http) nextAdmin = await startAdmin(next.admin.http); // may throw: nothing applied yet
+      try {
+        if (diff.librariesAdded.length || diff.librariesRemoved.length || diff.weightsChanged.length || diff.libraryOrderChanged) {
+          directory.setLibraries(next.libraries.map(({ name, weight }) => ({ name, weight })));
+        }
+      } catch (err) {
+        await nextAdmin?.close();
+        throw err;
+      }
+      const previous = config;
+      config = next;
+      accounts = accountsOf(next);
+      const notes = backends.apply(next, diff);
+      if (diff.admin) {
+        await adminServer?.close();
+        adminServer = nextAdmin;
+      }
+      if (diff.logLevel?.to) logger.level = diff.logLevel.to;
+      for (const change of diff.servers) {
+        for (const server of change.removed) leaveServer(change.library, server, `server ${server} was removed from library ${change.library}`);
+      }
+      for (const library of diff.librariesRemoved) {
+        for (const server of previous.libraries.find((l) => l.name === library)?.servers ?? []) {
+          leaveServer(library, `${server.host}:${server.port}`, `library ${library} was removed`);
+        }
+      }
+      return notes;
+    },
+  });
+
+  const control: AdminControl = {
+    status,
+    sessions: summaries,
+    readiness,
+    reload: () => reload(),
+    failback: (library, to): FailbackOutcome => {
+      const result = backends.current.failback(library, to);
+      if (!result.ok) return result;
+      if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
+      return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
+    },
+  };
+  const metrics = new ProxyMetrics(events, { status, sessions: summaries, pools: () => pools.stats() });
+  const startAdmin = async (endpoint: { host: string; port: number }) => {
+    const started = await AdminHttpServer.listen(endpoint.host, endpoint.port, control, metrics);
+    logger.notice({ admin: `${started.address.host}:${started.address.port}` }, 'admin HTTP listener is serving /metrics, /healthz, /status');
+    return started;
+  };
+
   const services: SessionServices = {
     logger,
     directory,
@@ -160,62 +282,119 @@ export async function startProxy(config: MysqldaConfig, logger: Logger): Promise
     findAccount: (user) => accounts.get(user),
     nextConnectionId: () => (connectionIds = (connectionIds % 0xffffffff) + 1),
     events,
+    admin: adminStatementHandler(control),
   };
 
-  const sessions = new Set<ClientSession>();
   const server = net.createServer({ noDelay: true }, (socket) => {
     const session = new ClientSession(socket, services, (closed) => sessions.delete(closed));
     if (!session.closed) sessions.add(session);
   });
   server.on('error', (err) => logger.error({ err }, 'listener error'));
+  let watcher: ConfigWatcher | null = null;
+  const stopEverything = async () => {
+    await watcher?.close();
+    if (greetingRetry) clearInterval(greetingRetry);
+    metrics.close();
+    await adminServer?.close();
+    await backends.close();
+    await directory.close();
+  };
   try {
     await listen(server, config.listen.host, config.listen.port);
+    if (config.admin.http) adminServer = await startAdmin(config.admin.http);
   } catch (err) {
-    pools.close();
-    await directory.close();
+    server.close();
+    await stopEverything();
     throw err;
   }
   const bound = server.address() as net.AddressInfo;
   const address = { host: bound.address, port: bound.port };
+  if (options.watchConfig ?? true) {
+    watcher = watchConfigFile(config.configPath, {
+      debounceMs: DEFAULTS.configWatchDebounceMs,
+      onChange: () => void reload(),
+      onError: (err) => logger.warn({ err }, `cannot watch ${config.configPath}; reload with mysqlda -a reload`),
+    });
+  }
   logger.notice({ listen: `${address.host}:${address.port}`, libraries: config.libraries.length }, 'mysqlda is serving');
 
-  let closing: Promise<void> | null = null;
-  const summaries = () => [...sessions].map((session) => session.summary());
   return {
     address,
     events,
     sessions: summaries,
-    status: () => {
-      const open = summaries();
-      const perLibrary = directory.stats().perLibrary;
-      return {
-        version: PACKAGE_VERSION,
-        pid: process.pid,
-        startedAt: startedAt.toISOString(),
-        uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
-        listen: `${address.host}:${address.port}`,
-        sessions: { open: open.length, routed: open.filter((s) => s.library !== null).length },
-        libraries: config.libraries.map((library) => ({
-          name: library.name,
-          weight: library.weight,
-          keys: perLibrary[library.name] ?? 0,
-          currentServer: null,
-          servers: library.servers.map((server) => ({ address: `${server.host}:${server.port}`, state: 'unknown' as const })),
-        })),
-      };
-    },
-    reload: async () => ({ ok: false, message: 'live reload is not implemented yet: restart mysqlda to apply a new config', changes: [] }),
+    status,
+    reload: (given) => reload(given),
+    adminAddress: () => adminServer?.address ?? null,
     close() {
       closing ??= (async () => {
-        if (greetingRetry) clearInterval(greetingRetry);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const session of [...sessions]) session.close('mysqlda is shutting down');
-        pools.close();
         await stopped;
-        await directory.close();
+        await stopEverything();
         logger.notice('mysqlda stopped');
       })();
       return closing;
     },
+  };
+}
+
+interface ReloaderDeps {
+  logger: Logger;
+  events: ProxyEvents;
+  load: (configPath: string) => Promise<ValidatedConfig>;
+  current: () => MysqldaConfig;
+  /** Applies an accepted diff; throws (having changed nothing) to reject it. Returns extra lines for the report. */
+  apply: (next: MysqldaConfig, diff: ConfigDiff) => Promise<string[]>;
+}
+
+/**
+ * Reloads one at a time (the file watcher, SIGUSR1 and the admin interfaces may ask together). A new config is
+ * validated and diffed; a diff that needs a restart, an invalid file or a removed library that still owns keys
+ * rejects it as a whole and the old config keeps serving.
+ */
+function reloader(deps: ReloaderDeps): (given?: MysqldaConfig) => Promise<ReloadResult> {
+  let queue: Promise<unknown> = Promise.resolve();
+  const reject = (message: string): ReloadResult => {
+    deps.logger.error({ reload: 'rejected' }, `config reload rejected, the running config stays: ${message}`);
+    deps.events.emit('reload', { ok: false, changes: 0 });
+    return { ok: false, message, changes: [] };
+  };
+  const run = async (given?: MysqldaConfig): Promise<ReloadResult> => {
+    const current = deps.current();
+    let next: MysqldaConfig;
+    try {
+      if (given) {
+        next = given;
+      } else {
+        const loaded = await deps.load(current.configPath);
+        next = loaded.config;
+        for (const warning of loaded.warnings) deps.logger.warn({ configPath: current.configPath }, `config: ${warning}`);
+      }
+    } catch (err) {
+      if (err instanceof ConfigError) return reject(`invalid configuration ${err.configPath}: ${err.problems.join('; ')}`);
+      return reject((err as Error).message);
+    }
+    const diff = diffConfigs(current, next);
+    if (diff.restartNeeded.length > 0) return reject(`a restart is needed to apply this: ${diff.restartNeeded.join('; ')}`);
+    if (diff.changes.length === 0) {
+      deps.logger.info('config reload: nothing changed');
+      deps.events.emit('reload', { ok: true, changes: 0 });
+      return { ok: true, message: 'nothing changed', changes: [] };
+    }
+    let notes: string[];
+    try {
+      notes = await deps.apply(next, diff);
+    } catch (err) {
+      return reject((err as Error).message);
+    }
+    const changes = [...diff.changes, ...notes];
+    for (const change of changes) deps.logger.notice({ reload: 'applied' }, `config reload: ${change}`);
+    deps.events.emit('reload', { ok: true, changes: changes.length });
+    return { ok: true, message: `applied ${diff.changes.length} change(s)`, changes };
+  };
+  return (given) => {
+    const result = queue.then(() => run(given));
+    queue = result.catch(() => undefined);
+    return result;
   };
 }

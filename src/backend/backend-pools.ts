@@ -1,28 +1,44 @@
+import { performance } from 'node:perf_hooks';
 import type { LibraryConfig, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import type { ProxyEvents } from '../observability/proxy-events.js';
 import { BackendError, serverAddress, shapeKey, type BackendConnection, type ConnectionShape } from './backend-connection.js';
+import { classifyConnectFailure } from './connect-failure.js';
 import { ConnectionPool, type PoolOptions, type PoolStats } from './connection-pool.js';
-
-/** After a server refuses a connection, new connections skip it this long (unless every server is down). */
-const RETRY_DOWN_SERVER_AFTER_MS = 1_000;
+import type { HealthObservation } from './server-health.js';
 
 export interface ServerPoolStats extends PoolStats {
   server: string;
   shape: string;
 }
 
+/** Which server a library's new connections go to, and where connect failures are reported (CurrentServers + health). */
+export interface ServerRouting {
+  /** The library's current server, or null when none of its servers is usable. */
+  serverFor(library: LibraryConfig): ServerConfig | null;
+  /** A session's connect attempt failed: counts like a failed health check (a refused connection is conclusive). */
+  connectFailed(server: string, observation: HealthObservation): void;
+  /** Why the library has no usable server, for the client's error message. */
+  whyUnavailable(library: LibraryConfig): string;
+}
+
 /**
- * Every pool of every server, and the failover walk: a library's servers are tried in config order and the
- * first that accepts within the connect timeout serves the session.
+ * Every pool of every server, and the way to a library's current server. New backend connections go only to the
+ * library's current server; servers that are down are never tried, so no session waits for a connect timeout on a
+ * server known to be dead. A connect that fails because nothing listens marks the server down at once, which
+ * fails the library over, and the session follows to the new current server. A server that answers with an error
+ * (login refused, too many connections) is alive: the session gets the error and the library stays.
  */
 export class BackendPools {
   private readonly pools = new Map<string, ConnectionPool>();
-  private readonly downUntil = new Map<string, number>();
+  /** Every connection handed out, with its pool; a connection seen before is a pooled reuse, not a connect. */
   private readonly owners = new WeakMap<BackendConnection, ConnectionPool>();
 
   constructor(
     private options: PoolOptions,
     private readonly logger: Logger,
+    private readonly routing: ServerRouting,
+    private readonly events?: ProxyEvents,
   ) {}
 
   updateOptions(options: PoolOptions): void {
@@ -30,31 +46,45 @@ export class BackendPools {
     for (const pool of this.pools.values()) pool.updateOptions(options);
   }
 
-  /** A backend connection for the library, from the first server (in failover order) that can give one. */
+  /** A backend connection to the library's current server (failing the library over first if that one is down). */
   async acquireForLibrary(library: LibraryConfig, shape: ConnectionShape): Promise<BackendConnection> {
-    const now = Date.now();
-    const candidates = library.servers.filter((server) => (this.downUntil.get(serverAddress(server)) ?? 0) <= now);
-    const order = candidates.length > 0 ? candidates : library.servers;
+    const tried = new Set<string>();
     const failures: string[] = [];
-    for (const server of order) {
+    for (let server = this.routing.serverFor(library); server; server = this.routing.serverFor(library)) {
+      const address = serverAddress(server);
+      if (tried.has(address)) break;
+      tried.add(address);
+      const started = performance.now();
       try {
-        const connection = await this.acquire(server, shape);
-        this.downUntil.delete(serverAddress(server));
+        const connection = await this.acquire(server, shape, library.name, started);
         return connection;
       } catch (err) {
         const message = (err as Error).message;
+        const kind = classifyConnectFailure(err);
+        if (kind === 'answered' || kind === 'pool') throw err;
         failures.push(message);
-        this.downUntil.set(serverAddress(server), Date.now() + RETRY_DOWN_SERVER_AFTER_MS);
-        this.poolsOf(server).forEach((pool) => pool.dropIdle());
-        this.logger.warn({ library: library.name, server: serverAddress(server) }, `backend unavailable: ${message}`);
+        this.logger.warn({ library: library.name, server: address }, `backend unavailable: ${message}`);
+        this.routing.connectFailed(address, { ok: false, error: message, conclusive: kind === 'unreachable' });
       }
     }
-    throw new BackendError(failures.join('; '), library.name);
+    throw new BackendError([...failures, this.routing.whyUnavailable(library)].join('; '), library.name);
   }
 
-  async acquire(server: ServerConfig, shape: ConnectionShape): Promise<BackendConnection> {
+  /** A connection to this server (pooled or new). `library` and `started` are for the backend-connect event. */
+  async acquire(server: ServerConfig, shape: ConnectionShape, library = '', started = performance.now()): Promise<BackendConnection> {
     const pool = this.poolFor(server, shape);
-    const connection = await pool.acquire();
+    let connection: BackendConnection;
+    try {
+      connection = await pool.acquire();
+    } catch (err) {
+      if (classifyConnectFailure(err) !== 'pool') {
+        this.events?.emit('backend-connect', { server: pool.address, library, ms: performance.now() - started, ok: false });
+      }
+      throw err;
+    }
+    if (!this.owners.has(connection)) {
+      this.events?.emit('backend-connect', { server: pool.address, library, ms: performance.now() - started, ok: true });
+    }
     this.owners.set(connection, pool);
     return connection;
   }
@@ -76,6 +106,26 @@ export class BackendPools {
     });
   }
 
+  /** Discards the idle connections to a server (it was found down); connections in use are left to their sessions. */
+  dropIdle(server: string): void {
+    for (const pool of this.pools.values()) if (pool.address === server) pool.dropIdle();
+  }
+
+  /**
+   * After a reload: closes the pools of servers no longer configured, or configured with other credentials or TLS
+   * (connections in use stay with their sessions and are closed when given back); the others are kept.
+   */
+  retainOnly(servers: readonly ServerConfig[]): string[] {
+    const closed: string[] = [];
+    for (const [key, pool] of this.pools) {
+      if (servers.some((server) => sameServer(server, pool.server))) continue;
+      pool.close();
+      this.pools.delete(key);
+      closed.push(pool.address);
+    }
+    return [...new Set(closed)];
+  }
+
   stats(): ServerPoolStats[] {
     return [...this.pools.values()].map((pool) => ({ server: pool.address, shape: shapeKey(pool.shape), ...pool.stats() }));
   }
@@ -86,7 +136,7 @@ export class BackendPools {
   }
 
   private poolFor(server: ServerConfig, shape: ConnectionShape): ConnectionPool {
-    const key = `${serverAddress(server)}/${server.user}/${server.database}|${shapeKey(shape)}`;
+    const key = `${serverAddress(server)}/${server.user}/${server.database}/${server.tls ? 'tls' : 'tcp'}|${shapeKey(shape)}`;
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new ConnectionPool(server, shape, this.options);
@@ -94,9 +144,8 @@ export class BackendPools {
     }
     return pool;
   }
+}
 
-  private poolsOf(server: ServerConfig): ConnectionPool[] {
-    const address = serverAddress(server);
-    return [...this.pools.values()].filter((pool) => pool.address === address);
-  }
+function sameServer(a: ServerConfig, b: ServerConfig): boolean {
+  return a.host === b.host && a.port === b.port && a.user === b.user && a.password === b.password && a.database === b.database && a.tls === b.tls;
 }

@@ -20,6 +20,8 @@ export interface ProxyEventMap {
   'backend-connect': { server: string; library: string; ms: number; ok: boolean };
   /** A library's current server changed. */
   failover: { library: string; from: string | null; to: string };
+  /** A backend server's health changed (health monitor, or a session's refused connect). */
+  'server-health': { server: string; from: 'up' | 'down' | 'unknown'; to: 'up' | 'down' | 'unknown' };
   /** A config reload was applied (ok) or rejected as a whole. */
   reload: { ok: boolean; changes: number };
 }

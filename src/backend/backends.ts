@@ -1,0 +1,185 @@
+/**
+ * The backend side of the proxy in one place: server health, the health monitor, each library's current server
+ * and the connection pools, wired so that a server going down discards its idle connections and fails its
+ * libraries over, and a reload reaches all of them.
+ */
+import type { ConfigDiff } from '../config/diff.js';
+import { serverKey } from '../config/diff.js';
+import { DEFAULTS } from '../config/schema.js';
+import type { LibraryConfig, MysqldaConfig, ServerConfig } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import type { ProxyEvents } from '../observability/proxy-events.js';
+import { BackendPools, type ServerRouting } from './backend-pools.js';
+import type { PoolOptions } from './connection-pool.js';
+import { CurrentServers, type LibraryMove } from './current-servers.js';
+import { HealthMonitor, probeServer, type Probe } from './health-monitor.js';
+import { ServerHealthBook, type HealthChange, type HealthObservation, type HealthStatus } from './server-health.js';
+
+export interface ServerView {
+  address: string;
+  state: HealthStatus;
+  readOnly: boolean | null;
+  /** The library's current server. */
+  current: boolean;
+  /** Consecutive failed checks. */
+  failures: number;
+  lastError: string | null;
+  /** When the state last changed (ISO 8601). */
+  since: string;
+}
+
+export interface LibraryView {
+  name: string;
+  /** Its current server, or null while that one is down and no other is usable. */
+  currentServer: string | null;
+  /** When the library moved to its current server (ISO 8601). */
+  currentSince: string | null;
+  servers: ServerView[];
+}
+
+export function poolOptionsOf(config: MysqldaConfig): PoolOptions {
+  return {
+    maxConnections: config.pool.maxConnectionsPerServer,
+    idleTimeoutMs: config.pool.idleTimeoutSeconds * 1000,
+    connectTimeoutMs: config.pool.connectTimeoutMs,
+  };
+}
+
+export interface BackendsOptions {
+  logger: Logger;
+  events: ProxyEvents;
+  /** Replaces the real health check (tests). */
+  probe?: Probe;
+}
+
+export class Backends implements ServerRouting {
+  readonly pools: BackendPools;
+  private readonly monitor: HealthMonitor;
+
+  /** Reads mysqlda.state.json (StateFileError when it is unusable) and starts the health monitor. */
+  static async open(config: MysqldaConfig, options: BackendsOptions): Promise<Backends> {
+    const health = new ServerHealthBook(config.health);
+    health.track(allServers(config).map(serverKey));
+    const current = await CurrentServers.open({
+      stateFile: CurrentServers.stateFileIn(config.saveDir, DEFAULTS.stateFileName),
+      libraries: config.libraries,
+      health,
+      autoFailback: config.failover.autoFailback,
+      events: options.events,
+      logger: options.logger,
+    });
+    return new Backends(config, health, current, options);
+  }
+
+  private constructor(
+    private config: MysqldaConfig,
+    readonly health: ServerHealthBook,
+    readonly current: CurrentServers,
+    private readonly options: BackendsOptions,
+  ) {
+    this.pools = new BackendPools(poolOptionsOf(config), options.logger, this, options.events);
+    this.monitor = new HealthMonitor(health, config.health, options.probe ?? probeServer);
+    this.monitor.setServers(allServers(config));
+    health.onChange((change) => this.onHealthChange(change));
+    this.monitor.start();
+  }
+
+  serverFor(library: LibraryConfig): ServerConfig | null {
+    return this.current.serverFor(library);
+  }
+
+  connectFailed(server: string, observation: HealthObservation): void {
+    this.health.record(server, observation);
+  }
+
+  whyUnavailable(library: LibraryConfig): string {
+    const states = library.servers.map(serverKey).map((address) => {
+      const health = this.health.get(address);
+      return `${address} ${health.status}${health.lastError ? ` (${health.lastError})` : ''}`;
+    });
+    const current = this.current.current(library.name);
+    const usable = library.servers.some((server) => this.health.status(serverKey(server)) !== 'down');
+    if (!usable) return `no server of library ${library.name} is up: ${states.join(', ')}`;
+    return `library ${library.name} stays on its current server ${current} until it is down (${states.join(', ')})`;
+  }
+
+  onMove(listener: (move: LibraryMove) => void): void {
+    this.current.onMove(listener);
+  }
+
+  /** Every library with its current server and the state of each of its servers, in config order. */
+  libraries(): LibraryView[] {
+    return this.config.libraries.map((library) => {
+      const designated = this.current.current(library.name);
+      const since = this.current.since(library.name);
+      return {
+        name: library.name,
+        currentServer: designated !== null && this.health.status(designated) !== 'down' ? designated : null,
+        currentSince: since === null ? null : new Date(since).toISOString(),
+        servers: library.servers.map(serverKey).map((address) => {
+          const health = this.health.get(address);
+          return {
+            address,
+            state: health.status,
+            readOnly: health.readOnly,
+            current: address === designated,
+            failures: health.failures,
+            lastError: health.lastError,
+            since: new Date(health.since).toISOString(),
+          };
+        }),
+      };
+    });
+  }
+
+  /** Applies a reload that was accepted (the directory took the library list). Returns lines for the reload report. */
+  apply(next: MysqldaConfig, diff: ConfigDiff): string[] {
+    const notes: string[] = [];
+    this.config = next;
+    if (diff.health) {
+      this.health.setThresholds(next.health);
+      this.monitor.updateSettings(next.health);
+    }
+    this.monitor.setServers(allServers(next));
+    if (diff.pool) this.pools.updateOptions(poolOptionsOf(next));
+    for (const server of this.pools.retainOnly(allServers(next))) notes.push(`idle connections to ${server} closed (server removed or its credentials changed)`);
+    if (diff.failover) this.current.setAutoFailback(next.failover.autoFailback);
+    this.current.setLibraries(next.libraries);
+    return notes;
+  }
+
+  /** Runs one health round now (tests, and `failback` right after a server came back). */
+  checkNow(): Promise<void> {
+    return this.monitor.checkNow();
+  }
+
+  async close(): Promise<void> {
+    await this.monitor.stop();
+    this.pools.close();
+    await this.current.flush();
+  }
+
+  private onHealthChange(change: HealthChange): void {
+    const { logger } = this.options;
+    const fields = { server: change.server, from: change.from, to: change.to };
+    if (change.to === 'down') {
+      this.pools.dropIdle(change.server);
+      logger.warn(fields, `server ${change.server} is down: ${change.health.lastError ?? 'no answer'}`);
+    } else if (change.to === 'up') {
+      const elsewhere = this.config.libraries
+        .filter((library) => library.servers.some((server) => serverKey(server) === change.server))
+        .filter((library) => this.current.current(library.name) !== change.server)
+        .map((library) => library.name);
+      const note = change.from === 'down' && elsewhere.length > 0 && !this.config.failover.autoFailback
+        ? `; ${elsewhere.join(', ')} stay(s) on the current server until an operator fails back`
+        : '';
+      logger[change.from === 'down' ? 'notice' : 'info'](fields, `server ${change.server} is up${change.health.readOnly ? ' (read_only)' : ''}${note}`);
+    }
+    this.current.reconcileAll();
+    this.options.events.emit('server-health', { server: change.server, from: change.from, to: change.to });
+  }
+}
+
+function allServers(config: MysqldaConfig): ServerConfig[] {
+  return config.libraries.flatMap((library) => library.servers);
+}
