@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
 import { recordClientResults, type ClientResult } from './results.js';
-import { CHECKS, scenarioBlob, scenarioEnv, type CheckId } from './scenario.js';
+import { BIG_BLOB_BYTES, CHECKS, scenarioBlob, scenarioEnv, scenarioInfile, type CheckId } from './scenario.js';
 
 export const COMPAT_DIR = import.meta.dirname;
 
@@ -82,13 +82,26 @@ export function describeCompatClients(clients: CompatClient[], knownProxyGaps: K
     const proxy = await startTestProxy(sandbox, path.join(tmp, 'etc'));
     const blobFile = path.join(tmp, 'scenario.blob');
     await writeFile(blobFile, scenarioBlob());
+    const bigBlobFile = path.join(tmp, 'scenario-big.blob');
+    await writeFile(bigBlobFile, scenarioBlob(BIG_BLOB_BYTES));
+    const infile = path.join(tmp, 'scenario-rows.csv');
+    await writeFile(infile, scenarioInfile());
     const port = direct ? sandbox.libraries[0].master.port : proxy.port;
     target = {
       sandbox,
       proxy,
       dir: tmp,
       env: (clientId) =>
-        scenarioEnv(clientId, { host: '127.0.0.1', port, user: sandbox.user, password: sandbox.password, database: sandbox.database, blobFile }),
+        scenarioEnv(clientId, {
+          host: '127.0.0.1',
+          port,
+          user: sandbox.user,
+          password: sandbox.password,
+          database: sandbox.database,
+          blobFile,
+          bigBlobFile,
+          infile,
+        }),
     };
   });
 

@@ -24,6 +24,9 @@ export const CHECKS = {
   rollback: 'a rolled-back transaction leaves nothing behind',
   'large-result': 'a 5000-row result arrives whole and in order',
   'blob-4mb': 'a 4 MiB blob holding every byte value is written and read back unchanged',
+  'large-packet': 'a 17 MiB blob (packets over 16 MiB, split in both directions) is written and read back unchanged',
+  'load-data-local': 'LOAD DATA LOCAL INFILE: the client sends its own file through the proxy (1000 rows)',
+  'switch-library': '`select library` with a key of the other library moves the session there with its settings, and back',
   'error-recovery': 'an error (1146, no such table) is reported with its code and the next statement works',
   'procedure-out': 'CALL of a stored procedure that returns a result set and sets an OUT parameter',
   'multi-statements': 'two statements in one query give two result sets',
@@ -58,15 +61,24 @@ const CORREL_CLASS = 'compat_order';
 
 export const LARGE_RESULT_ROWS = 5000;
 export const BLOB_BYTES = 4 * 1024 * 1024;
+/** Over 16 MiB - 1, so a statement or row carrying it spans several protocol packets. */
+export const BIG_BLOB_BYTES = 17 * 1024 * 1024;
+export const INFILE_ROWS = 1000;
 export const LOBBY_TIME_ZONE = '+03:00';
 
-/** The scenario's blob: byte i is (i * 7 + 13) mod 256, so every byte value (NUL, quote, backslash...) occurs. */
-export function scenarioBlob(): Buffer {
-  const blob = Buffer.allocUnsafe(BLOB_BYTES);
-  for (let i = 0; i < BLOB_BYTES; i++) blob[i] = (i * 7 + 13) & 0xff;
+/** The scenario's blobs: byte i is (i * 7 + 13) mod 256, so every byte value (NUL, quote, backslash...) occurs. */
+export function scenarioBlob(bytes = BLOB_BYTES): Buffer {
+  const blob = Buffer.allocUnsafe(bytes);
+  for (let i = 0; i < bytes; i++) blob[i] = (i * 7 + 13) & 0xff;
   return blob;
 }
 
+/** The LOAD DATA LOCAL file: rows (5001, 'row-5001') ... after the large result's 5000. */
+export function scenarioInfile(): string {
+  return Array.from({ length: INFILE_ROWS }, (_, i) => `${LARGE_RESULT_ROWS + 1 + i},row-${LARGE_RESULT_ROWS + 1 + i}\n`).join('');
+}
+
+const sumFrom = (first: number, last: number) => ((first + last) * (last - first + 1)) / 2;
 const hexOf = (text: string) => Buffer.from(text, 'utf8').toString('hex').toUpperCase();
 
 export interface ScenarioTarget {
@@ -77,6 +89,10 @@ export interface ScenarioTarget {
   database: string;
   /** A file holding scenarioBlob(). */
   blobFile: string;
+  /** A file holding scenarioBlob(BIG_BLOB_BYTES). */
+  bigBlobFile: string;
+  /** A file holding scenarioInfile(). */
+  infile: string;
 }
 
 /**
@@ -135,6 +151,14 @@ export function scenarioEnv(clientId: string, target: ScenarioTarget): Record<st
     COMPAT_BLOB_FILE: target.blobFile,
     COMPAT_BLOB_BYTES: String(BLOB_BYTES),
     COMPAT_BLOB_MD5: createHash('md5').update(scenarioBlob()).digest('hex'),
+    COMPAT_BIG_BLOB_FILE: target.bigBlobFile,
+    COMPAT_BIG_BLOB_BYTES: String(BIG_BLOB_BYTES),
+    COMPAT_BIG_BLOB_MD5: createHash('md5').update(scenarioBlob(BIG_BLOB_BYTES)).digest('hex'),
+    COMPAT_INFILE: target.infile,
+    COMPAT_SQL_LOAD_DATA: `LOAD DATA LOCAL INFILE '${target.infile}' INTO TABLE ${rows} FIELDS TERMINATED BY ',' (n, label)`,
+    COMPAT_SQL_LOADED: `SELECT COUNT(*) AS n, SUM(n) AS total FROM ${rows} WHERE n > ${LARGE_RESULT_ROWS}`,
+    COMPAT_LOADED: `${INFILE_ROWS} ${sumFrom(LARGE_RESULT_ROWS + 1, LARGE_RESULT_ROWS + INFILE_ROWS)}`,
+    COMPAT_OTHER_KEY_PREFIX: `${key}-other-`,
     COMPAT_SQL_ERROR: 'SELECT * FROM compat_no_such_table',
     COMPAT_SQL_CALL: `CALL ${procedure}(21, @compat_out)`,
     COMPAT_SQL_CALL_OUT: 'SELECT @compat_out AS y',

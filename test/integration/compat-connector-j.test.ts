@@ -9,14 +9,25 @@ const run = promisify(execFile);
 const DRIVER_JAR = '/usr/share/java/mariadb-java-client.jar';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
-const knownProxyGaps: KnownProxyGap[] = [];
+const knownProxyGaps: KnownProxyGap[] = [
+  {
+    client: 'connector_j',
+    check: 'switch-library',
+    reproduction:
+      'Connector/J connects with CLIENT_IGNORE_SPACE, so @@sql_mode starts with IGNORE_SPACE, and at connect it sends ' +
+      "`set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')`. `select library k1`, then `select library " +
+      'k2` (other library), then `select library k1` again: the session is back on a pooled, reset backend connection of ' +
+      "k1's library where the recorded SET is replayed against the reset sql_mode (MariaDB's COM_RESET_CONNECTION drops " +
+      'the flag-derived IGNORE_SPACE), so `SELECT @@sql_mode` lacks IGNORE_SPACE.',
+  },
+];
 
 describeCompatClients(
   [
     {
       id: 'connector_j',
       label: 'MariaDB Connector/J (JDBC)',
-      how: 'useServerPrepStmts=true, useResetConnection=true, allowMultiQueries; Statement, PreparedStatement (SEND_LONG_DATA blob), CallableStatement, executeBatch, MariaDbPoolDataSource',
+      how: 'useServerPrepStmts=true, useResetConnection=true, allowMultiQueries, allowLocalInfile; setTransactionIsolation before routing, Statement, PreparedStatement (SEND_LONG_DATA 4 MiB and setBytes 17 MiB blobs), CallableStatement, executeBatch, LOAD DATA LOCAL, MariaDbPoolDataSource',
       checks: [
         'connect',
         'lobby-refuses-data',
@@ -30,12 +41,15 @@ describeCompatClients(
         'commit',
         'rollback',
         'large-result',
+        'load-data-local',
         'blob-4mb',
+        'large-packet',
         'error-recovery',
         'procedure-out',
         'callable-out',
         'multi-statements',
         'batch',
+        'switch-library',
         'correl-alias',
         'ping',
         'reset',

@@ -9,7 +9,7 @@ describeCompatClients(
     {
       id: 'mariadb_cli',
       label: 'mariadb command-line client',
-      how: 'batch mode (-e and stdin scripts), --init-command, DELIMITER multi-statement, SQL PREPARE/EXECUTE, --raw blob, status, --compress, an interactive terminal session (script), mariadb-admin ping',
+      how: 'batch mode (-e and stdin scripts), --init-command, DELIMITER multi-statement, SQL PREPARE/EXECUTE, --local-infile, --raw blob, status, --compress, an interactive terminal session (script), mariadb-admin ping',
       checks: [
         'connect',
         'lobby-refuses-data',
@@ -23,6 +23,7 @@ describeCompatClients(
         'commit',
         'rollback',
         'large-result',
+        'load-data-local',
         'blob-4mb',
         'error-recovery',
         'procedure-out',

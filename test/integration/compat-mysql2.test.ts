@@ -2,14 +2,25 @@ import { describeCompatClients, runInProcess, type KnownProxyGap } from '../comp
 import { runMysql2Scenario } from '../compat/mysql2/mysql2-client.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
-const knownProxyGaps: KnownProxyGap[] = [];
+const knownProxyGaps: KnownProxyGap[] = [
+  {
+    client: 'mysql2',
+    check: 'switch-library',
+    reproduction:
+      'A client connecting with CLIENT_IGNORE_SPACE (mysql2 does by default) gets IGNORE_SPACE in @@sql_mode from the ' +
+      'server. After `select library k1` then `select library k2` (another library) the session runs on a pooled backend ' +
+      'connection that was reset (COM_RESET_CONNECTION / COM_CHANGE_USER drop the flag-derived IGNORE_SPACE: MariaDB ' +
+      "resets sql_mode to the global value), so `SELECT @@sql_mode` lacks IGNORE_SPACE and `SELECT count (*) FROM t` parses " +
+      'differently than at connect. Switching back to k1 shows the same loss.',
+  },
+];
 
 describeCompatClients(
   [
     {
       id: 'mysql2',
       label: 'mysql2 (Node.js)',
-      how: 'query (client-side escaping), execute (server-side prepared), reset, changeUser, createPool with resetOnRelease',
+      how: 'query (client-side escaping), execute (server-side prepared, 17 MiB blob), LOAD DATA LOCAL with infileStreamFactory, reset, changeUser, createPool with resetOnRelease',
       checks: [
         'connect',
         'lobby-refuses-data',
@@ -22,10 +33,13 @@ describeCompatClients(
         'commit',
         'rollback',
         'large-result',
+        'load-data-local',
         'blob-4mb',
+        'large-packet',
         'error-recovery',
         'procedure-out',
         'multi-statements',
+        'switch-library',
         'correl-alias',
         'ping',
         'reset',

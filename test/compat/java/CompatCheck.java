@@ -37,11 +37,14 @@ public final class CompatCheck {
   public static void main(String[] args) throws Exception {
     String url = "jdbc:mariadb://" + env("COMPAT_HOST") + ":" + env("COMPAT_PORT") + "/" + env("COMPAT_DATABASE")
         + "?user=" + env("COMPAT_USER") + "&password=" + env("COMPAT_PASSWORD")
-        + "&useServerPrepStmts=true&useResetConnection=true&allowMultiQueries=true&connectTimeout=10000&socketTimeout=60000";
+        + "&useServerPrepStmts=true&useResetConnection=true&allowMultiQueries=true&allowLocalInfile=true"
+        + "&connectTimeout=10000&socketTimeout=60000";
 
     emitVersion("MariaDB Connector/J " + driverVersion());
     check("connect", () -> {
       a = DriverManager.getConnection(url);
+      // JDBC API settings made before any library: SET SESSION TRANSACTION ISOLATION LEVEL ...
+      a.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
       execute(a, "SET time_zone = '" + env("COMPAT_TIME_ZONE") + "'");
       before = settings(a);
       return null;
@@ -74,6 +77,7 @@ public final class CompatCheck {
       String sqlMode = scalar(a, "SELECT @@sql_mode");
       if (!sqlMode.contains("STRICT_TRANS_TABLES")) throw new AssertionError("sql_mode lacks STRICT_TRANS_TABLES: " + sqlMode);
       equal(scalar(a, "SELECT @@autocommit"), "1", "autocommit");
+      equal(scalar(a, "SELECT @@tx_isolation"), "READ-COMMITTED", "setTransactionIsolation before select library");
       return sqlMode;
     });
 
@@ -163,6 +167,15 @@ public final class CompatCheck {
       return null;
     });
 
+    check("load-data-local", () -> {
+      execute(a, env("COMPAT_SQL_LOAD_DATA"));
+      try (Statement statement = a.createStatement(); ResultSet rs = statement.executeQuery(env("COMPAT_SQL_LOADED"))) {
+        rs.next();
+        equal(rs.getString(1) + " " + rs.getString(2), env("COMPAT_LOADED"), "COUNT(*) and SUM(n) of the loaded rows");
+      }
+      return null;
+    });
+
     check("blob-4mb", () -> {
       byte[] blob = Files.readAllBytes(Path.of(env("COMPAT_BLOB_FILE")));
       try (PreparedStatement insert = a.prepareStatement(env("COMPAT_SQL_INSERT_BLOB"))) {
@@ -181,6 +194,32 @@ public final class CompatCheck {
       }
       try (PreparedStatement select = a.prepareStatement(env("COMPAT_SQL_SELECT_BLOB"))) {
         select.setInt(1, 1);
+        try (ResultSet rs = select.executeQuery()) {
+          rs.next();
+          byte[] read = rs.getBytes(1);
+          if (!Arrays.equals(read, blob)) throw new AssertionError("blob read back differs (" + read.length + " bytes)");
+        }
+      }
+      return null;
+    });
+
+    check("large-packet", () -> {
+      byte[] blob = Files.readAllBytes(Path.of(env("COMPAT_BIG_BLOB_FILE")));
+      try (PreparedStatement insert = a.prepareStatement(env("COMPAT_SQL_INSERT_BLOB"))) {
+        insert.setInt(1, 2);
+        insert.setBytes(2, blob);
+        insert.executeUpdate();
+      }
+      try (PreparedStatement digest = a.prepareStatement(env("COMPAT_SQL_BLOB_DIGEST"))) {
+        digest.setInt(1, 2);
+        try (ResultSet rs = digest.executeQuery()) {
+          rs.next();
+          equal(rs.getString("len"), env("COMPAT_BIG_BLOB_BYTES"), "LENGTH(data)");
+          equal(rs.getString("md5"), env("COMPAT_BIG_BLOB_MD5"), "MD5(data)");
+        }
+      }
+      try (PreparedStatement select = a.prepareStatement(env("COMPAT_SQL_SELECT_BLOB"))) {
+        select.setInt(1, 2);
         try (ResultSet rs = select.executeQuery()) {
           rs.next();
           byte[] read = rs.getBytes(1);
@@ -257,6 +296,28 @@ public final class CompatCheck {
         equal(counts.length, 1000, "update counts");
       }
       equal(scalar(a, "SELECT COUNT(*) FROM " + env("COMPAT_TABLE_ITEMS") + " WHERE id BETWEEN 1000 AND 1999"), "1000", "rows inserted");
+      return null;
+    });
+
+    check("switch-library", () -> {
+      String home = showLibrary(a)[2];
+      String other = null;
+      for (int n = 0; n < 20 && other == null; n++) {
+        String candidate = env("COMPAT_OTHER_KEY_PREFIX") + n;
+        execute(a, "select library " + candidate);
+        if (!showLibrary(a)[0].equals(library)) other = candidate;
+      }
+      try {
+        if (other == null) throw new AssertionError("no key of the other library found in 20 tries");
+        String[] there = showLibrary(a);
+        equal(scalar(a, "SELECT @@port"), there[2].substring(there[2].lastIndexOf(':') + 1), "@@port on the other library");
+        equal(settings(a), before, "settings on the other library");
+        equal(scalar(a, "SELECT @@tx_isolation"), "READ-COMMITTED", "isolation on the other library");
+      } finally {
+        execute(a, "select library " + env("COMPAT_KEY"));
+      }
+      equal(showLibrary(a)[2], home, "back home");
+      equal(settings(a), before, "settings back home");
       return null;
     });
 

@@ -161,6 +161,13 @@ check_large_result() {
   cmp "$WORK/expected" "$WORK/rows" || { echo "$(wc -l <"$WORK/rows") rows; first difference above"; return 1; }
 }
 
+# The client reads the file and sends it when the server asks (--local-infile).
+check_load_data_local() {
+  local out
+  out=$(sql -N --local-infile=1 -e "$route $COMPAT_SQL_LOAD_DATA; $COMPAT_SQL_LOADED;") || return 1
+  expect 'COUNT(*) and SUM(n) of the loaded rows' "${COMPAT_LOADED/ /$'\t'}" "$out"
+}
+
 check_blob_4mb() {
   local out size
   # A hex literal of the 4 MiB: 8 MiB of statement text.
@@ -252,6 +259,7 @@ check sql-prepared check_sql_prepared
 check commit check_commit
 check rollback check_rollback
 check large-result check_large_result
+check load-data-local check_load_data_local
 check blob-4mb check_blob_4mb
 check error-recovery check_error_recovery
 check procedure-out check_procedure_out

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import mysql from 'mysql2/promise';
@@ -125,6 +126,12 @@ export async function runMysql2Scenario(env: Record<string, string>, emit: (line
     });
   });
 
+  await check('load-data-local', async () => {
+    await a.query({ sql: env.COMPAT_SQL_LOAD_DATA, infileStreamFactory: (file: string) => createReadStream(file) });
+    const [loaded] = await rowsOf(a, env.COMPAT_SQL_LOADED);
+    equal(`${loaded.n} ${loaded.total}`, env.COMPAT_LOADED, 'COUNT(*) and SUM(n) of the loaded rows');
+  });
+
   await check('blob-4mb', async () => {
     const blob = await readFile(env.COMPAT_BLOB_FILE);
     await a.execute(env.COMPAT_SQL_INSERT_BLOB, [1, blob]);
@@ -132,6 +139,16 @@ export async function runMysql2Scenario(env: Record<string, string>, emit: (line
     equal(Number(digest.len), Number(env.COMPAT_BLOB_BYTES), 'LENGTH(data)');
     equal(digest.md5, env.COMPAT_BLOB_MD5, 'MD5(data)');
     const [row] = ((await a.execute(env.COMPAT_SQL_SELECT_BLOB, [1]))[0] as { data: Buffer }[]);
+    if (!blob.equals(row.data)) throw new Error(`blob read back differs (${row.data.length} bytes)`);
+  });
+
+  await check('large-packet', async () => {
+    const blob = await readFile(env.COMPAT_BIG_BLOB_FILE);
+    await a.execute(env.COMPAT_SQL_INSERT_BLOB, [2, blob]);
+    const [digest] = await rowsOf(a, env.COMPAT_SQL_BLOB_DIGEST, [2]);
+    equal(Number(digest.len), Number(env.COMPAT_BIG_BLOB_BYTES), 'LENGTH(data)');
+    equal(digest.md5, env.COMPAT_BIG_BLOB_MD5, 'MD5(data)');
+    const [row] = (await a.execute(env.COMPAT_SQL_SELECT_BLOB, [2]))[0] as { data: Buffer }[];
     if (!blob.equals(row.data)) throw new Error(`blob read back differs (${row.data.length} bytes)`);
   });
 
@@ -151,6 +168,25 @@ export async function runMysql2Scenario(env: Record<string, string>, emit: (line
   await check('multi-statements', async () => {
     const [results] = await a.query(env.COMPAT_SQL_MULTI);
     equal(JSON.stringify(results), JSON.stringify([[{ one: 1 }], [{ two: 'two' }]]), 'result sets');
+  });
+
+  await check('switch-library', async () => {
+    const home = (await showLibrary(a)).server;
+    let other = '';
+    for (let n = 0; n < 20 && !other; n++) {
+      await a.query(`select library ${env.COMPAT_OTHER_KEY_PREFIX}${n}`);
+      if ((await showLibrary(a)).library !== library) other = `${env.COMPAT_OTHER_KEY_PREFIX}${n}`;
+    }
+    try {
+      if (!other) throw new Error('no key of the other library found in 20 tries');
+      const there = await showLibrary(a);
+      equal(String((await rowsOf(a, 'SELECT @@port AS port'))[0].port), there.server.split(':').pop(), '@@port on the other library');
+      equal(await settings(a), before, 'settings on the other library');
+    } finally {
+      await a.query(`select library ${env.COMPAT_KEY}`);
+    }
+    equal((await showLibrary(a)).server, home, 'back home');
+    equal(await settings(a), before, 'settings back home');
   });
 
   await check('correl-alias', async () => {

@@ -93,9 +93,12 @@ def connect():
         from pymysql.constants import CLIENT as flags
     else:
         from MySQLdb.constants import CLIENT as flags
-    return db.connect(host=env('COMPAT_HOST'), port=int(env('COMPAT_PORT')), user=env('COMPAT_USER'),
-                      password=env('COMPAT_PASSWORD'), database=env('COMPAT_DATABASE'), charset='utf8mb4',
-                      client_flag=flags.MULTI_STATEMENTS)
+    options = dict(host=env('COMPAT_HOST'), port=int(env('COMPAT_PORT')), user=env('COMPAT_USER'),
+                   password=env('COMPAT_PASSWORD'), database=env('COMPAT_DATABASE'), charset='utf8mb4',
+                   client_flag=flags.MULTI_STATEMENTS, local_infile=True)
+    if MODULE == 'pymysql':
+        options['max_allowed_packet'] = 64 * 1024 * 1024  # for the 17 MiB statement of large-packet
+    return db.connect(**options)
 
 
 def show_library(connection):
@@ -212,22 +215,43 @@ def _():
             raise AssertionError(f'row {i} is {row}')
 
 
-@check('blob-4mb')
-def _():
+if MODULE == 'pymysql':
+    @check('load-data-local')
+    def _():
+        a = state['a']
+        rows(a, env('COMPAT_SQL_LOAD_DATA'))
+        a.commit()
+        loaded = rows(a, env('COMPAT_SQL_LOADED'))[0]
+        equal(f"{loaded['n']} {loaded['total']}", env('COMPAT_LOADED'), 'COUNT(*) and SUM(n) of the loaded rows')
+
+
+def blob_round_trip(blob_id, file_variable, bytes_variable, md5_variable):
     a = state['a']
-    with open(env('COMPAT_BLOB_FILE'), 'rb') as f:
+    with open(env(file_variable), 'rb') as f:
         blob = f.read()
     with a.cursor() as cursor:
-        cursor.execute(env('COMPAT_SQL_INSERT_BLOB').replace('?', '%s'), (1, blob))
+        cursor.execute(env('COMPAT_SQL_INSERT_BLOB').replace('?', '%s'), (blob_id, blob))
     a.commit()
-    digest = rows(a, env('COMPAT_SQL_BLOB_DIGEST'), (1,))[0]
-    equal(digest['len'], env('COMPAT_BLOB_BYTES'), 'LENGTH(data)')
-    equal(digest['md5'], env('COMPAT_BLOB_MD5'), 'MD5(data)')
+    digest = rows(a, env('COMPAT_SQL_BLOB_DIGEST'), (blob_id,))[0]
+    equal(digest['len'], env(bytes_variable), 'LENGTH(data)')
+    equal(digest['md5'], env(md5_variable), 'MD5(data)')
     with a.cursor() as cursor:
-        cursor.execute(env('COMPAT_SQL_SELECT_BLOB').replace('?', '%s'), (1,))
+        cursor.execute(env('COMPAT_SQL_SELECT_BLOB').replace('?', '%s'), (blob_id,))
         read = cursor.fetchone()[0]
     if bytes(read) != blob:
         raise AssertionError(f'blob read back differs ({len(read)} bytes)')
+
+
+@check('blob-4mb')
+def _():
+    blob_round_trip(1, 'COMPAT_BLOB_FILE', 'COMPAT_BLOB_BYTES', 'COMPAT_BLOB_MD5')
+
+
+if MODULE == 'pymysql':
+    @check('large-packet')
+    def _():
+        # The escaped 17 MiB literal makes a COM_QUERY of several packets; the row comes back in several too.
+        blob_round_trip(2, 'COMPAT_BIG_BLOB_FILE', 'COMPAT_BIG_BLOB_BYTES', 'COMPAT_BIG_BLOB_MD5')
 
 
 @check('error-recovery')
@@ -278,6 +302,31 @@ if MODULE == 'MySQLdb':
             equal(error_code(error), 1064, 'error code with multi-statements off')
         a.set_server_option(0)  # MYSQL_OPTION_MULTI_STATEMENTS_ON
         equal(result_sets(a, env('COMPAT_SQL_MULTI')), [[['1']], [['two']]], 'result sets with multi-statements on')
+
+
+@check('switch-library')
+def _():
+    # Autocommit is off: the reads so far opened a transaction, and a switch inside one is refused, so commit first.
+    a = state['a']
+    a.commit()
+    home = show_library(a)['server']
+    other = None
+    for n in range(20):
+        rows(a, f"select library {env('COMPAT_OTHER_KEY_PREFIX')}{n}")
+        if show_library(a)['library'] != state.get('library'):
+            other = n
+            break
+    try:
+        if other is None:
+            raise AssertionError('no key of the other library found in 20 tries')
+        there = show_library(a)
+        equal(rows(a, 'SELECT @@port AS port')[0]['port'], there['server'].rsplit(':', 1)[1], '@@port on the other library')
+        equal(rows(a, env('COMPAT_SQL_SETTINGS'))[0], state.get('before'), 'settings on the other library')
+        a.commit()
+    finally:
+        rows(a, f"select library {env('COMPAT_KEY')}")
+    equal(show_library(a)['server'], home, 'back home')
+    equal(rows(a, env('COMPAT_SQL_SETTINGS'))[0], state.get('before'), 'settings back home')
 
 
 @check('correl-alias')
