@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,6 +9,7 @@ import { DEFAULT_CONFIG_TEXT } from '../../src/config/default-config.js';
 import type { MysqldaConfig } from '../../src/config/types.js';
 import { createLogger, type LogLevel } from '../../src/log/logger.js';
 import type { ProxyStatus } from '../../src/server.js';
+import { requestControl } from '../../src/supervisor/control-socket.js';
 
 const PROXY_STATUS: ProxyStatus = {
   version: '1.2.3',
@@ -174,5 +176,69 @@ describe('runForeground (mysqlda -a start --no-daemon)', () => {
       'config: auth.role: unknown key, ignored',
       '-s: only the directory is used; the core save file is /var/mysqlda.save',
     ]);
+  });
+
+  it('holds the pid file and answers status and reload on the control socket while it serves', async () => {
+    const h = harness(dir);
+    const run = runForeground({ configFile, logLevel: 'notice' }, h.deps);
+    await logged(h, /listening/);
+    expect(await readFile(path.join(dir, 'mysqlda.pid'), 'utf8')).toBe(`${process.pid}\n`);
+    const socket = path.join(dir, 'mysqlda.ctl');
+    const status = await requestControl(socket, { command: 'status' }, 5_000);
+    expect(status).toMatchObject({
+      ok: true,
+      status: { mode: 'foreground', version: '1.2.3', pid: process.pid, configPath: configFile, logFile: null, worker: null, proxy: { ...PROXY_STATUS, pid: process.pid } },
+    });
+    expect(await requestControl(socket, { command: 'reload' }, 5_000)).toEqual({
+      ok: true,
+      reload: { ok: false, message: 'not implemented in this fake', changes: [] },
+    });
+    h.signals.emit('SIGTERM');
+    expect(await run).toBe(0);
+    await expect(stat(path.join(dir, 'mysqlda.pid'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses to start while another mysqlda holds the pid file', async () => {
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'mysqlda'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      await writeFile(path.join(dir, 'mysqlda.pid'), `${other.pid}\n`);
+      const h = harness(dir);
+      expect(await runForeground({ configFile, logLevel: 'notice' }, h.deps)).toBe(1);
+      expect(h.stderr).toEqual([`mysqlda: cannot start: mysqlda is already running (pid ${other.pid}, pid file ${path.join(dir, 'mysqlda.pid')})\n`]);
+      expect(h.started).toEqual([]);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('reloads on SIGUSR1 and logs the result; ignores SIGHUP', async () => {
+    const h = harness(dir);
+    h.proxy.reload.mockResolvedValue({ ok: true, message: '1 change applied', changes: ['library mysqlda2 added'] });
+    const run = runForeground({ configFile, logLevel: 'notice' }, h.deps);
+    await logged(h, /listening/);
+    h.signals.emit('SIGHUP');
+    h.signals.emit('SIGUSR1');
+    await logged(h, /^SIGUSR1: reload applied: 1 change applied$/);
+    expect(h.logs.find((l) => l.msg.startsWith('SIGUSR1'))).toMatchObject({ changes: ['library mysqlda2 added'] });
+    h.signals.emit('SIGTERM');
+    expect(await run).toBe(0);
+  });
+
+  it("starts with the config's daemon.log_level over the command line's", async () => {
+    await writeFile(configFile, DEFAULT_CONFIG_TEXT.replace(/\n}\n?$/, ' ,\n"daemon" : { "log_level" : "debug" }\n}\n'), { mode: 0o600 });
+    const levels: LogLevel[] = [];
+    const h = harness(dir);
+    const createLogger = h.deps.createLogger;
+    h.deps.createLogger = (level) => {
+      levels.push(level);
+      return createLogger(level);
+    };
+    const run = runForeground({ configFile, logLevel: 'warn' }, h.deps);
+    await logged(h, /listening/);
+    h.signals.emit('SIGTERM');
+    await run;
+    expect(levels).toEqual(['debug']);
   });
 });
