@@ -11,6 +11,15 @@ import { encodeGreeting, isSslRequest, parseChangeUser, parseHandshakeResponse, 
 import { encodePacket, encodePackets, PacketFramer, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
 import { encodeTextResultSet } from '../protocol/result-set.js';
+import {
+  bindPlaceholders,
+  countPlaceholders,
+  encodeBinaryResultSet,
+  encodePrepareOk,
+  parseExecute,
+  statementIdOf,
+} from '../protocol/prepared-statements.js';
+import { LocalStatements, type LocalStatement } from './local-statements.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
 import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
@@ -43,6 +52,8 @@ const TAG_RESET_CONNECTION = -1;
 const MAX_INTERCEPTED_QUERY = 4096;
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+const SHOW_LIBRARY_COLUMNS = [{ name: 'library' }, { name: 'key' }, { name: 'server' }];
 
 /** caching_sha2_password's fast-path cache, shared by every session of the process. */
 const sha2Cache = new Sha2Cache();
@@ -84,6 +95,7 @@ export class ClientSession {
   private tracker: ResponseTracker | null = null;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
+  private readonly localStatements = new LocalStatements();
   /** BEGIN sent in the lobby: started on the library connection once one is chosen. */
   private pendingBegin: Buffer | null = null;
   /** Status flags for replies made while no backend is attached. */
@@ -375,6 +387,16 @@ export class ClientSession {
           return Verdict.INTERCEPT;
         }
         break;
+      case Command.STMT_PREPARE:
+        if (payloadLength < MAX_INTERCEPTED_QUERY && mayBeExtensionSql(buf, start + 1)) return Verdict.INTERCEPT;
+        break;
+      case Command.STMT_EXECUTE:
+      case Command.STMT_CLOSE:
+      case Command.STMT_RESET:
+      case Command.STMT_SEND_LONG_DATA:
+      case Command.STMT_FETCH:
+        if (this.localStatements.size > 0 && headLength >= 5 && LocalStatements.isLocalId(buf.readUInt32LE(start + 1))) return Verdict.INTERCEPT;
+        break;
       case Command.INIT_DB:
       case Command.SET_OPTION:
       case Command.QUIT:
@@ -456,6 +478,11 @@ export class ClientSession {
       if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
       return this.handleLobbyQuery(sql, packet);
     }
+    if (command === Command.STMT_PREPARE) return this.prepare(packet);
+    if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
+      const local = packet.payload.length >= 5 ? this.localStatements.get(statementIdOf(packet.payload)) : undefined;
+      if (local) return this.runLocalStatementCommand(local, packet);
+    }
     switch (command) {
       case Command.INIT_DB:
       case Command.SET_OPTION:
@@ -465,6 +492,16 @@ export class ClientSession {
         return this.resetLobby(packet);
       case Command.CHANGE_USER:
         return this.changeUser(packet);
+      case Command.STMT_EXECUTE:
+      case Command.STMT_CLOSE:
+      case Command.STMT_RESET:
+      case Command.STMT_FETCH:
+      case Command.STMT_SEND_LONG_DATA:
+        // A statement prepared on the lobby server (or, routed, one held back by a pending move).
+        if (this.backend) return this.forward(packet, 0);
+        if (command === Command.STMT_CLOSE || command === Command.STMT_SEND_LONG_DATA) return;
+        await this.waitIdle();
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.unknownStatement(statementIdOf(packet.payload)));
       case Command.PING:
         if (this.route) return this.forward(packet, 0);
         await this.waitIdle();
@@ -561,6 +598,75 @@ export class ClientSession {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * COM_STMT_PREPARE that needs the proxy: extension SQL (anywhere) and, before a library is chosen, settings
+   * become local statements; lobby reads are prepared on the lobby server; data statements are refused.
+   */
+  private async prepare(packet: Packet): Promise<void> {
+    const sql = packet.payload.toString('utf8', 1);
+    const reply = packet.sequenceId + 1;
+    const paramCount = countPlaceholders(sql);
+    const asExtension = parseExtensionSql(bindPlaceholders(sql, new Array(paramCount).fill('x'), false));
+    if (asExtension) {
+      await this.waitIdle();
+      if (!asExtension.ok) return this.replyError(reply, ProxyErrors.invalidExtensionSql(asExtension.message));
+      const columns = asExtension.command.kind === 'show_library' ? SHOW_LIBRARY_COLUMNS : [];
+      return this.replyLocalPrepare(this.localStatements.add({ sql, paramCount, columns, kind: 'extension' }), reply);
+    }
+    if (this.route) return this.forward(packet, 0);
+    switch (classifyLobbyQuery(sql)) {
+      case LobbyAction.RUN:
+        return this.forwardToLobby(packet, 0);
+      case LobbyAction.RECORD:
+        await this.waitIdle();
+        return this.replyLocalPrepare(this.localStatements.add({ sql, paramCount, columns: [], kind: 'setting' }), reply);
+      default:
+        await this.waitIdle();
+        return this.replyError(reply, ProxyErrors.noLibrarySelected());
+    }
+  }
+
+  private replyLocalPrepare(statement: LocalStatement, sequenceId: number): void {
+    this.writeClient(encodePackets(encodePrepareOk(statement.id, statement.columns, statement.paramCount, this.deprecateEof), sequenceId));
+  }
+
+  /** COM_STMT_EXECUTE / CLOSE / RESET / SEND_LONG_DATA / FETCH of a statement mysqlda answers itself. */
+  private async runLocalStatementCommand(statement: LocalStatement, packet: Packet): Promise<void> {
+    const reply = packet.sequenceId + 1;
+    const command = packet.payload[0];
+    if (command === Command.STMT_CLOSE) return this.localStatements.delete(statement.id);
+    if (command === Command.STMT_SEND_LONG_DATA) return; // no reply, by the protocol
+    await this.waitIdle();
+    if (command === Command.STMT_RESET) return this.replyOk(reply);
+    if (command === Command.STMT_FETCH) return this.replyError(reply, ProxyErrors.noCursor());
+    let values: (string | null)[];
+    try {
+      const request = parseExecute(packet.payload, statement.paramCount, statement.paramTypes);
+      statement.paramTypes = request.types;
+      values = request.values;
+    } catch (err) {
+      return this.replyError(reply, ProxyErrors.invalidExtensionSql((err as Error).message));
+    }
+    if (statement.kind === 'setting') {
+      const text = bindPlaceholders(statement.sql, values, !(this.currentStatus() & ServerStatus.NO_BACKSLASH_ESCAPES));
+      const asQuery: Packet = { sequenceId: packet.sequenceId, payload: Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(text, 'utf8')]) };
+      return this.route ? this.forward(asQuery, this.history.propose(asQuery.payload)) : this.forwardToLobby(asQuery, this.history.propose(asQuery.payload));
+    }
+    const parsed = parseExtensionSql(bindPlaceholders(statement.sql, values, false));
+    if (!parsed) return this.replyError(reply, ProxyErrors.invalidExtensionSql('the bound statement is not a mysqlda statement'));
+    if (!parsed.ok) return this.replyError(reply, ProxyErrors.invalidExtensionSql(parsed.message));
+    if (parsed.command.kind === 'show_library') {
+      const payloads = encodeBinaryResultSet(SHOW_LIBRARY_COLUMNS, [this.showLibraryRow()], this.currentStatus(), this.deprecateEof);
+      this.writeClient(encodePackets(payloads, reply));
+      return;
+    }
+    return this.runExtension(parsed.command, packet);
+  }
+
+  private showLibraryRow(): (string | null)[] {
+    return [this.route?.library ?? null, this.route?.key ?? null, this.route && this.backend ? this.backend.address : null];
   }
 
   private async handleLobbyQuery(sql: string, packet: Packet): Promise<void> {
@@ -706,8 +812,7 @@ export class ClientSession {
         );
         return this.replyOk(reply);
       case 'show_library': {
-        const row = [this.route?.library ?? null, this.route?.key ?? null, this.route && this.backend ? this.backend.address : null];
-        const payloads = encodeTextResultSet([{ name: 'library' }, { name: 'key' }, { name: 'server' }], [row], this.currentStatus(), this.deprecateEof);
+        const payloads = encodeTextResultSet(SHOW_LIBRARY_COLUMNS, [this.showLibraryRow()], this.currentStatus(), this.deprecateEof);
         this.writeClient(encodePackets(payloads, reply));
         return;
       }
