@@ -26,6 +26,7 @@ export const CHECKS = {
   'blob-4mb': 'a 4 MiB blob holding every byte value is written and read back unchanged',
   'large-packet': 'a 17 MiB blob (packets over 16 MiB, split in both directions) is written and read back unchanged',
   'load-data-local': 'LOAD DATA LOCAL INFILE: the client sends its own file through the proxy (1000 rows)',
+  cancel: "cancelling a running statement (the client's KILL QUERY from a second connection) stops it within 5 s",
   'switch-library': '`select library` with a key of the other library moves the session there with its settings, and back',
   'error-recovery': 'an error (1146, no such table) is reported with its code and the next statement works',
   'procedure-out': 'CALL of a stored procedure that returns a result set and sets an OUT parameter',

@@ -20,6 +20,16 @@ const knownProxyGaps: KnownProxyGap[] = [
       "k1's library where the recorded SET is replayed against the reset sql_mode (MariaDB's COM_RESET_CONNECTION drops " +
       'the flag-derived IGNORE_SPACE), so `SELECT @@sql_mode` lacks IGNORE_SPACE.',
   },
+  {
+    client: 'connector_j',
+    check: 'cancel',
+    reproduction:
+      'Statement.cancel() (and the mariadb CLI on Ctrl-C) opens a new connection and sends `KILL QUERY <id>` with the ' +
+      "connection id of the first connection's handshake, i.e. mysqlda's session id. Through mysqlda the new connection " +
+      'is in the lobby, so the KILL gets ERR 7101, and the running `SELECT SLEEP(30)` runs on; even after `select library` ' +
+      "the id would name no backend thread (CONNECTION_ID() on the session returns the backend's). Directly on MariaDB " +
+      'the query ends at once with 1317 (Query execution was interrupted).',
+  },
 ];
 
 describeCompatClients(
@@ -27,7 +37,7 @@ describeCompatClients(
     {
       id: 'connector_j',
       label: 'MariaDB Connector/J (JDBC)',
-      how: 'useServerPrepStmts=true, useResetConnection=true, allowMultiQueries, allowLocalInfile; setTransactionIsolation before routing, Statement, PreparedStatement (SEND_LONG_DATA 4 MiB and setBytes 17 MiB blobs), CallableStatement, executeBatch, LOAD DATA LOCAL, MariaDbPoolDataSource',
+      how: 'useServerPrepStmts=true, useResetConnection=true, allowMultiQueries, allowLocalInfile; setTransactionIsolation before routing, Statement, PreparedStatement (SEND_LONG_DATA 4 MiB and setBytes 17 MiB blobs), CallableStatement, executeBatch, Statement.cancel, LOAD DATA LOCAL, MariaDbPoolDataSource',
       checks: [
         'connect',
         'lobby-refuses-data',
@@ -49,6 +59,7 @@ describeCompatClients(
         'callable-out',
         'multi-statements',
         'batch',
+        'cancel',
         'switch-library',
         'correl-alias',
         'ping',

@@ -299,6 +299,45 @@ public final class CompatCheck {
       return null;
     });
 
+    check("cancel", () -> {
+      // Statement.cancel() opens a second connection and sends KILL QUERY with the connection id of the handshake.
+      try (Statement sleeper = a.createStatement(); Connection watcher = DriverManager.getConnection(url)) {
+        execute(watcher, "select library " + env("COMPAT_KEY"));
+        java.util.concurrent.CompletableFuture<String> running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try (ResultSet rs = sleeper.executeQuery("SELECT SLEEP(30) AS slept /* compat-cancel */")) {
+            rs.next();
+            return "returned " + rs.getString(1);
+          } catch (SQLException e) {
+            return describe(e);
+          }
+        });
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!scalar(watcher, "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30)%compat-cancel%'").equals("1")) {
+          if (System.currentTimeMillis() > deadline) throw new AssertionError("the query never showed in the processlist");
+          Thread.onSpinWait();
+        }
+        String cancelError = null;
+        try {
+          sleeper.cancel();
+        } catch (SQLException e) {
+          cancelError = describe(e);
+        }
+        String outcome;
+        try {
+          outcome = running.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          // Not cancelled: stop the query from the watcher (same server, backend thread id from the processlist)
+          // so the rest of the scenario is not held up, then report.
+          String id = scalar(watcher, "SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30)%compat-cancel%'");
+          execute(watcher, "KILL QUERY " + id);
+          running.get(10, java.util.concurrent.TimeUnit.SECONDS);
+          throw new AssertionError("the query ran on for 5 s after cancel()" + (cancelError == null ? "" : ", which failed: " + cancelError));
+        }
+        equal(scalar(a, "SELECT 1"), "1", "SELECT 1 after the cancelled query");
+        return outcome;
+      }
+    });
+
     check("switch-library", () -> {
       String home = showLibrary(a)[2];
       String other = null;
