@@ -4,8 +4,9 @@
  * machine falls on every path alike. Around each run the CPU time of the forwarder (haproxy, mysqlda) and of
  * mariadbd is read from /proc.
  */
+import os from 'node:os';
 import type { BenchSettings } from './settings.js';
-import { cpuSeconds } from './proc-stats.js';
+import { cpuSeconds, machineBusySeconds, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
 import type { BenchPath, PathName, Stage } from './stage.js';
 import { runSysbench, type Workload } from './sysbench.js';
 import { interleaved, medianRecord } from './stats.js';
@@ -25,6 +26,11 @@ export interface LoadFigures {
   /** CPU seconds mariadbd used per 10,000 queries: what the server itself costs, for scale. */
   mariadbCpuPer10kQueries: number;
   errors: number;
+  /**
+   * Share of the machine's CPU time (all cores) that processes outside the bench took during the run: a run
+   * measured beside someone else's work reads high here.
+   */
+  otherLoadShare: number;
 }
 
 export interface LoadRun extends LoadFigures {
@@ -61,6 +67,9 @@ async function runOnce(context: LoadContext, path: BenchPath, workload: Workload
   const forwarderPid = path.forwarder?.pid;
   const forwarderBefore = forwarderPid === undefined ? 0 : cpuSeconds(forwarderPid);
   const mariadbBefore = cpuSeconds(context.mariadbPid);
+  const oursBefore = selfAndReapedChildrenCpuSeconds();
+  const busyBefore = machineBusySeconds();
+  const began = performance.now();
   const report = await runSysbench({
     sysbench: context.sysbench,
     workload,
@@ -72,6 +81,12 @@ async function runOnce(context: LoadContext, path: BenchPath, workload: Workload
     tableSize: settings.data.pointRows,
     runId: `${process.pid}x${++runCounter}`,
   });
+  const wall = (performance.now() - began) / 1000;
+  const mariadbUsed = cpuSeconds(context.mariadbPid) - mariadbBefore;
+  const forwarderUsed = forwarderPid === undefined ? 0 : cpuSeconds(forwarderPid) - forwarderBefore;
+  // sysbench has exited and been waited for: its CPU is in this process's cutime/cstime.
+  const ours = selfAndReapedChildrenCpuSeconds() - oursBefore + mariadbUsed + forwarderUsed;
+  const others = Math.max(0, machineBusySeconds() - busyBefore - ours);
   const per10k = (seconds: number) => (seconds / report.queries) * 10_000;
   const run: LoadRun = {
     repetition,
@@ -81,13 +96,13 @@ async function runOnce(context: LoadContext, path: BenchPath, workload: Workload
     eventsPerSecond: report.eventsPerSecond,
     queriesPerSecond: report.queriesPerSecond,
     latencyMs: report.latencyMs,
-    mariadbCpuPer10kQueries: per10k(cpuSeconds(context.mariadbPid) - mariadbBefore),
+    mariadbCpuPer10kQueries: per10k(mariadbUsed),
     errors: report.errors,
+    otherLoadShare: others / (wall * os.availableParallelism()),
   };
   if (forwarderPid !== undefined) {
-    const used = cpuSeconds(forwarderPid) - forwarderBefore;
-    run.forwarderCpuPer10kQueries = per10k(used);
-    run.forwarderCpuMsPerEvent = (used / report.events) * 1000;
+    run.forwarderCpuPer10kQueries = per10k(forwarderUsed);
+    run.forwarderCpuMsPerEvent = (forwarderUsed / report.events) * 1000;
   }
   return run;
 }

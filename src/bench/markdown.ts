@@ -53,6 +53,9 @@ const cpu = (figures: LoadFigures, pick: (f: LoadFigures) => number | undefined,
   return value === undefined ? '–' : fixed(value, digits);
 };
 
+/** The share of the machine that processes outside the bench took during the runs of a cell. */
+const otherLoad = (figures: LoadFigures) => `${fixed(figures.otherLoadShare * 100, 0)}%`;
+
 function relative(cells: readonly LoadCell[], workload: Workload, connections: number, path: PathName, to: PathName, pick: (f: LoadFigures) => number): string {
   return path === to ? '1.00' : ratio(pick(findCell(cells, workload, connections, path)) / pick(findCell(cells, workload, connections, to)));
 }
@@ -72,7 +75,7 @@ function throughputSection(result: BenchResult): string {
     parts.push(`### ${WORKLOAD_TITLES[workload] ?? workload}\n`);
     parts.push(
       table(
-        ['conns', 'path', 'queries/s', '/ haproxy', '/ direct', `p50 ms per ${perEvent}`, 'p95 ms', 'p99 ms', 'forwarder CPU s / 10k q', 'mariadbd CPU s / 10k q'],
+        ['conns', 'path', 'queries/s', '/ haproxy', '/ direct', `p50 ms per ${perEvent}`, 'p95 ms', 'p99 ms', 'forwarder CPU s / 10k q', 'mariadbd CPU s / 10k q', 'other load'],
         cells.map((cell) => {
           const qps = (f: LoadFigures) => f.queriesPerSecond;
           return [
@@ -86,6 +89,7 @@ function throughputSection(result: BenchResult): string {
             ms(cell.median.latencyMs.p99),
             cpu(cell.median, (f) => f.forwarderCpuPer10kQueries),
             cpu(cell.median, (f) => f.mariadbCpuPer10kQueries),
+            otherLoad(cell.median),
           ];
         }),
       ),
@@ -101,7 +105,7 @@ function largeResultSection(result: BenchResult): string {
     blob: `one ${megabytes(result.largeResults.bytesPerEvent.blob)} MB blob`,
   };
   return table(
-    ['result', 'path', 'MB/s', '/ direct', 'p50 ms per result', 'p95 ms', 'forwarder CPU ms per result'],
+    ['result', 'path', 'MB/s', '/ direct', 'p50 ms per result', 'p95 ms', 'forwarder CPU ms per result', 'other load'],
     result.largeResults.cells.map((cell) => {
       const workload = cell.workload as 'big_rows' | 'blob';
       const rate = megabytesPerSecond(result, workload, cell.path);
@@ -113,6 +117,7 @@ function largeResultSection(result: BenchResult): string {
         fixed(cell.median.latencyMs.p50, 1),
         fixed(cell.median.latencyMs.p95, 1),
         cpu(cell.median, (f) => f.forwarderCpuMsPerEvent, 1),
+        otherLoad(cell.median),
       ];
     }),
   );
@@ -121,7 +126,7 @@ function largeResultSection(result: BenchResult): string {
 function churnSection(result: BenchResult): string {
   const perSecond = (f: LoadFigures) => f.eventsPerSecond;
   return table(
-    ['clients', 'path', 'connections/s', '/ haproxy', '/ direct', 'p50 ms', 'p95 ms', 'forwarder CPU ms per connection'],
+    ['clients', 'path', 'connections/s', '/ haproxy', '/ direct', 'p50 ms', 'p95 ms', 'forwarder CPU ms per connection', 'other load'],
     result.churn.map((cell) => [
       String(cell.connections),
       cell.path,
@@ -131,6 +136,7 @@ function churnSection(result: BenchResult): string {
       ms(cell.median.latencyMs.p50),
       ms(cell.median.latencyMs.p95),
       cpu(cell.median, (f) => f.forwarderCpuMsPerEvent),
+      otherLoad(cell.median),
     ]),
   );
 }
@@ -138,8 +144,18 @@ function churnSection(result: BenchResult): string {
 function newKeysSection(result: BenchResult): string {
   const { median: figures, connections } = result.newKeys;
   return table(
-    ['clients', 'new keys/s', 'p50 ms', 'p95 ms', 'p99 ms', 'mysqlda CPU ms per key'],
-    [[String(connections), whole(figures.eventsPerSecond), ms(figures.latencyMs.p50), ms(figures.latencyMs.p95), ms(figures.latencyMs.p99), cpu(figures, (f) => f.forwarderCpuMsPerEvent)]],
+    ['clients', 'new keys/s', 'p50 ms', 'p95 ms', 'p99 ms', 'mysqlda CPU ms per key', 'other load'],
+    [
+      [
+        String(connections),
+        whole(figures.eventsPerSecond),
+        ms(figures.latencyMs.p50),
+        ms(figures.latencyMs.p95),
+        ms(figures.latencyMs.p99),
+        cpu(figures, (f) => f.forwarderCpuMsPerEvent),
+        otherLoad(figures),
+      ],
+    ],
   );
 }
 
@@ -201,7 +217,7 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     '## Throughput and latency (sysbench, one row per path)',
     '',
-    `Paths: ${PATH_NAMES.join(', ')}. Latency is per sysbench event, measured by the client. CPU is user + system time of the forwarding process from /proc/<pid>/stat over the whole sysbench run (its connects included), divided by the statements sent.`,
+    `Paths: ${PATH_NAMES.join(', ')}. Latency is per sysbench event, measured by the client. CPU is user + system time of the forwarding process from /proc/<pid>/stat over the whole sysbench run (its connects included), divided by the statements sent. "other load": the share of the machine's CPU that processes outside the bench took during the run (high means a disturbed measurement).`,
     '',
     throughputSection(result),
     '## Large results (1 connection, sysbench)',
