@@ -1,12 +1,17 @@
 /**
- * Profiles the proxy under one sysbench workload: the proxy runs with `node --cpu-prof`, sysbench loads it
- * through the mysqlda path only, then the proxy is stopped (which writes the profile) and the profile is
- * summarised per query.
+ * Profiles the proxy under one sysbench workload, through the mysqlda path only, and summarises the profile per
+ * query. Two tools:
+ *   --tool cpu-prof (default)  the proxy runs with `node --cpu-prof`; stopped, it writes a .cpuprofile: JavaScript
+ *                              functions by self and inclusive samples (native code and syscalls are charged to the
+ *                              JavaScript frame that called them)
+ *   --tool perf                `perf record` on the proxy process (the proxy runs with --perf-basic-prof): kernel,
+ *                              Node's C++, libc and JavaScript, by shared object and symbol
  *
- *   node dist/bench/profile.js [--workload point_ps] [--connections 32] [--seconds 15] [--out FILE.md] [--keep]
+ *   node dist/bench/profile.js [--tool cpu-prof|perf] [--workload point_ps] [--connections 32] [--seconds 15]
+ *                              [--out FILE.md] [--keep]
  *
- * The summary (markdown) goes to --out, default bench/results/profile-<workload>-<connections>.md; the raw
- * .cpuprofile stays in the working directory with --keep (open it in Chrome DevTools or speedscope).
+ * The summary (markdown) goes to --out, default bench/results/profile-<tool>-<workload>-<connections>.md; the raw
+ * profile stays in the working directory with --keep.
  */
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { removeTree } from '../sandbox/tree.js';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
+import { jitDso, PERF_NODE_FLAGS, recordPerf, summarizePerf, type PerfSummary } from './perf-profile.js';
 import { describeMachine, findTools } from './machine.js';
 import { cpuSeconds } from './proc-stats.js';
 import { FULL } from './settings.js';
@@ -23,7 +29,10 @@ import { runSysbench, type SysbenchReport, type Workload } from './sysbench.js';
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const TOP_FUNCTIONS = 30;
 
+type Tool = 'cpu-prof' | 'perf';
+
 interface Flags {
+  tool: Tool;
   workload: Workload;
   connections: number;
   seconds: number;
@@ -35,6 +44,7 @@ function parseFlags(argv: string[]): Flags {
   const { values } = parseArgs({
     args: argv,
     options: {
+      tool: { type: 'string', default: 'cpu-prof' },
       workload: { type: 'string', default: 'point_ps' },
       connections: { type: 'string', default: '32' },
       seconds: { type: 'string', default: '15' },
@@ -42,18 +52,38 @@ function parseFlags(argv: string[]): Flags {
       keep: { type: 'boolean', default: false },
     },
   });
+  const tool = values.tool as Tool;
+  if (tool !== 'cpu-prof' && tool !== 'perf') throw new Error(`--tool must be cpu-prof or perf, not ${values.tool}`);
   const workload = values.workload as Workload;
   const connections = Number(values.connections);
   const seconds = Number(values.seconds);
   if (!Number.isInteger(connections) || connections < 1) throw new Error(`--connections must be a positive integer, not ${values.connections}`);
   if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`--seconds must be a positive integer, not ${values.seconds}`);
-  const out = values.out ?? join(PROJECT_ROOT, `bench/results/profile-${workload}-${connections}.md`);
-  return { workload, connections, seconds, out: resolve(out), keep: values.keep! };
+  const out = values.out ?? join(PROJECT_ROOT, `bench/results/profile-${tool}-${workload}-${connections}.md`);
+  return { tool, workload, connections, seconds, out: resolve(out), keep: values.keep! };
 }
 
 const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1)}%`;
 
-function render(flags: Flags, summary: ProfileSummary, report: SysbenchReport, proxyCpu: number, header: string): string {
+interface Measured {
+  report: SysbenchReport;
+  /** CPU seconds of the proxy process over the sysbench run, from /proc. */
+  proxyCpu: number;
+}
+
+function measuredLines(flags: Flags, { report, proxyCpu }: Measured, header: string): string[] {
+  return [
+    `# Profile of mysqlda (${flags.tool}): ${flags.workload}, ${flags.connections} connections, ${flags.seconds} s`,
+    '',
+    header,
+    '',
+    `- sysbench through mysqlda: ${report.queries.toLocaleString('en')} queries, ${Math.round(report.queriesPerSecond).toLocaleString('en')}/s, p95 ${report.latencyMs.p95} ms`,
+    `- proxy CPU from /proc (all threads, profiler overhead included): ${proxyCpu.toFixed(2)} s = ${((proxyCpu / report.queries) * 1e6).toFixed(1)} µs per query = ${((proxyCpu / report.queries) * 1e4).toFixed(3)} s per 10k`,
+  ];
+}
+
+function renderCpuProf(flags: Flags, summary: ProfileSummary, measured: Measured, header: string): string {
+  const { report } = measured;
   const perQuery = (samples: number) => ((samples * summary.intervalMicros) / report.queries).toFixed(2);
   const busy = summary.busySamples;
   const top = [...summary.functions].sort((a, b) => b.selfSamples - a.selfSamples).slice(0, TOP_FUNCTIONS);
@@ -63,12 +93,7 @@ function render(flags: Flags, summary: ProfileSummary, report: SysbenchReport, p
     .slice(0, TOP_FUNCTIONS);
   const files = [...summary.files].sort((a, b) => b.selfSamples - a.selfSamples).slice(0, 20);
   return [
-    `# Profile of mysqlda: ${flags.workload}, ${flags.connections} connections, ${flags.seconds} s`,
-    '',
-    header,
-    '',
-    `- sysbench through mysqlda: ${report.queries.toLocaleString('en')} queries, ${Math.round(report.queriesPerSecond).toLocaleString('en')}/s, p95 ${report.latencyMs.p95} ms`,
-    `- proxy CPU from /proc (all threads, profiler overhead included): ${proxyCpu.toFixed(2)} s = ${((proxyCpu / report.queries) * 1e6).toFixed(1)} µs per query = ${((proxyCpu / report.queries) * 1e4).toFixed(3)} s per 10k`,
+    ...measuredLines(flags, measured, header),
     `- main-thread profile: ${summary.samples.toLocaleString('en')} samples of ${summary.intervalMicros.toFixed(0)} µs; busy ${percent(busy, summary.samples)} ` +
       `= ${perQuery(busy)} µs per query (the rest is idle: waiting in epoll)`,
     '',
@@ -93,46 +118,98 @@ function render(flags: Flags, summary: ProfileSummary, report: SysbenchReport, p
   ].join('\n');
 }
 
+/** Where perf's samples fall, in shares of the proxy's CPU and in µs per query. */
+function renderPerf(flags: Flags, summary: PerfSummary, measured: Measured, header: string): string {
+  const microsPerQuery = (measured.proxyCpu / measured.report.queries) * 1e6;
+  const us = (percent: number) => ((percent / 100) * microsPerQuery).toFixed(2);
+  const kind = (dso: string) => (jitDso(dso) ? 'JavaScript (JIT)' : dso);
+  const ours = (symbol: string) => symbol.includes('/dist/');
+  return [
+    ...measuredLines(flags, measured, header),
+    '',
+    '## By shared object (share of the proxy\'s samples, µs per query)',
+    '',
+    '| shared object | share | µs/query |',
+    '| --- | --- | --- |',
+    ...summary.byDso.map((d) => `| ${kind(d.dso)} | ${d.percent.toFixed(1)}% | ${us(d.percent)} |`),
+    '',
+    '## Self time by symbol',
+    '',
+    '| shared object | symbol | self | µs/query |',
+    '| --- | --- | --- | --- |',
+    ...summary.topSelf.map((f) => `| ${kind(f.dso)} | \`${f.symbol}\` | ${f.percent.toFixed(2)}% | ${us(f.percent)} |`),
+    '',
+    '## JavaScript functions, inclusive (callees, Node C++ and kernel included); mysqlda\'s own in bold',
+    '',
+    '| function | inclusive | µs/query |',
+    '| --- | --- | --- |',
+    ...summary.jsInclusive.map((f) => {
+      const name = `\`${f.symbol.replace(/file:\/\/\S*?\/dist\//, 'dist/')}\``;
+      return `| ${ours(f.symbol) ? `**${name}**` : name} | ${f.percent.toFixed(1)}% | ${us(f.percent)} |`;
+    }),
+    '',
+  ].join('\n');
+}
+
 async function profile(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   const tools = findTools();
   const machine = describeMachine(tools);
   const dir = await mkdtemp(join(os.tmpdir(), 'mysqlda-profile-'));
   const profileDir = join(dir, 'cpuprofile');
+  const perfFile = join(dir, 'perf.data');
   const stage = await Stage.start({
     dir,
     tools,
     data: FULL.data,
-    proxyNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    proxyNodeFlags: flags.tool === 'perf' ? PERF_NODE_FLAGS : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
     log: () => {},
   });
-  let report: SysbenchReport;
-  let proxyCpu: number;
+  let measured: Measured;
+  let proxyPid: number;
   try {
     const path = stage.path('mysqlda');
-    const pid = path.forwarder!.pid;
-    const before = cpuSeconds(pid);
-    report = await runSysbench({
-      sysbench: tools.sysbench,
-      workload: flags.workload,
-      port: path.port,
-      ...stage.account,
-      threads: flags.connections,
-      seconds: flags.seconds,
-      libraryKey: path.libraryKey,
-      tableSize: FULL.data.pointRows,
-    });
-    proxyCpu = cpuSeconds(pid) - before;
+    proxyPid = path.forwarder!.pid;
+    const load = (seconds: number) =>
+      runSysbench({
+        sysbench: tools.sysbench,
+        workload: flags.workload,
+        port: path.port,
+        ...stage.account,
+        threads: flags.connections,
+        seconds,
+        libraryKey: path.libraryKey,
+        tableSize: FULL.data.pointRows,
+      });
+    let perf: ReturnType<typeof recordPerf> | undefined;
+    if (flags.tool === 'perf') {
+      await load(2); // JIT-compiled before perf looks, so that functions have their optimised names
+      perf = recordPerf(proxyPid, flags.seconds + 1, perfFile);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const before = cpuSeconds(proxyPid);
+    const report = await load(flags.seconds);
+    measured = { report, proxyCpu: cpuSeconds(proxyPid) - before };
+    await perf?.done;
   } finally {
-    await stage.stop(); // SIGTERM: the proxy exits cleanly and writes its profile
+    await stage.stop(); // SIGTERM: the proxy exits cleanly and writes its --cpu-prof profile
   }
-  const [file] = (await readdir(profileDir)).filter((name) => name.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`the proxy wrote no profile into ${profileDir}`);
-  const summary = summarizeProfile(JSON.parse(await readFile(join(profileDir, file), 'utf8')) as CpuProfile, PROJECT_ROOT);
   const header = `${new Date().toISOString()} · ${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · MariaDB ${machine.mariadb}`;
-  await writeFile(flags.out, render(flags, summary, report, proxyCpu, header));
+  let markdown: string;
+  let raw: string;
+  if (flags.tool === 'perf') {
+    markdown = renderPerf(flags, await summarizePerf(perfFile), measured, header);
+    raw = perfFile;
+    if (!flags.keep) await removeTree(`/tmp/perf-${proxyPid}.map`);
+  } else {
+    const [file] = (await readdir(profileDir)).filter((name) => name.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`the proxy wrote no profile into ${profileDir}`);
+    raw = join(profileDir, file);
+    markdown = renderCpuProf(flags, summarizeProfile(JSON.parse(await readFile(raw, 'utf8')) as CpuProfile, PROJECT_ROOT), measured, header);
+  }
+  await writeFile(flags.out, markdown);
   console.log(`profile summary: ${flags.out}`);
-  if (flags.keep) console.log(`raw profile: ${join(profileDir, file)}`);
+  if (flags.keep) console.log(`raw profile: ${raw}`);
   else await removeTree(dir);
 }
 
