@@ -25,6 +25,7 @@ export const CHECKS = {
   'large-result': 'a 5000-row result arrives whole and in order',
   'blob-4mb': 'a 4 MiB blob holding every byte value is written and read back unchanged',
   'large-packet': 'a 17 MiB blob (packets over 16 MiB, split in both directions) is written and read back unchanged',
+  'cursor-fetch': 'a read-only server-side cursor (COM_STMT_EXECUTE with a cursor, COM_STMT_FETCH) reads the 5000 rows, then COM_STMT_RESET',
   'load-data-local': 'LOAD DATA LOCAL INFILE: the client sends its own file through the proxy (1000 rows)',
   cancel: "cancelling a running statement (the client's KILL QUERY from a second connection) stops it within 5 s",
   'switch-library': '`select library` with a key of the other library moves the session there with its settings, and back',

@@ -2,22 +2,8 @@ import path from 'node:path';
 import { COMPAT_DIR, describeCompatClients, requireCommand, requireWorking, runProgram, type CompatClient, type KnownProxyGap } from '../compat/harness.js';
 import type { CheckId } from '../compat/scenario.js';
 
-/**
- * PDO with ATTR_EMULATE_PREPARES=false runs every query() as COM_STMT_PREPARE + COM_STMT_EXECUTE, and mysqlda
- * looks at extension SQL and lobby chatter only in COM_QUERY.
- */
-const PREPARED_EXTENSION_SQL =
-  'Extension SQL and lobby chatter sent as COM_STMT_PREPARE: before `select library`, COM_STMT_PREPARE ' +
-  '`SELECT @@autocommit` (or `SELECT 1`) gets ERR 7101 although the same text by COM_QUERY is answered; ' +
-  'COM_STMT_PREPARE `select library k1` gets ERR 7101; after routing, COM_STMT_PREPARE `show library` is passed to ' +
-  'MariaDB and fails with 1064. mysql2: `await c.execute("SELECT @@autocommit")` → 7101, ' +
-  '`await c.execute("show library")` → 1064. PHP: `$pdo = new PDO(dsn, u, p, [PDO::ATTR_EMULATE_PREPARES => false]); ' +
-  '$pdo->query("SELECT 1")` → 7101.';
-
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
-const knownProxyGaps: KnownProxyGap[] = (['connect', 'lobby-refuses-data', 'select-library', 'lobby-settings', 'correl-alias'] as const).map(
-  (check) => ({ client: 'php_pdo_native', check, reproduction: PREPARED_EXTENSION_SQL }),
-);
+const knownProxyGaps: KnownProxyGap[] = [];
 
 const common: CheckId[] = ['connect', 'lobby-refuses-data', 'select-library', 'lobby-settings'];
 const flow: CheckId[] = ['ddl', 'text-utf8mb4', 'null-values'];
@@ -45,8 +31,26 @@ describeCompatClients(
       'php_mysqli',
       'mysqli',
       'PHP mysqli',
-      'set_charset, real_escape_string, prepare/bind_param/send_long_data (server-side), multi_query, ping, change_user, stat',
-      [...common, 'connect-chatter', ...flow, 'prepared', ...rest, 'ping', 'change-user', 'statistics', 'quit'],
+      'set_charset, real_escape_string, prepare/bind_param/send_long_data (server-side), a read-only cursor (COM_STMT_FETCH), multi_query, ping, change_user, stat',
+      [
+        ...common,
+        'connect-chatter',
+        ...flow,
+        'prepared',
+        'commit',
+        'rollback',
+        'large-result',
+        'cursor-fetch',
+        'blob-4mb',
+        'error-recovery',
+        'procedure-out',
+        'multi-statements',
+        'correl-alias',
+        'ping',
+        'change-user',
+        'statistics',
+        'quit',
+      ],
       'mysqli',
     ),
     phpClient(

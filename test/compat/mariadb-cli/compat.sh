@@ -235,12 +235,14 @@ check_admin_ping() {
 # The interactive client on a terminal: welcome banner (after `select @@version_comment limit 1`), prompt, tables.
 check_interactive_tty() {
   local out
-  out=$(printf '%s\nshow library;\nSELECT label FROM %s WHERE id = 2;\nquit\n' "$route" "$ITEMS" |
+  # rehash (\#) after routing: SHOW DATABASES, SHOW TABLES and a COM_FIELD_LIST per table, for completion.
+  out=$(printf '%s\nrehash\nshow library;\nSELECT label FROM %s WHERE id = 2;\nquit\n' "$route" "$ITEMS" |
     TERM=dumb timeout 30 script -qec "mariadb ${connection[*]} --default-character-set=utf8mb4 $COMPAT_DATABASE" /dev/null | tr -d '\r')
   [[ $out == *"Server version:"* ]] || { echo "no welcome banner: $out"; return 1; }
   [[ $out == *"| $KEY "* ]] || { echo "show library has no key: $out"; return 1; }
   [[ $out == *"$COMPAT_TEXT_CJK"* ]] || { echo "row 2 missing: $out"; return 1; }
   [[ $out == *Bye* ]] || { echo "no Bye: $out"; return 1; }
+  [[ $out != *ERROR* ]] || { echo "an error: $out"; return 1; }
 }
 
 check_quit() {

@@ -329,6 +329,26 @@ check('large-result', function () use (&$a) {
     }
 });
 
+if ($mode === 'mysqli') {
+    check('cursor-fetch', function () use (&$a) {
+        // A read-only cursor: COM_STMT_EXECUTE opens it, COM_STMT_FETCH reads the rows (mysqlnd fetches one at a
+        // time: it does not implement MYSQLI_STMT_ATTR_PREFETCH_ROWS); then COM_STMT_RESET.
+        $statement = $a->db->prepare(env('COMPAT_SQL_SELECT_ROWS'));
+        $statement->attr_set(MYSQLI_STMT_ATTR_CURSOR_TYPE, MYSQLI_CURSOR_TYPE_READ_ONLY);
+        $statement->execute();
+        $statement->bind_result($n, $label);
+        $count = 0;
+        while ($statement->fetch()) {
+            $count++;
+            if ((string) $n !== (string) $count || $label !== "row-$count") throw new RuntimeException("row $count is ($n, $label)");
+        }
+        equal($count, (int) env('COMPAT_ROWS'), 'rows fetched');
+        if (!$statement->reset()) throw new RuntimeException('COM_STMT_RESET failed');
+        $statement->close();
+        equal($a->rows('SELECT 1 AS one')[0]['one'], '1', 'SELECT 1 afterwards');
+    });
+}
+
 check('blob-4mb', function () use (&$a) {
     $blob = file_get_contents(env('COMPAT_BLOB_FILE'));
     $a->prepared(env('COMPAT_SQL_INSERT_BLOB'), [1, $blob], 1);
