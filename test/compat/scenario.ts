@@ -30,6 +30,8 @@ export const CHECKS = {
   cancel: "cancelling a running statement (the client's KILL QUERY from a second connection) stops it within 5 s",
   'switch-library': '`select library` with a key of the other library moves the session there with its settings, and back',
   'error-recovery': 'an error (1146, no such table) is reported with its code and the next statement works',
+  'errors-in-flight': 'an error in the middle of a multi-statement and one from a prepared execution: each reported, the connection stays in step',
+  'lobby-transaction': 'a transaction begun before `select library` (BEGIN, or autocommit off) runs on the library: rollback and commit work',
   'procedure-out': 'CALL of a stored procedure that returns a result set and sets an OUT parameter',
   'multi-statements': 'two statements in one query give two result sets',
   'set-option': 'COM_SET_OPTION turns multi-statements off (a second statement is then a syntax error) and on again',

@@ -37,7 +37,7 @@ describeCompatClients(
     {
       id: 'connector_j',
       label: 'MariaDB Connector/J (JDBC)',
-      how: 'useServerPrepStmts=true, useResetConnection=true, allowMultiQueries, allowLocalInfile; setTransactionIsolation before routing, Statement, PreparedStatement (SEND_LONG_DATA 4 MiB and setBytes 17 MiB blobs), CallableStatement, executeBatch, Statement.cancel, LOAD DATA LOCAL, MariaDbPoolDataSource',
+      how: 'useServerPrepStmts=true, useResetConnection=true, allowMultiQueries, allowLocalInfile; setTransactionIsolation and setAutoCommit(false) before routing, useCompression, Statement, PreparedStatement (SEND_LONG_DATA 4 MiB and setBytes 17 MiB blobs), CallableStatement, executeBatch, Statement.cancel, LOAD DATA LOCAL, MariaDbPoolDataSource',
       checks: [
         'connect',
         'lobby-refuses-data',
@@ -62,6 +62,8 @@ describeCompatClients(
         'cancel',
         'switch-library',
         'correl-alias',
+        'lobby-transaction',
+        'compression',
         'ping',
         'reset',
         'pool',

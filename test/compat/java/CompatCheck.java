@@ -38,7 +38,7 @@ public final class CompatCheck {
     String url = "jdbc:mariadb://" + env("COMPAT_HOST") + ":" + env("COMPAT_PORT") + "/" + env("COMPAT_DATABASE")
         + "?user=" + env("COMPAT_USER") + "&password=" + env("COMPAT_PASSWORD")
         + "&useServerPrepStmts=true&useResetConnection=true&allowMultiQueries=true&allowLocalInfile=true"
-        + "&connectTimeout=10000&socketTimeout=60000";
+        + "&connectTimeout=30000&socketTimeout=60000";
 
     emitVersion("MariaDB Connector/J " + driverVersion());
     check("connect", () -> {
@@ -367,6 +367,29 @@ public final class CompatCheck {
         String[] shown = showLibrary(b);
         equal(shown[0] + " " + shown[1], library + " " + env("COMPAT_KEY"), "show library on the new connection");
         equal(scalar(b, "SELECT label FROM " + env("COMPAT_TABLE_ITEMS") + " WHERE id = 2"), env("COMPAT_TEXT_CJK"), "row 2");
+      }
+      return null;
+    });
+
+    check("lobby-transaction", () -> {
+      // As a framework does: autocommit off on a fresh connection, then the statements of the transaction.
+      try (Connection c = DriverManager.getConnection(url)) {
+        c.setAutoCommit(false);
+        execute(c, "select library " + env("COMPAT_KEY"));
+        insertItem(c, 12, "lobby transaction");
+        c.rollback();
+        equal(scalar(a, "SELECT COUNT(*) FROM " + env("COMPAT_TABLE_ITEMS") + " WHERE id = 12"), "0", "rows with id 12 after rollback");
+        insertItem(c, 13, "lobby transaction");
+        c.commit();
+        equal(scalar(a, "SELECT COUNT(*) FROM " + env("COMPAT_TABLE_ITEMS") + " WHERE id = 13"), "1", "rows with id 13 after commit");
+      }
+      return null;
+    });
+
+    check("compression", () -> {
+      try (Connection c = DriverManager.getConnection(url + "&useCompression=true")) {
+        execute(c, "select library " + env("COMPAT_KEY"));
+        equal(scalar(c, "SELECT label FROM " + env("COMPAT_TABLE_ITEMS") + " WHERE id = 2"), env("COMPAT_TEXT_CJK"), "row 2");
       }
       return null;
     });

@@ -158,6 +158,16 @@ export async function runMysql2Scenario(env: Record<string, string>, emit: (line
     equal((await rowsOf(a, 'SELECT 1 + 1 AS two'))[0].two, 2, 'next statement');
   });
 
+  await check('errors-in-flight', async () => {
+    const multi = await errorOf(a.query(`SELECT 1 AS one; ${env.COMPAT_SQL_ERROR}; SELECT 3 AS three`));
+    equal(multi.errno, 1146, 'error code inside the multi-statement');
+    equal((await rowsOf(a, 'SELECT 2 AS two'))[0].two, 2, 'the statement after the multi-statement');
+    const duplicate = await errorOf(a.execute(env.COMPAT_SQL_INSERT_ITEM, [1, 'duplicate', null, null]));
+    equal(duplicate.errno, 1062, 'error code of the prepared execution');
+    const [rows] = await a.execute(env.COMPAT_SQL_SELECT_ITEM, [1]);
+    equal((rows as { label: string }[])[0].label, env.COMPAT_TEXT_EMOJI, 'the prepared statement after the error');
+  });
+
   await check('procedure-out', async () => {
     const [results] = await a.query(env.COMPAT_SQL_CALL);
     const first = (results as unknown[])[0] as Record<string, unknown>[];
@@ -199,6 +209,23 @@ export async function runMysql2Scenario(env: Record<string, string>, emit: (line
       equal((await rowsOf(b, `SELECT label FROM ${env.COMPAT_TABLE_ITEMS} WHERE id = 2`))[0].label, env.COMPAT_TEXT_CJK, 'row 2');
     } finally {
       await b.end();
+    }
+  });
+
+  await check('lobby-transaction', async () => {
+    const c = await connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`select library ${env.COMPAT_KEY}`);
+      await c.query(env.COMPAT_SQL_INSERT_ITEM, [12, 'lobby transaction', null, null]);
+      await c.query('ROLLBACK');
+      equal(await countOf(12), 0, 'rows with id 12 after ROLLBACK');
+      await c.query('BEGIN');
+      await c.query(env.COMPAT_SQL_INSERT_ITEM, [13, 'lobby transaction', null, null]);
+      await c.query('COMMIT');
+      equal(await countOf(13), 1, 'rows with id 13 after COMMIT');
+    } finally {
+      await c.end();
     }
   });
 
