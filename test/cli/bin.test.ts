@@ -30,7 +30,8 @@ async function mysqlda(args: string[], cwd: string): Promise<Result> {
   }
 }
 
-describe('bin/mysqlda', () => {
+// Each case starts node once or more: generous timeouts for a loaded CI machine.
+describe('bin/mysqlda', { timeout: 30_000 }, () => {
   let dir: string;
   beforeAll(async () => {
     ensureBuilt();
@@ -111,7 +112,7 @@ describe('bin/mysqlda', () => {
         stderr: `mysqlda: not running (no pid file ${pidFile})\n`,
       });
     }
-  }, 30_000);
+  });
 
   it('a pid file naming a dead process is stale: status says so, stop removes it', async () => {
     const file = path.join(dir, 'stale', 'mysqlda.conf');
@@ -122,5 +123,5 @@ describe('bin/mysqlda', () => {
     expect(await mysqlda(['-f', file, '-a', 'status'], dir)).toEqual({ code: 3, stdout: stale, stderr: '' });
     expect(await mysqlda(['-f', file, '-a', 'stop'], dir)).toEqual({ code: 3, stdout: '', stderr: stale });
     await expect(stat(pidFile)).rejects.toMatchObject({ code: 'ENOENT' });
-  }, 30_000);
+  });
 });
