@@ -272,7 +272,13 @@ export class BackendConnection {
   /** Returns the session to its just-connected state: no variables, temp tables, transaction or statements. */
   async reset(): Promise<boolean> {
     const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]));
-    return result.ok;
+    if (!result.ok) return false;
+    // MariaDB's reset puts sql_mode back to the global one, dropping the IGNORE_SPACE the handshake asked for.
+    if (this.negotiatedCapabilities & Capability.IGNORE_SPACE) {
+      const restored = await this.execute(Buffer.from("\x03SET SESSION sql_mode = CONCAT(@@sql_mode, ',IGNORE_SPACE')", 'latin1'));
+      return restored.ok;
+    }
+    return true;
   }
 
   /** Polite close: COM_QUIT, then end. */
