@@ -44,7 +44,7 @@ export const CHECKS = {
   pool: 'a pooled connection handed out again has been reset and stays on its library',
   'callable-out': 'a CallableStatement reads the OUT parameter of the stored procedure',
   'interactive-tty': 'the interactive client on a terminal (it sends `select @@version_comment limit 1`) runs the flow',
-  compression: 'a client that asks for compression (--compress) connects and runs the flow',
+  compression: 'a client that asks for compression connects (mysqlda does not offer it) and runs the flow',
   'admin-ping': '`mariadb-admin ping` (COM_PING, never routed) reports the server alive',
   benchmark: 'a short sysbench run of prepared point selects and inserts, every event without error',
   quit: 'quit (COM_QUIT) closes the connection cleanly',

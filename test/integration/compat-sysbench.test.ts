@@ -11,7 +11,7 @@ describeCompatClients(
       label: 'sysbench',
       // sysbench's SQL API reads only the first result of a statement (a second one leaves the connection out of
       // sync, directly on MariaDB too), so CALL and multi-statements are not part of its checks.
-      how: 'Lua SQL API: con:query, con:prepare with bound INT/VARCHAR/DOUBLE/NULL (server-side); a 2-thread run of 1000 transactions, each thread routed in thread_init',
+      how: 'Lua SQL API: con:query, con:prepare with bound INT/VARCHAR/NULL parameters (server-side); a 2-thread run of 1000 transactions, each thread routed in thread_init',
       checks: [
         'connect',
         'lobby-refuses-data',

@@ -54,7 +54,9 @@ expect() {
 
 route="select library $KEY;"
 
-emit_version "$(mariadb --version) / $(mariadb-admin --version)"
+# "mariadb  Ver 15.1 Distrib 10.11.19-MariaDB, for debian-linux-gnu ..." → "mariadb 15.1 (MariaDB 10.11.19)"
+short_version() { sed -E 's/^([a-z-]+) +Ver ([0-9.]+) Distrib ([0-9.]+)-MariaDB.*/\1 \2 (MariaDB \3)/'; }
+emit_version "$(mariadb --version | short_version), $(mariadb-admin --version | short_version)"
 
 check_connect() {
   local out
