@@ -12,16 +12,6 @@ const DRIVER_JAR = '/usr/share/java/mariadb-java-client.jar';
 const knownProxyGaps: KnownProxyGap[] = [
   {
     client: 'connector_j',
-    check: 'switch-library',
-    reproduction:
-      'Connector/J connects with CLIENT_IGNORE_SPACE, so @@sql_mode starts with IGNORE_SPACE, and at connect it sends ' +
-      "`set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')`. `select library k1`, then `select library " +
-      'k2` (other library), then `select library k1` again: the session is back on a pooled, reset backend connection of ' +
-      "k1's library where the recorded SET is replayed against the reset sql_mode (MariaDB's COM_RESET_CONNECTION drops " +
-      'the flag-derived IGNORE_SPACE), so `SELECT @@sql_mode` lacks IGNORE_SPACE.',
-  },
-  {
-    client: 'connector_j',
     check: 'cancel',
     reproduction:
       'Statement.cancel() (and the mariadb CLI on Ctrl-C) opens a new connection and sends `KILL QUERY <id>` with the ' +

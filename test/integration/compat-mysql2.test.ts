@@ -2,18 +2,7 @@ import { describeCompatClients, runInProcess, type KnownProxyGap } from '../comp
 import { runMysql2Scenario } from '../compat/mysql2/mysql2-client.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
-const knownProxyGaps: KnownProxyGap[] = [
-  {
-    client: 'mysql2',
-    check: 'switch-library',
-    reproduction:
-      'A client connecting with CLIENT_IGNORE_SPACE (mysql2 does by default) gets IGNORE_SPACE in @@sql_mode from the ' +
-      'server. After `select library k1` then `select library k2` (another library) the session runs on a pooled backend ' +
-      'connection that was reset (COM_RESET_CONNECTION / COM_CHANGE_USER drop the flag-derived IGNORE_SPACE: MariaDB ' +
-      "resets sql_mode to the global value), so `SELECT @@sql_mode` lacks IGNORE_SPACE and `SELECT count (*) FROM t` parses " +
-      'differently than at connect. Switching back to k1 shows the same loss.',
-  },
-];
+const knownProxyGaps: KnownProxyGap[] = [];
 
 describeCompatClients(
   [
