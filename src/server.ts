@@ -8,8 +8,8 @@ import { BackendConnection } from './backend/backend-connection.js';
 import { Backends, poolOptionsOf } from './backend/backends.js';
 import type { LibraryMove } from './backend/current-servers.js';
 import type { Probe } from './backend/health-monitor.js';
-import { diffConfigs, type ConfigDiff } from './config/diff.js';
-import { ConfigError, loadConfigFileWithWarnings, type ValidatedConfig } from './config/load.js';
+import { loadConfigFileWithWarnings, type ValidatedConfig } from './config/load.js';
+import { configReloader } from './config/reloader.js';
 import { DEFAULTS } from './config/schema.js';
 import type { MysqldaConfig } from './config/types.js';
 import { watchConfigFile, type ConfigWatcher } from './config/watch.js';
@@ -217,12 +217,13 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     leaveServer(move.library, move.from, why);
   });
 
-  const reload = reloader({
+  const reload = configReloader({
     logger,
-    events,
+    report: (ok, changes) => events.emit('reload', { ok, changes }),
     load: options.loadConfig ?? loadConfigFileWithWarnings,
     current: () => config,
     apply: async (next, diff) => {
+      if (closing) throw new Error('mysqlda is shutting down');
       let nextAdmin: AdminHttpServer | null = null;
       if (diff.admin && next.admin.http) nextAdmin = await startAdmin(next.admin.http); // may throw: nothing applied yet
       try {
@@ -283,6 +284,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     nextConnectionId: () => (connectionIds = (connectionIds % 0xffffffff) + 1),
     events,
     admin: adminStatementHandler(control),
+    findSession: (id) => [...sessions].find((session) => session.id === id),
   };
 
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -335,66 +337,5 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       })();
       return closing;
     },
-  };
-}
-
-interface ReloaderDeps {
-  logger: Logger;
-  events: ProxyEvents;
-  load: (configPath: string) => Promise<ValidatedConfig>;
-  current: () => MysqldaConfig;
-  /** Applies an accepted diff; throws (having changed nothing) to reject it. Returns extra lines for the report. */
-  apply: (next: MysqldaConfig, diff: ConfigDiff) => Promise<string[]>;
-}
-
-/**
- * Reloads one at a time (the file watcher, SIGUSR1 and the admin interfaces may ask together). A new config is
- * validated and diffed; a diff that needs a restart, an invalid file or a removed library that still owns keys
- * rejects it as a whole and the old config keeps serving.
- */
-function reloader(deps: ReloaderDeps): (given?: MysqldaConfig) => Promise<ReloadResult> {
-  let queue: Promise<unknown> = Promise.resolve();
-  const reject = (message: string): ReloadResult => {
-    deps.logger.error({ reload: 'rejected' }, `config reload rejected, the running config stays: ${message}`);
-    deps.events.emit('reload', { ok: false, changes: 0 });
-    return { ok: false, message, changes: [] };
-  };
-  const run = async (given?: MysqldaConfig): Promise<ReloadResult> => {
-    const current = deps.current();
-    let next: MysqldaConfig;
-    try {
-      if (given) {
-        next = given;
-      } else {
-        const loaded = await deps.load(current.configPath);
-        next = loaded.config;
-        for (const warning of loaded.warnings) deps.logger.warn({ configPath: current.configPath }, `config: ${warning}`);
-      }
-    } catch (err) {
-      if (err instanceof ConfigError) return reject(`invalid configuration ${err.configPath}: ${err.problems.join('; ')}`);
-      return reject((err as Error).message);
-    }
-    const diff = diffConfigs(current, next);
-    if (diff.restartNeeded.length > 0) return reject(`a restart is needed to apply this: ${diff.restartNeeded.join('; ')}`);
-    if (diff.changes.length === 0) {
-      deps.logger.info('config reload: nothing changed');
-      deps.events.emit('reload', { ok: true, changes: 0 });
-      return { ok: true, message: 'nothing changed', changes: [] };
-    }
-    let notes: string[];
-    try {
-      notes = await deps.apply(next, diff);
-    } catch (err) {
-      return reject((err as Error).message);
-    }
-    const changes = [...diff.changes, ...notes];
-    for (const change of changes) deps.logger.notice({ reload: 'applied' }, `config reload: ${change}`);
-    deps.events.emit('reload', { ok: true, changes: changes.length });
-    return { ok: true, message: `applied ${diff.changes.length} change(s)`, changes };
-  };
-  return (given) => {
-    const result = queue.then(() => run(given));
-    queue = result.catch(() => undefined);
-    return result;
   };
 }

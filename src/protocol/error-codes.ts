@@ -40,6 +40,8 @@ export const ProxyErrors = {
   backendLost: (library: string, server: string) =>
     error(2013, 'HY000', `Lost connection to server ${server} of library '${library}'`),
   unknownStatement: (id: number) => error(1243, 'HY000', `Unknown prepared statement handler (${id}) given to mysqld_stmt_execute`),
+  unknownThread: (id: number) => error(1094, 'HY000', `Unknown thread id: ${id}`),
+  notThreadOwner: (id: number) => error(1095, 'HY000', `You are not owner of thread ${id}`),
   noCursor: () => error(1421, 'HY000', 'The statement (0) has no open cursor.'),
   serverRemoved: (library: string) =>
     error(7110, 'HY000', `The server of library '${library}' was removed from the configuration while a transaction was open; the transaction is rolled back`),

@@ -1,10 +1,10 @@
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
+import { BackendConnection, type ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
 import { generateScramble, NATIVE_PASSWORD_PLUGIN } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
-import { Capability, Command, MAX_PACKET_PAYLOAD, PROXY_CAPABILITIES, ServerStatus, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
+import { Capability, Command, DEFAULT_CHARSET, MAX_PACKET_PAYLOAD, PROXY_CAPABILITIES, ServerStatus, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
 import { encodeGreeting, isSslRequest, parseChangeUser, parseHandshakeResponse, type HandshakeResponse } from '../protocol/handshake.js';
@@ -25,9 +25,9 @@ import { DirectoryError } from '../store/durable-directory.js';
 import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
 import { processRsaKeys } from './rsa-keys.js';
 import { secureContextFor } from './tls-context.js';
-import { classifyLobbyQuery, isSettingStatement, LobbyAction, startsWithSettingKeyword } from './lobby-policy.js';
+import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
 import { SessionHistory } from './session-history.js';
-import type { AdminReply, ClientAccount, SessionServices } from './session-services.js';
+import type { AdminReply, ClientAccount, KillableSession, SessionServices } from './session-services.js';
 
 /**
  * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
@@ -76,14 +76,14 @@ export interface SessionSummary {
  * backend connection of the key's library, where packets pass untouched and only the start of each client
  * command is looked at.
  */
-export class ClientSession {
+export class ClientSession implements KillableSession {
   readonly id: number;
   readonly startedAt = Date.now();
   private phase: Phase = { name: 'greeting-sent' };
   private readonly scramble = generateScramble();
   private readonly framer = new PacketFramer(1 << 20);
   private readonly clientAddress: string;
-  private user: string | null = null;
+  user: string | null = null;
 
   private shape: ConnectionShape = { capabilities: 0, charset: 0 };
   /** The capabilities the client and mysqlda agreed on at login. */
@@ -382,7 +382,7 @@ export class ClientSession {
       case Command.QUERY:
         if (
           payloadLength < MAX_INTERCEPTED_QUERY &&
-          (mayBeExtensionSql(buf, start + 1) || startsWithSettingKeyword(buf, start + 1, start + headLength))
+          (mayBeExtensionSql(buf, start + 1) || startsWithProxyKeyword(buf, start + 1, start + headLength))
         ) {
           return Verdict.INTERCEPT;
         }
@@ -475,6 +475,8 @@ export class ClientSession {
         if (!extension.ok) return this.replyError(packet.sequenceId + 1, ProxyErrors.invalidExtensionSql(extension.message));
         return this.runExtension(extension.command, packet);
       }
+      const kill = parseKill(sql);
+      if (kill && (await this.kill(kill, packet))) return;
       if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
       return this.handleLobbyQuery(sql, packet);
     }
@@ -630,6 +632,48 @@ export class ClientSession {
 
   private replyLocalPrepare(statement: LocalStatement, sequenceId: number): void {
     this.writeClient(encodePackets(encodePrepareOk(statement.id, statement.columns, statement.paramCount, this.deprecateEof), sequenceId));
+  }
+
+  /**
+   * KILL of one of mysqlda's connection ids (the id clients see in the greeting, which Connector/J's cancel
+   * uses): the statement on that session's backend is killed, and for KILL CONNECTION the session is closed.
+   * Allowed for the same user or an admin account. Returns false when the id is not mysqlda's and a routed
+   * session should pass the statement to its server (a backend thread id from SHOW PROCESSLIST).
+   */
+  private async kill(request: { query: boolean; id: number }, packet: Packet): Promise<boolean> {
+    const target = this.services.findSession?.(request.id);
+    if (!target) {
+      if (this.route) return false;
+      await this.waitIdle();
+      this.replyError(packet.sequenceId + 1, ProxyErrors.unknownThread(request.id));
+      return true;
+    }
+    await this.waitIdle();
+    if (target.user !== this.user && !this.account?.admin) {
+      this.replyError(packet.sequenceId + 1, ProxyErrors.notThreadOwner(request.id));
+      return true;
+    }
+    if (target === (this as KillableSession) && !request.query) {
+      this.close('killed itself (KILL CONNECTION)');
+      return true;
+    }
+    await target.killQuery();
+    if (!request.query) target.close(`killed by session ${this.id}`, 'warn');
+    this.replyOk(packet.sequenceId + 1);
+    return true;
+  }
+
+  /** Stops the statement this session's backend is running (on behalf of KILL QUERY from another session). */
+  async killQuery(): Promise<void> {
+    const backend = this.backend;
+    if (!backend || !this.tracker || this.tracker.idle) return;
+    try {
+      const killer = await BackendConnection.connect(backend.server, { capabilities: 0, charset: DEFAULT_CHARSET }, this.services.config().pool.connectTimeoutMs);
+      await killer.execute(Buffer.from(`\x03KILL QUERY ${backend.threadId}`, 'latin1'));
+      killer.close();
+    } catch (err) {
+      this.services.logger.warn({ session: this.id, server: backend.address }, `could not kill the running statement: ${(err as Error).message}`);
+    }
   }
 
   /** COM_STMT_EXECUTE / CLOSE / RESET / SEND_LONG_DATA / FETCH of a statement mysqlda answers itself. */

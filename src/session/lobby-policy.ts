@@ -1,4 +1,4 @@
-import { keywords } from './sql-scan.js';
+import { keywords, skipSpaceAndComments } from './sql-scan.js';
 
 /**
  * What a session does with a statement that arrives before a library is chosen. Connectors send set-up
@@ -65,8 +65,11 @@ export function classifyLobbyQuery(sql: string): LobbyAction {
   }
 }
 
-/** Cheap test on a raw COM_QUERY payload: does the statement start with SET or USE (a setting to carry over)? */
-export function startsWithSettingKeyword(payload: Buffer, start: number, end: number): boolean {
+/**
+ * Cheap test on a raw COM_QUERY payload: does the statement start with SET or USE (a setting to carry over) or
+ * KILL (which may name one of mysqlda's connection ids)? Runs on every query of the splice: byte compares only.
+ */
+export function startsWithProxyKeyword(payload: Buffer, start: number, end: number): boolean {
   let i = start;
   while (i < end && (payload[i] === 0x20 || payload[i] === 0x09 || payload[i] === 0x0a || payload[i] === 0x0d)) i++;
   if (i < end && payload[i] === 0x2f /* '/' */) return true; // a comment first: look closer
@@ -74,10 +77,19 @@ export function startsWithSettingKeyword(payload: Buffer, start: number, end: nu
   const a = payload[i] | 0x20;
   const b = payload[i + 1] | 0x20;
   const c = payload[i + 2] | 0x20;
-  const after = payload[i + 3];
-  const boundary = after === 0x20 || after === 0x09 || after === 0x0a || after === 0x0d || after === 0x40 /* @ */ || after === 0x60 /* ` */;
-  if (!boundary) return false;
+  if (a === 0x6b && b === 0x69 && c === 0x6c && (payload[i + 3] | 0x20) === 0x6c) return end - i === 4 || isBoundary(payload[i + 4]); /* kill */
+  if (!isBoundary(payload[i + 3])) return false;
   return (a === 0x73 && b === 0x65 && c === 0x74) /* set */ || (a === 0x75 && b === 0x73 && c === 0x65); /* use */
+}
+
+function isBoundary(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d || byte === 0x40 /* @ */ || byte === 0x60 /* ` */;
+}
+
+/** `KILL [HARD|SOFT] [CONNECTION|QUERY] [ID] <n>`: what to kill, or null when the statement is not a plain KILL of a number. */
+export function parseKill(sql: string): { query: boolean; id: number } | null {
+  const match = /^KILL(?:\s+(?:HARD|SOFT))?(?:\s+(CONNECTION|QUERY))?(?:\s+ID)?\s+(\d+)\s*;?\s*$/i.exec(sql.slice(skipSpaceAndComments(sql)).trimEnd());
+  return match ? { query: (match[1] ?? '').toUpperCase() === 'QUERY', id: Number(match[2]) } : null;
 }
 
 /** The same test on text: used on a whole intercepted statement to decide whether to record it. */

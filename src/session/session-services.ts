@@ -25,6 +25,15 @@ export interface ClientAccount {
   admin: boolean;
 }
 
+/** What KILL needs of another session. */
+export interface KillableSession {
+  readonly id: number;
+  readonly user: string | null;
+  /** Stops the statement the session is running (KILL QUERY on its backend), if any. */
+  killQuery(): Promise<void>;
+  close(reason: string, level?: 'info' | 'warn'): void;
+}
+
 /** The answer to an admin statement run on the SQL port. */
 export type AdminReply =
   | { kind: 'rows'; columns: string[]; rows: (string | number | null)[][] }
@@ -42,6 +51,8 @@ export interface SessionServices {
   findAccount(user: string): ClientAccount | undefined;
   nextConnectionId(): number;
   readonly events: ProxyEvents;
+  /** The open session with this mysqlda connection id (for KILL). */
+  findSession?(id: number): KillableSession | undefined;
   /**
    * Admin statements (e.g. `show libraries`) for accounts with `admin`: the reply, or null when the text is
    * not an admin statement. Absent when the proxy has no admin module.

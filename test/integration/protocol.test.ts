@@ -111,3 +111,25 @@ describe('protocol completeness', () => {
     client.close();
   });
 });
+
+describe('KILL with mysqlda connection ids', () => {
+  it('KILL QUERY with the id from the greeting stops the statement (Connector/J cancel), KILL closes the session', async () => {
+    const victim = await connectClient(env.proxy.port);
+    await victim.query('select library kill-target');
+    const running = victim.query('select sleep(20) as slept').catch((err: unknown) => err);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const killer = await connectClient(env.proxy.port);
+    await killer.query(`KILL QUERY ${victim.threadId}`);
+    const outcome = await running;
+    // MariaDB ends an interrupted SLEEP() early with 1 (or error 1317, depending on timing).
+    expect(Array.isArray(outcome) ? (outcome[0] as { slept: number }[])[0].slept : (outcome as { errno: number }).errno).toSatisfy(
+      (value: number) => value === 1 || value === 1317,
+    );
+    const [rows] = await victim.query('select 3 as still_here');
+    expect(rows).toEqual([{ still_here: 3 }]);
+    await expect(killer.query('KILL 999999')).rejects.toMatchObject({ errno: 1094 });
+    await killer.query(`KILL ${victim.threadId}`);
+    await expect(victim.query('select 1')).rejects.toBeTruthy();
+    await killer.end();
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyLobbyQuery, isSettingStatement, LobbyAction, startsWithSettingKeyword } from '../../src/session/lobby-policy.js';
+import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from '../../src/session/lobby-policy.js';
 import { keywords, skipSpaceAndComments } from '../../src/session/sql-scan.js';
 
 describe('lobby policy', () => {
@@ -40,7 +40,7 @@ describe('lobby policy', () => {
 
 describe('setting statements', () => {
   it('recognises SET and USE on raw payload bytes, cheaply and conservatively', () => {
-    const check = (sql: string) => startsWithSettingKeyword(Buffer.from(sql), 0, sql.length);
+    const check = (sql: string) => startsWithProxyKeyword(Buffer.from(sql), 0, sql.length);
     expect(check('SET NAMES utf8')).toBe(true);
     expect(check('  use db')).toBe(true);
     expect(check('set@x=1')).toBe(true);
@@ -48,6 +48,16 @@ describe('setting statements', () => {
     expect(check('SELECT 1')).toBe(false);
     expect(check('settings')).toBe(false);
     expect(check('user')).toBe(false);
+    expect(check('KILL QUERY 5')).toBe(true);
+    expect(check('killer')).toBe(false);
+  });
+
+  it('reads KILL statements', () => {
+    expect(parseKill('KILL 12')).toEqual({ query: false, id: 12 });
+    expect(parseKill('kill query 7;')).toEqual({ query: true, id: 7 });
+    expect(parseKill('KILL HARD CONNECTION 3')).toEqual({ query: false, id: 3 });
+    expect(parseKill('KILL QUERY ID 9')).toEqual({ query: true, id: 9 });
+    expect(parseKill('KILL USER bob')).toBeNull();
   });
 
   it('records session settings, not global ones', () => {
