@@ -35,6 +35,7 @@ export const CHECKS = {
   'procedure-out': 'CALL of a stored procedure that returns a result set and sets an OUT parameter',
   'multi-statements': 'two statements in one query give two result sets',
   'set-option': 'COM_SET_OPTION turns multi-statements off (a second statement is then a syntax error) and on again',
+  'switch-prepared': 'the same SQL prepared again after each library switch (and back) executes on the library the session is on',
   'correl-alias': '`set correl_object`, then a new connection routed by the alias lands on the same library and sees the data',
   ping: 'ping (COM_PING) after routing; the session stays usable',
   reset: 'reset connection (COM_RESET_CONNECTION): user variables cleared, the session stays on its library',

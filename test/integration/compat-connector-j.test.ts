@@ -12,13 +12,14 @@ const DRIVER_JAR = '/usr/share/java/mariadb-java-client.jar';
 const knownProxyGaps: KnownProxyGap[] = [
   {
     client: 'connector_j',
-    check: 'cancel',
+    check: 'switch-prepared',
     reproduction:
-      'Statement.cancel() (and the mariadb CLI on Ctrl-C) opens a new connection and sends `KILL QUERY <id>` with the ' +
-      "connection id of the first connection's handshake, i.e. mysqlda's session id. Through mysqlda the new connection " +
-      'is in the lobby, so the KILL gets ERR 7101, and the running `SELECT SLEEP(30)` runs on; even after `select library` ' +
-      "the id would name no backend thread (CONNECTION_ID() on the session returns the backend's). Directly on MariaDB " +
-      'the query ends at once with 1317 (Query execution was interrupted).',
+      'Connector/J (useServerPrepStmts=true, cachePrepStmts on by default) on a session: `select library k1`; ' +
+      '`select library k2` (other library); prepareStatement("SELECT @@port + ?") and execute — works, server ' +
+      'statement id 1 on the k2 backend; `select library k1`; prepareStatement of the same SQL and execute → ' +
+      'ERROR 1243 "Unknown prepared statement handler (1) given to mysqld_stmt_execute": the driver reuses its cached ' +
+      'id, which names nothing (or, worse, another statement) on the k1 backend. The README documents that ' +
+      "statement ids do not follow a switch, but the application did prepare again; only the driver's cache did not.",
   },
 ];
 
@@ -51,6 +52,7 @@ describeCompatClients(
         'batch',
         'cancel',
         'switch-library',
+        'switch-prepared',
         'correl-alias',
         'lobby-transaction',
         'compression',

@@ -360,6 +360,27 @@ public final class CompatCheck {
       return null;
     });
 
+    check("switch-prepared", () -> {
+      // Prepare the same SQL on each library in turn, as an application does after each switch. Connector/J caches
+      // server-side statements by SQL text (cachePrepStmts, on by default), so it may reuse the id from the other
+      // library's backend connection.
+      String home = showLibrary(a)[2];
+      String other = null;
+      for (int n = 0; n < 20 && other == null; n++) {
+        String candidate = env("COMPAT_OTHER_KEY_PREFIX") + n;
+        execute(a, "select library " + candidate);
+        if (!showLibrary(a)[0].equals(library)) other = candidate;
+      }
+      try {
+        if (other == null) throw new AssertionError("no key of the other library found in 20 tries");
+        equal(preparedPort(a), showLibrary(a)[2].replaceFirst(".*:", ""), "statement prepared on the other library");
+      } finally {
+        execute(a, "select library " + env("COMPAT_KEY"));
+      }
+      equal(preparedPort(a), home.replaceFirst(".*:", ""), "the same statement prepared again back home");
+      return null;
+    });
+
     check("correl-alias", () -> {
       execute(a, "set correl_object " + env("COMPAT_CORREL_CLASS") + " " + env("COMPAT_CORREL_OBJECT") + " " + env("COMPAT_KEY"));
       try (Connection b = DriverManager.getConnection(url)) {
@@ -577,6 +598,17 @@ public final class CompatCheck {
       insert.setNull(3, Types.VARCHAR);
       insert.setNull(4, Types.DECIMAL);
       insert.executeUpdate();
+    }
+  }
+
+  /** @@port through a server-side prepared statement prepared now. */
+  private static String preparedPort(Connection connection) throws SQLException {
+    try (PreparedStatement query = connection.prepareStatement("SELECT @@port + ?")) {
+      query.setInt(1, 0);
+      try (ResultSet rs = query.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
     }
   }
 
