@@ -18,7 +18,7 @@ const knownProxyGaps: KnownProxyGap[] = [
       '`select library k2` (other library); prepareStatement("SELECT @@port + ?") and execute — works, server ' +
       'statement id 1 on the k2 backend; `select library k1`; prepareStatement of the same SQL and execute → ' +
       'ERROR 1243 "Unknown prepared statement handler (1) given to mysqld_stmt_execute": the driver reuses its cached ' +
-      'id, which names nothing (or, worse, another statement) on the k1 backend. The README documents that ' +
+      'id, which names nothing on the k1 backend (and could name another statement there). The README documents that ' +
       "statement ids do not follow a switch, but the application did prepare again; only the driver's cache did not.",
   },
 ];

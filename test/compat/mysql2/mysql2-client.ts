@@ -199,6 +199,24 @@ export async function runMysql2Scenario(env: Record<string, string>, emit: (line
     equal(await settings(a), before, 'settings back home');
   });
 
+  await check('switch-prepared', async () => {
+    // execute() prepares the SQL on first use and caches the server's statement id by SQL text.
+    const portOf = async () => String(((await a.execute('SELECT @@port + ? AS port', [0]))[0] as { port: number }[])[0].port);
+    const home = (await showLibrary(a)).server;
+    let other = '';
+    for (let n = 0; n < 20 && !other; n++) {
+      await a.query(`select library ${env.COMPAT_OTHER_KEY_PREFIX}${n}`);
+      if ((await showLibrary(a)).library !== library) other = `${env.COMPAT_OTHER_KEY_PREFIX}${n}`;
+    }
+    try {
+      if (!other) throw new Error('no key of the other library found in 20 tries');
+      equal(await portOf(), (await showLibrary(a)).server.split(':').pop(), 'execute on the other library');
+    } finally {
+      await a.query(`select library ${env.COMPAT_KEY}`);
+    }
+    equal(await portOf(), home.split(':').pop(), 'the same execute back home');
+  });
+
   await check('correl-alias', async () => {
     await a.query(`set correl_object ${env.COMPAT_CORREL_CLASS} ${env.COMPAT_CORREL_OBJECT} ${env.COMPAT_KEY}`);
     const b = await connect();
