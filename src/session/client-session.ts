@@ -52,6 +52,8 @@ const TAG_RESET_CONNECTION = -1;
 const MAX_INTERCEPTED_QUERY = 4096;
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a closed session waits for its client to acknowledge the close before dropping the socket. */
+const CLOSE_GRACE_MS = 1_000;
 
 const SHOW_LIBRARY_COLUMNS = [{ name: 'library' }, { name: 'key' }, { name: 'server' }];
 
@@ -164,7 +166,11 @@ export class ClientSession implements KillableSession {
     if (backend) void this.services.pools.release(backend.connection, backend.idle);
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.backlog = null;
-    if (!this.socket.destroyed) this.socket.end();
+    if (!this.socket.destroyed) {
+      // End politely (a queued ERR still goes out), but never let a silent peer hold the socket open.
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    }
     if (wasReady) {
       this.reportTraffic();
       this.services.events.emit('session-closed', { session: this.id, library: this.route?.library ?? null, durationMs: Date.now() - this.startedAt });
