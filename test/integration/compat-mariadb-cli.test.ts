@@ -9,7 +9,7 @@ describeCompatClients(
     {
       id: 'mariadb_cli',
       label: 'mariadb command-line client',
-      how: 'batch mode (-e and stdin scripts), --init-command, DELIMITER multi-statement, SQL PREPARE/EXECUTE, --local-infile, --raw blob, status, --compress, an interactive terminal session (script), mariadb-admin ping',
+      how: 'batch mode (-e and stdin scripts), --init-command, DELIMITER multi-statement, SQL PREPARE/EXECUTE, --local-infile, --raw blob, status, --compress, an interactive terminal session (script) with rehash and Ctrl-C, mariadb-admin ping',
       checks: [
         'connect',
         'lobby-refuses-data',
@@ -33,6 +33,7 @@ describeCompatClients(
         'compression',
         'admin-ping',
         'interactive-tty',
+        'cancel',
         'quit',
       ],
       run(target) {

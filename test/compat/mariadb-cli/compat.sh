@@ -247,6 +247,23 @@ check_interactive_tty() {
   [[ $out != *ERROR* ]] || { echo "an error: $out"; return 1; }
 }
 
+# Ctrl-C on a running statement: the interactive client opens a second connection and sends KILL QUERY with the
+# connection id of its handshake. The ^C goes in once the statement shows in the processlist.
+check_cancel() {
+  local out
+  out=$({
+    printf '%s\nSELECT SLEEP(30) AS slept;\n' "$route"
+    for _ in $(seq 1 100); do
+      [ "$(sql -N -e "$route SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30)%'")" = 1 ] && break
+      sleep 0.1
+    done
+    printf '\003'
+    printf 'SELECT 7 AS seven;\nquit\n'
+  } | TERM=dumb timeout 25 script -qec "mariadb ${connection[*]} $COMPAT_DATABASE" /dev/null | tr -d '\r')
+  [[ $out == *"Query execution was interrupted"* ]] || { echo "the statement was not interrupted: $out"; return 1; }
+  [[ $out == *"|     7 |"* ]] || { echo "no SELECT 7 after the interrupted statement: $out"; return 1; }
+}
+
 check_quit() {
   printf '%s\nSELECT 1;\nquit\n' "$route" | sql -N >/dev/null
 }
@@ -273,4 +290,5 @@ check statistics check_statistics
 check compression check_compression
 check admin-ping check_admin_ping
 check interactive-tty check_interactive_tty
+check cancel check_cancel
 check quit check_quit
