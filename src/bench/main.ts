@@ -6,6 +6,8 @@
  *                                      directory unless --out is given: what `npm test` runs so the bench never rots
  *   --out DIR                          where latest.json and latest.md go
  *   --keep                             keep the working directory (servers' datadirs, configs, save files)
+ *   --wait-quiet                       on a shared machine: first wait (up to 30 min) until the machine has been
+ *                                      nearly idle for 20 s, so that other work disturbs the measurement less
  *
  * Profiling the proxy instead: see profile.ts (`node dist/bench/profile.js`).
  */
@@ -32,15 +34,21 @@ interface Flags {
   quick: boolean;
   out: string;
   keep: boolean;
+  waitQuiet: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
   const { values } = parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, keep: { type: 'boolean', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'wait-quiet': { type: 'boolean', default: false },
+    },
   });
   const out = values.out ?? (values.quick ? join(os.tmpdir(), 'mysqlda-bench-quick') : RESULTS_DIR);
-  return { quick: values.quick!, out: resolve(out), keep: values.keep! };
+  return { quick: values.quick!, out: resolve(out), keep: values.keep!, waitQuiet: values['wait-quiet']! };
 }
 
 function gitDescribe(): string {
@@ -89,6 +97,30 @@ async function measure(settings: BenchSettings, stage: Stage, sysbench: string, 
   };
 }
 
+const QUIET_BUSY_SHARE = 0.2;
+const QUIET_SECONDS = 20;
+const QUIET_MAX_WAIT_MS = 30 * 60_000;
+
+/** Resolves once the machine's CPU has been under 20% busy for 20 s in a row, or after 30 min (with a warning). */
+async function waitForQuietMachine(log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + QUIET_MAX_WAIT_MS;
+  let quietFor = 0;
+  let busy = machineBusySeconds();
+  let lastReport = 0;
+  while (quietFor < QUIET_SECONDS) {
+    if (Date.now() > deadline) return log(`the machine did not become quiet within ${QUIET_MAX_WAIT_MS / 60_000} min: measuring anyway`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = machineBusySeconds();
+    const share = (now - busy) / os.availableParallelism();
+    busy = now;
+    quietFor = share < QUIET_BUSY_SHARE ? quietFor + 1 : 0;
+    if (Date.now() - lastReport > 60_000) {
+      log(`waiting for a quiet machine: ${(share * 100).toFixed(0)}% busy`);
+      lastReport = Date.now();
+    }
+  }
+}
+
 /** The 1-minute load average. */
 function loadAverage(): number {
   return os.loadavg()[0];
@@ -120,6 +152,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   const settings = flags.quick ? QUICK : FULL;
   const tools = findTools();
   const machine = describeMachine(tools);
+  if (flags.waitQuiet) await waitForQuietMachine((line) => console.log(`[bench] ${line}`));
   const startedAt = new Date();
   const began = performance.now();
   const busyBefore = machineBusySeconds();
