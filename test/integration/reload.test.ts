@@ -113,7 +113,9 @@ describe('live reload', () => {
 
   it('rejects an invalid config, a removed library that owns keys and a new port as a whole; the old config keeps serving', async () => {
     const client = await clientOn('mysqlda2', 'steady');
-    const before = proxy.status().libraries;
+    // What the config decides (server health and session counts move on their own).
+    const shape = () => proxy.status().libraries.map((l) => ({ name: l.name, weight: l.weight, servers: l.servers.map((s) => s.address) }));
+    const before = shape();
 
     await writeConfig((document) => (document.forwards[1].forward[0].port = 'nope'));
     const invalid = await proxy.reload();
@@ -129,7 +131,7 @@ describe('live reload', () => {
     });
     expect(await proxy.reload()).toMatchObject({ ok: false, message: expect.stringContaining('a restart is needed to apply this: the listen address changes') });
 
-    expect(proxy.status().libraries).toEqual(before);
+    expect(shape()).toEqual(before);
     expect(await libraryOf(client)).toBe('mysqlda2');
     const [rows] = await client.query('select count(*) as n from test_table');
     expect((rows as { n: number }[])[0].n).toBeGreaterThan(0);
