@@ -20,6 +20,7 @@ import {
   statementIdOf,
 } from '../protocol/prepared-statements.js';
 import { LocalStatements, type LocalStatement } from './local-statements.js';
+import { LAST_PREPARED_STATEMENT_ID, UNUSABLE_STATEMENT_ID, VirtualStatements } from './statement-ids.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
 import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
@@ -98,6 +99,7 @@ export class ClientSession implements KillableSession {
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
   private readonly localStatements = new LocalStatements();
+  private readonly statements = new VirtualStatements();
   /** BEGIN sent in the lobby: started on the library connection once one is chosen. */
   private pendingBegin: Buffer | null = null;
   /** Status flags for replies made while no backend is attached. */
@@ -394,15 +396,31 @@ export class ClientSession implements KillableSession {
         }
         break;
       case Command.STMT_PREPARE:
-        if (payloadLength < MAX_INTERCEPTED_QUERY && mayBeExtensionSql(buf, start + 1)) return Verdict.INTERCEPT;
-        break;
+        // Prepared through the proxy, so the client's statement id survives a switch of library.
+        return Verdict.INTERCEPT;
       case Command.STMT_EXECUTE:
       case Command.STMT_CLOSE:
       case Command.STMT_RESET:
       case Command.STMT_SEND_LONG_DATA:
-      case Command.STMT_FETCH:
-        if (this.localStatements.size > 0 && headLength >= 5 && LocalStatements.isLocalId(buf.readUInt32LE(start + 1))) return Verdict.INTERCEPT;
+      case Command.STMT_FETCH: {
+        if (headLength < 5) return Verdict.INTERCEPT;
+        const id = buf.readUInt32LE(start + 1);
+        if (id === LAST_PREPARED_STATEMENT_ID) break;
+        const statement = this.statements.get(id);
+        if (payloadLength >= MAX_PACKET_PAYLOAD) {
+          // A packet of 16 MB or more cannot be held back whole: renamed in place, or sent under an id no server
+          // hands out (0xFFFFFFFE) so the server refuses it instead of running another statement.
+          buf.writeUInt32LE(statement?.backendId ?? UNUSABLE_STATEMENT_ID, start + 1);
+          if (statement && command === Command.STMT_EXECUTE) VirtualStatements.noteTypes(statement, buf, start, headLength);
+          break;
+        }
+        if (!statement || statement.backendId === null) return Verdict.INTERCEPT;
+        // The common case: rename the statement in place, no copy.
+        buf.writeUInt32LE(statement.backendId, start + 1);
+        if (command === Command.STMT_EXECUTE) VirtualStatements.noteTypes(statement, buf, start, headLength);
+        else if (command === Command.STMT_CLOSE) this.statements.delete(id);
         break;
+      }
       case Command.INIT_DB:
       case Command.SET_OPTION:
       case Command.QUIT:
@@ -488,8 +506,10 @@ export class ClientSession implements KillableSession {
     }
     if (command === Command.STMT_PREPARE) return this.prepare(packet);
     if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
-      const local = packet.payload.length >= 5 ? this.localStatements.get(statementIdOf(packet.payload)) : undefined;
+      if (packet.payload.length < 5) return this.replyError(packet.sequenceId + 1, ProxyErrors.badHandshake());
+      const local = this.localStatements.get(statementIdOf(packet.payload));
       if (local) return this.runLocalStatementCommand(local, packet);
+      return this.runStatementCommand(packet);
     }
     switch (command) {
       case Command.INIT_DB:
@@ -500,16 +520,6 @@ export class ClientSession implements KillableSession {
         return this.resetLobby(packet);
       case Command.CHANGE_USER:
         return this.changeUser(packet);
-      case Command.STMT_EXECUTE:
-      case Command.STMT_CLOSE:
-      case Command.STMT_RESET:
-      case Command.STMT_FETCH:
-      case Command.STMT_SEND_LONG_DATA:
-        // A statement prepared on the lobby server (or, routed, one held back by a pending move).
-        if (this.backend) return this.forward(packet, 0);
-        if (command === Command.STMT_CLOSE || command === Command.STMT_SEND_LONG_DATA) return;
-        await this.waitIdle();
-        return this.replyError(packet.sequenceId + 1, ProxyErrors.unknownStatement(statementIdOf(packet.payload)));
       case Command.PING:
         if (this.route) return this.forward(packet, 0);
         await this.waitIdle();
@@ -572,6 +582,7 @@ export class ClientSession implements KillableSession {
     this.account = step.account;
     this.user = step.account.user;
     this.history.clear();
+    this.statements.clear();
     this.pendingBegin = null;
     this.lobbyStatus = ServerStatus.AUTOCOMMIT;
     const renewed = await this.renewBackend({ ...this.shape, charset });
@@ -623,10 +634,10 @@ export class ClientSession implements KillableSession {
       const columns = asExtension.command.kind === 'show_library' ? SHOW_LIBRARY_COLUMNS : [];
       return this.replyLocalPrepare(this.localStatements.add({ sql, paramCount, columns, kind: 'extension' }), reply);
     }
-    if (this.route) return this.forward(packet, 0);
+    if (this.route) return this.prepareOnBackend(packet);
     switch (classifyLobbyQuery(sql)) {
       case LobbyAction.RUN:
-        return this.forwardToLobby(packet, 0);
+        return this.prepareOnBackend(packet);
       case LobbyAction.RECORD:
         await this.waitIdle();
         return this.replyLocalPrepare(this.localStatements.add({ sql, paramCount, columns: [], kind: 'setting' }), reply);
@@ -634,6 +645,90 @@ export class ClientSession implements KillableSession {
         await this.waitIdle();
         return this.replyError(reply, ProxyErrors.noLibrarySelected());
     }
+  }
+
+  /** Prepares on the session's server (the lobby server before routing) and answers with a virtual id. */
+  private async prepareOnBackend(packet: Packet): Promise<void> {
+    const reply = packet.sequenceId + 1;
+    await this.waitIdle();
+    if (!(await this.ensureBackend(reply))) return;
+    const result = await this.runInternal(packet.payload);
+    if (!result) return;
+    if (!result.ok) return this.replyError(reply, result.error ?? ProxyErrors.backendLost(this.route?.library ?? '(lobby)', '?'));
+    const [prepareOk, ...definitions] = result.packets;
+    const statement = this.statements.add(packet.payload, prepareOk.readUInt16LE(7), prepareOk.readUInt32LE(1));
+    const renamed = Buffer.from(prepareOk);
+    renamed.writeUInt32LE(statement.id, 1);
+    this.writeClient(encodePackets([renamed, ...definitions], reply));
+  }
+
+  /**
+   * A statement command held back by classify: an unknown id, or a statement not yet prepared on this backend
+   * connection (the session switched library since): prepared again here, then sent on under its backend id.
+   */
+  private async runStatementCommand(packet: Packet): Promise<void> {
+    const command = packet.payload[0];
+    const reply = packet.sequenceId + 1;
+    const statement = this.statements.get(statementIdOf(packet.payload));
+    const silent = command === Command.STMT_CLOSE || command === Command.STMT_SEND_LONG_DATA;
+    if (!statement) {
+      if (silent) return;
+      await this.waitIdle();
+      return this.replyError(reply, ProxyErrors.unknownStatement(statementIdOf(packet.payload)));
+    }
+    if (command === Command.STMT_CLOSE && statement.backendId === null) return this.statements.delete(statement.id);
+    if (statement.backendId === null) {
+      await this.waitIdle();
+      if (!(await this.ensureBackend(reply))) return;
+      const result = await this.runInternal(statement.prepare);
+      if (!result) return;
+      if (!result.ok) return silent ? undefined : this.replyError(reply, result.error ?? ProxyErrors.unknownStatement(statement.id));
+      statement.backendId = result.packets[0].readUInt32LE(1);
+    }
+    let payload: Buffer = Buffer.from(packet.payload);
+    payload.writeUInt32LE(statement.backendId, 1);
+    if (command === Command.STMT_EXECUTE) {
+      VirtualStatements.noteTypes(statement, payload, 0, payload.length);
+      payload = VirtualStatements.withTypes(statement, payload);
+    } else if (command === Command.STMT_CLOSE) this.statements.delete(statement.id);
+    this.forward({ sequenceId: packet.sequenceId, payload }, 0);
+  }
+
+  /** A backend to run on: the library's when routed, else a lobby server (acquired on first need). */
+  private async ensureBackend(reply: number): Promise<boolean> {
+    if (this.backend) return true;
+    const connection = await this.acquireLobbyBackend();
+    if (this.closed) {
+      if (connection) void this.services.pools.release(connection, true);
+      return false;
+    }
+    if (!connection) {
+      this.replyError(reply, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
+      return false;
+    }
+    this.attachBackend(connection);
+    return true;
+  }
+
+  /**
+   * Runs one command on the attached backend for the proxy itself (its answer is not relayed), while the
+   * session is idle. Null when the backend was lost (the session is then closed).
+   */
+  private async runInternal(payload: Buffer): Promise<import('../backend/backend-connection.js').CommandResult | null> {
+    const connection = this.backend!;
+    connection.socket.off('data', this.onBackendData);
+    connection.socket.off('close', this.onBackendClose);
+    const result = await connection.execute(payload);
+    if (this.backend === connection) {
+      connection.socket.on('data', this.onBackendData);
+      connection.socket.on('close', this.onBackendClose);
+      connection.socket.resume();
+      if (!connection.alive) {
+        this.onBackendClose();
+        return null;
+      }
+    }
+    return this.closed ? null : result;
   }
 
   private replyLocalPrepare(statement: LocalStatement, sequenceId: number): void {
@@ -961,6 +1056,7 @@ export class ClientSession implements KillableSession {
 
   private attachBackend(connection: BackendConnection): void {
     this.backend = connection;
+    this.statements.forgetBackend();
     this.tracker = new ResponseTracker(this.deprecateEof, this.onResponseEnd);
     this.tracker.statusFlags = connection.statusFlags;
     connection.socket.on('data', this.onBackendData);
@@ -1001,7 +1097,10 @@ export class ClientSession implements KillableSession {
   private readonly onResponseEnd = (tag: number, ok: boolean): void => {
     if (tag === 0) return;
     if (tag === TAG_RESET_CONNECTION) {
-      if (ok) this.history.clear();
+      if (ok) {
+        this.history.clear();
+        this.statements.clear();
+      }
       return;
     }
     if (!this.history.settle(tag, ok)) {

@@ -9,19 +9,7 @@ const run = promisify(execFile);
 const DRIVER_JAR = '/usr/share/java/mariadb-java-client.jar';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
-const knownProxyGaps: KnownProxyGap[] = [
-  {
-    client: 'connector_j',
-    check: 'switch-prepared',
-    reproduction:
-      'Connector/J (useServerPrepStmts=true, cachePrepStmts on by default) on a session: `select library k1`; ' +
-      '`select library k2` (other library); prepareStatement("SELECT @@port + ?") and execute — works, server ' +
-      'statement id 1 on the k2 backend; `select library k1`; prepareStatement of the same SQL and execute → ' +
-      'ERROR 1243 "Unknown prepared statement handler (1) given to mysqld_stmt_execute": the driver reuses its cached ' +
-      'id, which names nothing on the k1 backend (and could name another statement there). The README documents that ' +
-      "statement ids do not follow a switch, but the application did prepare again; only the driver's cache did not.",
-  },
-];
+const knownProxyGaps: KnownProxyGap[] = [];
 
 describeCompatClients(
   [

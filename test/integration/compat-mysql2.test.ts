@@ -2,17 +2,7 @@ import { describeCompatClients, runInProcess, type KnownProxyGap } from '../comp
 import { runMysql2Scenario } from '../compat/mysql2/mysql2-client.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
-const knownProxyGaps: KnownProxyGap[] = [
-  {
-    client: 'mysql2',
-    check: 'switch-prepared',
-    reproduction:
-      'mysql2 caches prepared statements per connection by SQL text. `select library k1`; `select library k2` (other ' +
-      "library); `await c.execute('SELECT @@port + ? AS port', [0])` — prepared on the k2 backend as id 1, works; " +
-      "`select library k1`; the same `c.execute(...)` reuses the cached id → ERROR 1243 'Unknown prepared statement " +
-      "handler (1) given to mysqld_stmt_execute'. Every execute() of that SQL on this connection fails from then on.",
-  },
-];
+const knownProxyGaps: KnownProxyGap[] = [];
 
 describeCompatClients(
   [

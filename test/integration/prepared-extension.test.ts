@@ -33,3 +33,37 @@ describe('extension SQL and set-up statements as server-side prepared statements
     await c.end();
   });
 });
+
+describe('server-side prepared statements across a switch of library', () => {
+  it('keeps a driver-cached statement working after `select library` moves the session (prepared again lazily)', async () => {
+    const c = await connectClient(env.proxy.port);
+    const portOf = async () => ((await c.execute('SELECT @@port + ? AS port', [0])) as unknown as [[{ port: number }]])[0][0].port;
+    const homes = new Map<number, string>();
+    for (let i = 0; homes.size < 2; i++) {
+      await c.query(`select library stmt-switch-${i}`);
+      const port = await portOf();
+      const [[{ server }]] = (await c.query('show library')) as unknown as [[{ server: string }]];
+      expect(server).toBe(`127.0.0.1:${port}`);
+      homes.set(port, `stmt-switch-${i}`);
+    }
+    // Back and forth: the same cached statement id must always run the same SQL on the current server.
+    for (const [port, key] of [...homes, ...homes]) {
+      await c.query(`select library ${key}`);
+      expect(await portOf()).toBe(port);
+      const [rows] = await c.execute('SELECT ? AS echo', ['same']);
+      expect(rows).toEqual([{ echo: 'same' }]);
+    }
+    await c.end();
+  });
+
+  it('answers an unknown statement id with 1243, never running another statement', async () => {
+    const { rawClient } = await import('../support/raw-client.js');
+    const client = await rawClient(env.proxy.port);
+    await client.query('select library stmt-unknown');
+    const execute = Buffer.from([0x17, 99, 0, 0, 0, 0, 1, 0, 0, 0]);
+    const result = await client.command(execute);
+    expect(result.ok).toBe(false);
+    expect(result.error?.code).toBe(1243);
+    client.close();
+  });
+});
