@@ -2,7 +2,29 @@ import type mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
-const env = useProxyFixture('failover', { libraries: 2, replicas: 1, extra: { session_pool: { unused_forward_session_timeout: 60, connect_timeout_ms: 1000 } } });
+const env = useProxyFixture('failover', {
+  libraries: 2,
+  replicas: 1,
+  extra: {
+    session_pool: { unused_forward_session_timeout: 60, connect_timeout_ms: 1000 },
+    health: { interval_ms: 250, timeout_ms: 2000, fail_threshold: 3, rise_threshold: 2 },
+  },
+});
+
+/** Resolves once the health monitor counts the server as up again. */
+function serverUp(port: number): Promise<void> {
+  const { proxy } = env.proxy;
+  const isUp = () => proxy.status().libraries.some((l) => l.servers.some((s) => s.address === `127.0.0.1:${port}` && s.state === 'up'));
+  if (isUp()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = proxy.events.on('server-health', (event) => {
+      if (event.server === `127.0.0.1:${port}` && event.to === 'up') {
+        off();
+        resolve();
+      }
+    });
+  });
+}
 
 async function libraryOf(connection: mysql.Connection): Promise<string> {
   const [rows] = await connection.query('show library');
@@ -50,11 +72,18 @@ describe('failover to the next server of a library', () => {
     await expect(c.query(`select library ${name}`)).rejects.toMatchObject({ errno: 7106 });
     const [rows] = await c.query('select 1 as alive');
     expect(rows).toEqual([{ alive: 1 }]);
-    await target.master.restart();
+    // The library had failed over to the replica: it serves again as soon as the monitor sees the replica up.
     await target.replicas[0].restart();
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // the down-server memory expires
+    await serverUp(target.replicas[0].port);
     await c.query(`select library ${name}`);
-    expect(await backendPort(c)).toBe(target.master.port);
+    expect(await backendPort(c)).toBe(target.replicas[0].port);
     await c.end();
+    // Sticky primary: the old master coming back does not take the library back (it missed the writes).
+    await target.master.restart();
+    await serverUp(target.master.port);
+    const later = await connectClient(env.proxy.port);
+    await later.query(`select library ${name}`);
+    expect(await backendPort(later)).toBe(target.replicas[0].port);
+    await later.end();
   });
 });
