@@ -208,7 +208,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     let asked = 0;
     for (const session of sessions) {
       if (library !== null && session.summary().library !== library) continue;
-      if (session.moveOffServers(addresses, DEFAULTS.serverDrainGraceMs)) asked++;
+      if (session.moveOffServers(addresses, DEFAULTS.serverDrainGraceMs, reason)) asked++;
     }
     if (asked > 0) logger.notice({ library, server, sessions: asked }, `${asked} session(s) will move off ${server}: ${reason}`);
   };

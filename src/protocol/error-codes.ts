@@ -43,8 +43,8 @@ export const ProxyErrors = {
   unknownThread: (id: number) => error(1094, 'HY000', `Unknown thread id: ${id}`),
   notThreadOwner: (id: number) => error(1095, 'HY000', `You are not owner of thread ${id}`),
   noCursor: () => error(1421, 'HY000', 'The statement (0) has no open cursor.'),
-  serverRemoved: (library: string) =>
-    error(7110, 'HY000', `The server of library '${library}' was removed from the configuration while a transaction was open; the transaction is rolled back`),
+  serverLeft: (library: string, reason: string) =>
+    error(7110, 'HY000', `The session had to leave its server of library '${library}' (${reason}) while a transaction was open; the transaction is rolled back`),
   sessionHistoryTooLong: (limit: number) =>
     error(7109, 'HY000', `More than ${limit} session settings to carry over; reconnect or use fewer SET statements`),
 };

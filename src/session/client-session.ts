@@ -164,6 +164,7 @@ export class ClientSession implements KillableSession {
     const wasReady = this.phase.name === 'ready';
     this.phase = { name: 'closed' };
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.relocation) clearTimeout(this.relocation.timer);
     const backend = this.detachBackend();
     if (backend) void this.services.pools.release(backend.connection, backend.idle);
     for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -436,18 +437,29 @@ export class ClientSession implements KillableSession {
 
   private oversizedLobbyPacket: number | null = null;
 
-  /** Set when the session's server left the configuration: move at the next boundary, or give up at `deadline`. */
-  private relocation: { deadline: number } | null = null;
+  /** Set when the session must leave its server: move at the next boundary, or give up at the deadline. */
+  private relocation: { deadline: number; reason: string; timer: NodeJS.Timeout } | null = null;
 
   /**
-   * The session's backend server was removed (live reload): at its next command outside a transaction the
-   * session moves to its library's current server, settings replayed; a session still in a transaction after
-   * `graceMs` gets an ERR on its next command and is closed. Returns whether the session was on one of them.
+   * The session's server is no longer where its library's sessions belong (removed by reload, failed over,
+   * failed back): at its next command outside a transaction the session moves to its library's current server,
+   * settings replayed. A session still in a transaction at the deadline is closed: at once if idle, else with
+   * ERR 7110 on its next command. Returns whether the session was on one of these servers.
    */
-  moveOffServers(addresses: ReadonlySet<string>, graceMs: number): boolean {
-    if (!this.backend || !this.route || !addresses.has(this.backend.address)) return false;
-    this.relocation = { deadline: Date.now() + graceMs };
+  moveOffServers(addresses: ReadonlySet<string>, graceMs: number, reason = 'its server was removed from the configuration'): boolean {
+    if (!this.backend || !this.route || !addresses.has(this.backend.address) || this.relocation) return false;
+    const timer = setTimeout(() => this.onRelocationDeadline(), graceMs);
+    timer.unref();
+    this.relocation = { deadline: Date.now() + graceMs, reason, timer };
     return true;
+  }
+
+  private onRelocationDeadline(): void {
+    if (!this.relocation || this.closed) return;
+    // Idle inside a transaction past the grace period: it would pin the old server, so the session ends here.
+    if (this.tracker?.idle && this.tracker.inTransaction && !this.pumping) {
+      this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
+    }
   }
 
   /**
@@ -872,8 +884,8 @@ export class ClientSession implements KillableSession {
     if (this.tracker?.inTransaction) {
       // Still in a transaction: this command runs where the transaction is, until the grace period ends.
       if (Date.now() < this.relocation.deadline) return true;
-      this.replyError(packet.sequenceId + 1, ProxyErrors.serverRemoved(this.route.library));
-      this.close('server removed from the configuration; transaction still open after the grace period', 'warn');
+      this.replyError(packet.sequenceId + 1, ProxyErrors.serverLeft(this.route.library, this.relocation.reason));
+      this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
       return false;
     }
     const library = this.services.config().libraries.find((candidate) => candidate.name === this.route!.library);
@@ -885,6 +897,7 @@ export class ClientSession implements KillableSession {
     const previous = this.detachBackend();
     if (previous) void this.services.pools.release(previous.connection, previous.idle);
     this.attachBackend(connection);
+    clearTimeout(this.relocation.timer);
     this.relocation = null;
     this.services.logger.info({ session: this.id, library: this.route.library, server: connection.address }, 'session moved off a removed server');
     return true;
