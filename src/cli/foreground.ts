@@ -13,7 +13,7 @@ import type { RunningProxy } from '../server.js';
 import { listenControlSocket, type ControlServer } from '../supervisor/control-socket.js';
 import { formatAddress } from '../supervisor/listen-address.js';
 import { acquirePidFile, AlreadyRunningError, controlSocketPath, type PidFileLock } from '../supervisor/pid-file.js';
-import { formatConfigError, loadServedConfig, startLogLevel } from '../supervisor/proxy-config.js';
+import { formatConfigError, loadServedConfig, startLogLevel, type ServedConfig } from '../supervisor/proxy-config.js';
 import { EXIT } from './args.js';
 
 export { formatConfigError };
@@ -31,7 +31,7 @@ export interface ForegroundDeps {
   stderr: (text: string) => void;
   createLogger: (level: LogLevel) => Logger;
   /** src/server.ts's startProxy. */
-  startProxy: (config: MysqldaConfig, logger: Logger) => Promise<StoppableProxy>;
+  startProxy: (config: MysqldaConfig, logger: Logger, options?: { loadConfig?: (configPath: string) => Promise<ServedConfig> }) => Promise<StoppableProxy>;
   /** Where signals arrive: `process` in production. */
   signals: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
   /** Ends the process at once (second signal). */
@@ -71,7 +71,8 @@ export async function runForeground(options: ForegroundOptions, deps: Foreground
   try {
     let proxy: StoppableProxy;
     try {
-      proxy = await deps.startProxy(config, logger);
+      // A reload re-reads the file the same way, -s included, so it does not look like a save-directory change.
+      proxy = await deps.startProxy(config, logger, { loadConfig: (path) => loadServedConfig(path, options.saveFile, deps.cwd) });
     } catch (error) {
       deps.stderr(`mysqlda: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.failure;

@@ -25,7 +25,7 @@ function processDeps(): CliDeps {
     stderr: (text) => void process.stderr.write(text),
     createLogger: (level) => createLogger(level),
     // Loaded only for start: -v, --help and init work without the proxy's module graph.
-    startProxy: async (config, logger) => (await import('../server.js')).startProxy(config, logger),
+    startProxy: async (config, logger, options) => (await import('../server.js')).startProxy(config, logger, options),
     signals: process,
     exit: (code) => process.exit(code),
     version: packageVersion(),

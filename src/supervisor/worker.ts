@@ -78,7 +78,8 @@ async function start(settings: WorkerSettings, logger: Logger): Promise<RunningP
     const served = await loadServedConfig(settings.configPath, settings.saveFile, settings.cwd);
     logger.level = startLogLevel(served.config, settings.logLevel);
     for (const warning of served.warnings) logger.warn({ configPath: settings.configPath }, warning);
-    return await startProxy(served.config, logger);
+    // A reload re-reads the file the same way, -s included, so it does not look like a save-directory change.
+    return await startProxy(served.config, logger, { loadConfig: (path) => loadServedConfig(path, settings.saveFile, settings.cwd) });
   } catch (error) {
     reason = error instanceof ConfigError ? formatConfigError(error).replace(/^mysqlda: /, '').trimEnd() : (error as Error).message;
   }
