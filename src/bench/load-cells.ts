@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import type { BenchSettings } from './settings.js';
-import { cpuSeconds, machineBusySeconds, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
+import { cpuSeconds, machineBusySeconds, selfAndReapedChildrenCpuSeconds, timeWaitConnections } from './proc-stats.js';
 import type { BenchPath, PathName, Stage } from './stage.js';
 import { runSysbench, type Workload } from './sysbench.js';
 import { interleaved, medianRecord } from './stats.js';
@@ -62,8 +62,25 @@ export interface LoadContext {
 
 let runCounter = 0;
 
+/**
+ * Every connection a churn run closes stays in TIME_WAIT for 60 s, holding a loopback port pair (two through
+ * haproxy), and connect() slows down as the 28k ephemeral ports run out: a churn run first lets them drain.
+ */
+const MAX_TIME_WAIT_BEFORE_CHURN = 5_000;
+const TIME_WAIT_DRAIN_MS = 65_000;
+
+async function drainTimeWait(log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + TIME_WAIT_DRAIN_MS;
+  if (timeWaitConnections() <= MAX_TIME_WAIT_BEFORE_CHURN) return;
+  log(`waiting for ${timeWaitConnections()} TIME_WAIT connections to drain below ${MAX_TIME_WAIT_BEFORE_CHURN}`);
+  while (timeWaitConnections() > MAX_TIME_WAIT_BEFORE_CHURN && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 async function runOnce(context: LoadContext, path: BenchPath, workload: Workload, connections: number, repetition: number): Promise<LoadRun> {
   const { stage, settings } = context;
+  if (workload === 'churn') await drainTimeWait(context.log);
   const forwarderPid = path.forwarder?.pid;
   const forwarderBefore = forwarderPid === undefined ? 0 : cpuSeconds(forwarderPid);
   const mariadbBefore = cpuSeconds(context.mariadbPid);

@@ -60,8 +60,8 @@ function gitDescribe(): string {
 }
 
 function loadDescription(settings: BenchSettings): string {
-  const sample = settings.limit('point_ps', 1);
-  return 'seconds' in sample ? `${sample.seconds} s of load per run` : `about ${sample.events} events per run`;
+  const describe = (limit: ReturnType<BenchSettings['limit']>) => ('seconds' in limit ? `${limit.seconds} s` : `${limit.events} events`);
+  return `${describe(settings.limit('point_ps', 1))} of load per run (churn: ${describe(settings.limit('churn', 1))})`;
 }
 
 async function measure(settings: BenchSettings, stage: Stage, sysbench: string, log: (line: string) => void) {

@@ -72,3 +72,19 @@ export function selfAndReapedChildrenCpuSeconds(): number {
   // utime, stime, cutime, cstime: fields 14 to 17.
   return [14, 15, 16, 17].reduce((sum, field) => sum + Number(fields[field - 3]), 0) / clockTicks();
 }
+
+/** TCP connections in TIME_WAIT on this machine (IPv4 and IPv6), from /proc/net/tcp*. */
+export function timeWaitConnections(): number {
+  let count = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    // "  sl  local_address rem_address   st ...": st 06 is TIME_WAIT.
+    for (const line of text.split('\n').slice(1)) if (line.split(/\s+/)[4] === '06') count++;
+  }
+  return count;
+}
