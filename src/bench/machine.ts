@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { mariadbInstallation } from '../sandbox/installation.js';
 
 /** Debian's packages: what a CI script installs before `npm test` (which runs the quick bench). */
@@ -72,4 +72,14 @@ export function describeMachine(tools: Tools): Machine {
     // "sysbench 1.0.20"
     sysbench: firstLine(tools.sysbench, ['--version']).replace(/^sysbench\s+/, ''),
   };
+}
+
+/** `git describe --always --dirty` of the project: the tree a result was measured on. */
+export function describeCommit(): string {
+  try {
+    const cwd = resolve(import.meta.dirname, '../..');
+    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }

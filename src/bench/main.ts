@@ -11,7 +11,6 @@
  *
  * Profiling the proxy instead: see profile.ts (`node dist/bench/profile.js`).
  */
-import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +19,7 @@ import { removeTree } from '../sandbox/tree.js';
 import { measureDirectoryLoad } from './directory-load.js';
 import { measureIdleClients } from './idle-sessions.js';
 import { measureCells, warmUp, type CellSpec, type LoadContext } from './load-cells.js';
-import { describeMachine, findTools } from './machine.js';
+import { describeCommit, describeMachine, findTools } from './machine.js';
 import { renderMarkdown } from './markdown.js';
 import { findChildPid, machineBusySeconds, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
 import { judgeTargets, type BenchResult } from './results.js';
@@ -49,14 +48,6 @@ function parseFlags(argv: string[]): Flags {
   });
   const out = values.out ?? (values.quick ? join(os.tmpdir(), 'mysqlda-bench-quick') : RESULTS_DIR);
   return { quick: values.quick!, out: resolve(out), keep: values.keep!, waitQuiet: values['wait-quiet']! };
-}
-
-function gitDescribe(): string {
-  try {
-    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
 }
 
 function loadDescription(settings: BenchSettings): string {
@@ -176,7 +167,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     mode: settings.mode,
     startedAt: startedAt.toISOString(),
     durationSeconds: elapsed,
-    commit: gitDescribe(),
+    commit: describeCommit(),
     machine,
     machineLoad: {
       loadAverageBefore: loadBefore,

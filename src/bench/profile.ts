@@ -10,17 +10,17 @@
  *   node dist/bench/profile.js [--tool cpu-prof|perf] [--workload point_ps] [--connections 32] [--seconds 15]
  *                              [--out FILE.md] [--keep]
  *
- * The summary (markdown) goes to --out, default bench/results/profile-<tool>-<workload>-<connections>.md; the raw
+ * The summary (markdown) goes to --out, default bench/results/profiles/<tool>-<workload>-<connections>.md; the raw
  * profile stays in the working directory with --keep.
  */
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { removeTree } from '../sandbox/tree.js';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
 import { jitDso, PERF_NODE_FLAGS, recordPerf, summarizePerf, type PerfSummary } from './perf-profile.js';
-import { describeMachine, findTools } from './machine.js';
+import { describeCommit, describeMachine, findTools } from './machine.js';
 import { cpuSeconds } from './proc-stats.js';
 import { FULL } from './settings.js';
 import { Stage } from './stage.js';
@@ -59,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
   const seconds = Number(values.seconds);
   if (!Number.isInteger(connections) || connections < 1) throw new Error(`--connections must be a positive integer, not ${values.connections}`);
   if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`--seconds must be a positive integer, not ${values.seconds}`);
-  const out = values.out ?? join(PROJECT_ROOT, `bench/results/profile-${tool}-${workload}-${connections}.md`);
+  const out = values.out ?? join(PROJECT_ROOT, `bench/results/profiles/${tool}-${workload}-${connections}.md`);
   return { tool, workload, connections, seconds, out: resolve(out), keep: values.keep! };
 }
 
@@ -194,7 +194,7 @@ async function profile(argv: string[]): Promise<void> {
   } finally {
     await stage.stop(); // SIGTERM: the proxy exits cleanly and writes its --cpu-prof profile
   }
-  const header = `${new Date().toISOString()} · ${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · MariaDB ${machine.mariadb}`;
+  const header = `${new Date().toISOString()} · commit ${describeCommit()} · ${machine.cpuModel}, ${machine.cores} cores · Node ${machine.node} · MariaDB ${machine.mariadb}`;
   let markdown: string;
   let raw: string;
   if (flags.tool === 'perf') {
@@ -207,6 +207,7 @@ async function profile(argv: string[]): Promise<void> {
     raw = join(profileDir, file);
     markdown = renderCpuProf(flags, summarizeProfile(JSON.parse(await readFile(raw, 'utf8')) as CpuProfile, PROJECT_ROOT), measured, header);
   }
+  await mkdir(dirname(flags.out), { recursive: true });
   await writeFile(flags.out, markdown);
   console.log(`profile summary: ${flags.out}`);
   if (flags.keep) console.log(`raw profile: ${raw}`);
