@@ -124,8 +124,21 @@ function renderPerf(flags: Flags, summary: PerfSummary, measured: Measured, head
   const us = (percent: number) => ((percent / 100) * microsPerQuery).toFixed(2);
   const kind = (dso: string) => (jitDso(dso) ? 'JavaScript (JIT)' : dso);
   const ours = (symbol: string) => symbol.includes('/dist/');
+  const short = (symbol: string) => symbol.replace(/file:\/\/\S*?\/dist\//, 'dist/');
   return [
     ...measuredLines(flags, measured, header),
+    '',
+    '## What the proxy\'s CPU did (each sample judged by its whole stack)',
+    '',
+    '| category | share | µs/query |',
+    '| --- | --- | --- |',
+    ...summary.byCategory.map((c) => `| ${c.category} | ${c.percent.toFixed(1)}% | ${us(c.percent)} |`),
+    '',
+    '## Charged to the innermost mysqlda function on the stack (Node, libuv and kernel work it caused included)',
+    '',
+    '| function | share | µs/query |',
+    '| --- | --- | --- |',
+    ...summary.byMysqldaFunction.map((f) => `| ${f.fn} | ${f.percent.toFixed(1)}% | ${us(f.percent)} |`),
     '',
     '## By shared object (share of the proxy\'s samples, µs per query)',
     '',
@@ -137,14 +150,14 @@ function renderPerf(flags: Flags, summary: PerfSummary, measured: Measured, head
     '',
     '| shared object | symbol | self | µs/query |',
     '| --- | --- | --- | --- |',
-    ...summary.topSelf.map((f) => `| ${kind(f.dso)} | \`${f.symbol}\` | ${f.percent.toFixed(2)}% | ${us(f.percent)} |`),
+    ...summary.topSelf.map((f) => `| ${kind(f.dso)} | \`${short(f.symbol)}\` | ${f.percent.toFixed(2)}% | ${us(f.percent)} |`),
     '',
     '## JavaScript functions, inclusive (callees, Node C++ and kernel included); mysqlda\'s own in bold',
     '',
     '| function | inclusive | µs/query |',
     '| --- | --- | --- |',
     ...summary.jsInclusive.map((f) => {
-      const name = `\`${f.symbol.replace(/file:\/\/\S*?\/dist\//, 'dist/')}\``;
+      const name = `\`${short(f.symbol)}\``;
       return `| ${ours(f.symbol) ? `**${name}**` : name} | ${f.percent.toFixed(1)}% | ${us(f.percent)} |`;
     }),
     '',
