@@ -11,16 +11,7 @@ import { encodeGreeting, isSslRequest, parseChangeUser, parseHandshakeResponse, 
 import { encodePacket, encodePackets, PacketFramer, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
 import { encodeTextResultSet } from '../protocol/result-set.js';
-import {
-  bindPlaceholders,
-  countPlaceholders,
-  encodeBinaryResultSet,
-  encodePrepareOk,
-  parseExecute,
-  statementIdOf,
-} from '../protocol/prepared-statements.js';
-import { LocalStatements, type LocalStatement } from './local-statements.js';
-import { LAST_PREPARED_STATEMENT_ID, UNUSABLE_STATEMENT_ID, VirtualStatements } from './statement-ids.js';
+import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
 import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
@@ -56,7 +47,6 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long a closed session waits for its client to acknowledge the close before dropping the socket. */
 const CLOSE_GRACE_MS = 1_000;
 
-const SHOW_LIBRARY_COLUMNS = [{ name: 'library' }, { name: 'key' }, { name: 'server' }];
 
 /** caching_sha2_password's fast-path cache, shared by every session of the process. */
 const sha2Cache = new Sha2Cache();
@@ -98,8 +88,7 @@ export class ClientSession implements KillableSession {
   private tracker: ResponseTracker | null = null;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
-  private readonly localStatements = new LocalStatements();
-  private readonly statements = new VirtualStatements();
+  private readonly broker: StatementBroker;
   /** BEGIN sent in the lobby: started on the library connection once one is chosen. */
   private pendingBegin: Buffer | null = null;
   /** Status flags for replies made while no backend is attached. */
@@ -129,6 +118,22 @@ export class ClientSession implements KillableSession {
     this.id = services.nextConnectionId();
     this.clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.splitter = new CommandSplitter(this.classify);
+    this.broker = new StatementBroker({
+      deprecateEof: () => this.deprecateEof,
+      isRouted: () => this.route !== null,
+      currentStatus: () => this.currentStatus(),
+      waitIdle: () => this.waitIdle(),
+      ensureBackend: (reply) => this.ensureBackend(reply),
+      runInternal: (payload) => this.runInternal(payload),
+      forward: (packet, tag) => this.forward(packet, tag),
+      forwardToLobby: (packet, tag) => this.forwardToLobby(packet, tag),
+      proposeSetting: (payload) => this.history.propose(payload),
+      runExtension: (command, packet) => this.runExtension(command, packet),
+      showLibraryRow: () => this.showLibraryRow(),
+      replyOk: (sequenceId) => this.replyOk(sequenceId),
+      replyError: (sequenceId, error) => this.replyError(sequenceId, error),
+      write: (bytes) => void this.writeClient(bytes),
+    });
     socket.setNoDelay(true);
     this.listenToClient(socket);
     this.handshakeTimer = setTimeout(() => this.close('no handshake response in time'), HANDSHAKE_TIMEOUT_MS);
@@ -387,6 +392,14 @@ export class ClientSession implements KillableSession {
     }
     if (!this.route || headLength === 0 || this.relocation) return Verdict.INTERCEPT;
     const command = buf[start];
+    if (command >= Command.STMT_PREPARE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
+      const verdict = this.broker.classify(command, buf, start, headLength, payloadLength);
+      if (verdict === Verdict.INTERCEPT) return verdict;
+      this.lastCommandSequence = sequenceId;
+      this.commands++;
+      this.tracker!.commandSent(command);
+      return Verdict.FORWARD;
+    }
     switch (command) {
       case Command.QUERY:
         if (
@@ -396,32 +409,6 @@ export class ClientSession implements KillableSession {
           return Verdict.INTERCEPT;
         }
         break;
-      case Command.STMT_PREPARE:
-        // Prepared through the proxy, so the client's statement id survives a switch of library.
-        return Verdict.INTERCEPT;
-      case Command.STMT_EXECUTE:
-      case Command.STMT_CLOSE:
-      case Command.STMT_RESET:
-      case Command.STMT_SEND_LONG_DATA:
-      case Command.STMT_FETCH: {
-        if (headLength < 5) return Verdict.INTERCEPT;
-        const id = buf.readUInt32LE(start + 1);
-        if (id === LAST_PREPARED_STATEMENT_ID) break;
-        const statement = this.statements.get(id);
-        if (payloadLength >= MAX_PACKET_PAYLOAD) {
-          // A packet of 16 MB or more cannot be held back whole: renamed in place, or sent under an id no server
-          // hands out (0xFFFFFFFE) so the server refuses it instead of running another statement.
-          buf.writeUInt32LE(statement?.backendId ?? UNUSABLE_STATEMENT_ID, start + 1);
-          if (statement && command === Command.STMT_EXECUTE) VirtualStatements.noteTypes(statement, buf, start, headLength);
-          break;
-        }
-        if (!statement || statement.backendId === null) return Verdict.INTERCEPT;
-        // The common case: rename the statement in place, no copy.
-        buf.writeUInt32LE(statement.backendId, start + 1);
-        if (command === Command.STMT_EXECUTE) VirtualStatements.noteTypes(statement, buf, start, headLength);
-        else if (command === Command.STMT_CLOSE) this.statements.delete(id);
-        break;
-      }
       case Command.INIT_DB:
       case Command.SET_OPTION:
       case Command.QUIT:
@@ -516,13 +503,8 @@ export class ClientSession implements KillableSession {
       if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
       return this.handleLobbyQuery(sql, packet);
     }
-    if (command === Command.STMT_PREPARE) return this.prepare(packet);
-    if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
-      if (packet.payload.length < 5) return this.replyError(packet.sequenceId + 1, ProxyErrors.badHandshake());
-      const local = this.localStatements.get(statementIdOf(packet.payload));
-      if (local) return this.runLocalStatementCommand(local, packet);
-      return this.runStatementCommand(packet);
-    }
+    if (command === Command.STMT_PREPARE) return this.broker.prepare(packet);
+    if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) return this.broker.handle(packet);
     switch (command) {
       case Command.INIT_DB:
       case Command.SET_OPTION:
@@ -594,7 +576,7 @@ export class ClientSession implements KillableSession {
     this.account = step.account;
     this.user = step.account.user;
     this.history.clear();
-    this.statements.clear();
+    this.broker.clear();
     this.pendingBegin = null;
     this.lobbyStatus = ServerStatus.AUTOCOMMIT;
     const renewed = await this.renewBackend({ ...this.shape, charset });
@@ -629,81 +611,6 @@ export class ClientSession implements KillableSession {
     } catch {
       return false;
     }
-  }
-
-  /**
-   * COM_STMT_PREPARE that needs the proxy: extension SQL (anywhere) and, before a library is chosen, settings
-   * become local statements; lobby reads are prepared on the lobby server; data statements are refused.
-   */
-  private async prepare(packet: Packet): Promise<void> {
-    const sql = packet.payload.toString('utf8', 1);
-    const reply = packet.sequenceId + 1;
-    const paramCount = countPlaceholders(sql);
-    const asExtension = parseExtensionSql(bindPlaceholders(sql, new Array(paramCount).fill('x'), false));
-    if (asExtension) {
-      await this.waitIdle();
-      if (!asExtension.ok) return this.replyError(reply, ProxyErrors.invalidExtensionSql(asExtension.message));
-      const columns = asExtension.command.kind === 'show_library' ? SHOW_LIBRARY_COLUMNS : [];
-      return this.replyLocalPrepare(this.localStatements.add({ sql, paramCount, columns, kind: 'extension' }), reply);
-    }
-    if (this.route) return this.prepareOnBackend(packet);
-    switch (classifyLobbyQuery(sql)) {
-      case LobbyAction.RUN:
-        return this.prepareOnBackend(packet);
-      case LobbyAction.RECORD:
-        await this.waitIdle();
-        return this.replyLocalPrepare(this.localStatements.add({ sql, paramCount, columns: [], kind: 'setting' }), reply);
-      default:
-        await this.waitIdle();
-        return this.replyError(reply, ProxyErrors.noLibrarySelected());
-    }
-  }
-
-  /** Prepares on the session's server (the lobby server before routing) and answers with a virtual id. */
-  private async prepareOnBackend(packet: Packet): Promise<void> {
-    const reply = packet.sequenceId + 1;
-    await this.waitIdle();
-    if (!(await this.ensureBackend(reply))) return;
-    const result = await this.runInternal(packet.payload);
-    if (!result) return;
-    if (!result.ok) return this.replyError(reply, result.error ?? ProxyErrors.backendLost(this.route?.library ?? '(lobby)', '?'));
-    const [prepareOk, ...definitions] = result.packets;
-    const statement = this.statements.add(packet.payload, prepareOk.readUInt16LE(7), prepareOk.readUInt32LE(1));
-    const renamed = Buffer.from(prepareOk);
-    renamed.writeUInt32LE(statement.id, 1);
-    this.writeClient(encodePackets([renamed, ...definitions], reply));
-  }
-
-  /**
-   * A statement command held back by classify: an unknown id, or a statement not yet prepared on this backend
-   * connection (the session switched library since): prepared again here, then sent on under its backend id.
-   */
-  private async runStatementCommand(packet: Packet): Promise<void> {
-    const command = packet.payload[0];
-    const reply = packet.sequenceId + 1;
-    const statement = this.statements.get(statementIdOf(packet.payload));
-    const silent = command === Command.STMT_CLOSE || command === Command.STMT_SEND_LONG_DATA;
-    if (!statement) {
-      if (silent) return;
-      await this.waitIdle();
-      return this.replyError(reply, ProxyErrors.unknownStatement(statementIdOf(packet.payload)));
-    }
-    if (command === Command.STMT_CLOSE && statement.backendId === null) return this.statements.delete(statement.id);
-    if (statement.backendId === null) {
-      await this.waitIdle();
-      if (!(await this.ensureBackend(reply))) return;
-      const result = await this.runInternal(statement.prepare);
-      if (!result) return;
-      if (!result.ok) return silent ? undefined : this.replyError(reply, result.error ?? ProxyErrors.unknownStatement(statement.id));
-      statement.backendId = result.packets[0].readUInt32LE(1);
-    }
-    let payload: Buffer = Buffer.from(packet.payload);
-    payload.writeUInt32LE(statement.backendId, 1);
-    if (command === Command.STMT_EXECUTE) {
-      VirtualStatements.noteTypes(statement, payload, 0, payload.length);
-      payload = VirtualStatements.withTypes(statement, payload);
-    } else if (command === Command.STMT_CLOSE) this.statements.delete(statement.id);
-    this.forward({ sequenceId: packet.sequenceId, payload }, 0);
   }
 
   /** A backend to run on: the library's when routed, else a lobby server (acquired on first need). */
@@ -741,10 +648,6 @@ export class ClientSession implements KillableSession {
       }
     }
     return this.closed ? null : result;
-  }
-
-  private replyLocalPrepare(statement: LocalStatement, sequenceId: number): void {
-    this.writeClient(encodePackets(encodePrepareOk(statement.id, statement.columns, statement.paramCount, this.deprecateEof), sequenceId));
   }
 
   /**
@@ -787,39 +690,6 @@ export class ClientSession implements KillableSession {
     } catch (err) {
       this.services.logger.warn({ session: this.id, server: backend.address }, `could not kill the running statement: ${(err as Error).message}`);
     }
-  }
-
-  /** COM_STMT_EXECUTE / CLOSE / RESET / SEND_LONG_DATA / FETCH of a statement mysqlda answers itself. */
-  private async runLocalStatementCommand(statement: LocalStatement, packet: Packet): Promise<void> {
-    const reply = packet.sequenceId + 1;
-    const command = packet.payload[0];
-    if (command === Command.STMT_CLOSE) return this.localStatements.delete(statement.id);
-    if (command === Command.STMT_SEND_LONG_DATA) return; // no reply, by the protocol
-    await this.waitIdle();
-    if (command === Command.STMT_RESET) return this.replyOk(reply);
-    if (command === Command.STMT_FETCH) return this.replyError(reply, ProxyErrors.noCursor());
-    let values: (string | null)[];
-    try {
-      const request = parseExecute(packet.payload, statement.paramCount, statement.paramTypes);
-      statement.paramTypes = request.types;
-      values = request.values;
-    } catch (err) {
-      return this.replyError(reply, ProxyErrors.invalidExtensionSql((err as Error).message));
-    }
-    if (statement.kind === 'setting') {
-      const text = bindPlaceholders(statement.sql, values, !(this.currentStatus() & ServerStatus.NO_BACKSLASH_ESCAPES));
-      const asQuery: Packet = { sequenceId: packet.sequenceId, payload: Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(text, 'utf8')]) };
-      return this.route ? this.forward(asQuery, this.history.propose(asQuery.payload)) : this.forwardToLobby(asQuery, this.history.propose(asQuery.payload));
-    }
-    const parsed = parseExtensionSql(bindPlaceholders(statement.sql, values, false));
-    if (!parsed) return this.replyError(reply, ProxyErrors.invalidExtensionSql('the bound statement is not a mysqlda statement'));
-    if (!parsed.ok) return this.replyError(reply, ProxyErrors.invalidExtensionSql(parsed.message));
-    if (parsed.command.kind === 'show_library') {
-      const payloads = encodeBinaryResultSet(SHOW_LIBRARY_COLUMNS, [this.showLibraryRow()], this.currentStatus(), this.deprecateEof);
-      this.writeClient(encodePackets(payloads, reply));
-      return;
-    }
-    return this.runExtension(parsed.command, packet);
   }
 
   private showLibraryRow(): (string | null)[] {
@@ -1069,7 +939,7 @@ export class ClientSession implements KillableSession {
 
   private attachBackend(connection: BackendConnection): void {
     this.backend = connection;
-    this.statements.forgetBackend();
+    this.broker.backendChanged();
     this.tracker = new ResponseTracker(this.deprecateEof, this.onResponseEnd);
     this.tracker.statusFlags = connection.statusFlags;
     connection.socket.on('data', this.onBackendData);
@@ -1112,7 +982,7 @@ export class ClientSession implements KillableSession {
     if (tag === TAG_RESET_CONNECTION) {
       if (ok) {
         this.history.clear();
-        this.statements.clear();
+        this.broker.clear();
       }
       return;
     }
