@@ -8,12 +8,10 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { ConfigError } from '../config/load.js';
-import { resolveConfigPath } from '../config/locate.js';
 import { isMessage, type StartReport } from '../supervisor/ipc-messages.js';
 import { formatAddress } from '../supervisor/listen-address.js';
 import { inspectPidFile } from '../supervisor/pid-file.js';
-import { formatConfigError, loadServedConfig } from '../supervisor/proxy-config.js';
+import { loadConfigForStart } from '../supervisor/proxy-config.js';
 import type { SelfCommand } from '../supervisor/self-command.js';
 import { EXIT, type StartOptions } from './args.js';
 
@@ -35,15 +33,9 @@ type Outcome =
   | { type: 'timeout' };
 
 export async function startDaemon(options: StartOptions, deps: DaemonStartDeps): Promise<number> {
-  const configPath = resolveConfigPath(options.configFile, { cwd: deps.cwd });
-  let served;
-  try {
-    served = await loadServedConfig(configPath, options.saveFile, deps.cwd);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    deps.stderr(formatConfigError(error));
-    return EXIT.failure;
-  }
+  const loaded = await loadConfigForStart(options.configFile, options.saveFile, deps.cwd, deps.stderr);
+  if (!loaded) return EXIT.failure;
+  const { configPath, served } = loaded;
   const { config } = served;
   for (const warning of served.warnings) deps.stderr(`mysqlda: warning: ${warning}\n`);
 

@@ -5,15 +5,13 @@
  * same. SIGTERM/SIGINT stop it (a second one exits at once), SIGUSR1 reloads, SIGHUP is ignored (stdout cannot
  * be reopened; mysqlda ignored SIGHUP too).
  */
-import { ConfigError } from '../config/load.js';
-import { resolveConfigPath } from '../config/locate.js';
 import type { MysqldaConfig } from '../config/types.js';
 import type { Logger, LogLevel } from '../log/logger.js';
 import type { RunningProxy } from '../server.js';
 import { listenControlSocket, type ControlServer } from '../supervisor/control-socket.js';
 import { formatAddress } from '../supervisor/listen-address.js';
 import { acquirePidFile, AlreadyRunningError, controlSocketPath, type PidFileLock } from '../supervisor/pid-file.js';
-import { formatConfigError, loadServedConfig, startLogLevel, type ServedConfig } from '../supervisor/proxy-config.js';
+import { formatConfigError, loadConfigForStart, loadServedConfig, startLogLevel, type ServedConfig } from '../supervisor/proxy-config.js';
 import { EXIT } from './args.js';
 
 export { formatConfigError };
@@ -46,15 +44,9 @@ export interface ForegroundOptions {
 }
 
 export async function runForeground(options: ForegroundOptions, deps: ForegroundDeps): Promise<number> {
-  const configPath = resolveConfigPath(options.configFile, { cwd: deps.cwd });
-  let served;
-  try {
-    served = await loadServedConfig(configPath, options.saveFile, deps.cwd);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    deps.stderr(formatConfigError(error));
-    return EXIT.failure;
-  }
+  const loaded = await loadConfigForStart(options.configFile, options.saveFile, deps.cwd, deps.stderr);
+  if (!loaded) return EXIT.failure;
+  const { configPath, served } = loaded;
   const { config } = served;
   const logger = deps.createLogger(startLogLevel(config, options.logLevel));
   const lock = await lockPidFile(config.daemon.pidFile, logger);

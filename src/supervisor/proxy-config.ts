@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { ConfigError, loadConfigFileWithWarnings } from '../config/load.js';
+import { resolveConfigPath } from '../config/locate.js';
 import { DEFAULTS } from '../config/schema.js';
 import type { MysqldaConfig } from '../config/types.js';
 import type { LogLevel } from '../log/logger.js';
@@ -63,3 +64,23 @@ export async function locatePidFile(configPath: string): Promise<{ pidFile: stri
 }
 
 export { ConfigError };
+
+/**
+ * The config for `start`, with or without a daemon: its path resolved from the command line, every problem
+ * printed through `stderr` when it is invalid (then null, and the caller exits 1).
+ */
+export async function loadConfigForStart(
+  configFile: string | undefined,
+  saveFile: string | undefined,
+  cwd: string,
+  stderr: (text: string) => void,
+): Promise<{ configPath: string; served: ServedConfig } | null> {
+  const configPath = resolveConfigPath(configFile, { cwd });
+  try {
+    return { configPath, served: await loadServedConfig(configPath, saveFile, cwd) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    stderr(formatConfigError(error));
+    return null;
+  }
+}
