@@ -32,8 +32,13 @@ export interface Machine {
 /** /usr/sbin is not on every user's PATH, and Debian puts haproxy there. */
 const EXTRA_DIRS = ['/usr/sbin', '/usr/bin'];
 
-function findExecutable(name: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS]) {
+/** PATH, then Debian's sbin and bin. */
+export function searchDirs(): string[] {
+  return [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
+}
+
+function findExecutable(name: string, dirs: readonly string[]): string | undefined {
+  for (const dir of dirs) {
     try {
       accessSync(join(dir, name), constants.X_OK);
       return join(dir, name);
@@ -45,9 +50,9 @@ function findExecutable(name: string): string | undefined {
 }
 
 /** Both programs, or an Error naming the missing ones and the apt-get line that installs them. */
-export function findTools(): Tools {
-  const haproxy = findExecutable('haproxy');
-  const sysbench = findExecutable('sysbench');
+export function findTools(dirs: readonly string[] = searchDirs()): Tools {
+  const haproxy = findExecutable('haproxy', dirs);
+  const sysbench = findExecutable('sysbench', dirs);
   const missing = [haproxy ? null : 'haproxy', sysbench ? null : 'sysbench'].filter((name) => name !== null);
   if (missing.length > 0) throw new Error(`the benchmark needs ${missing.join(' and ')}, not found on this machine: ${TOOLS_MISSING_HINT}`);
   return { haproxy: haproxy!, sysbench: sysbench! };
