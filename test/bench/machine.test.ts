@@ -6,8 +6,8 @@ import { findTools } from '../../src/bench/machine.js';
 
 describe('the tools the bench needs', () => {
   const dirs: string[] = [];
-  const tempDir = async () => {
-    const dir = await tempDir();
+  const tempDir = async (): Promise<string> => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-bench-tools-'));
     dirs.push(dir);
     return dir;
   };
