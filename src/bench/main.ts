@@ -21,10 +21,13 @@ import { measureIdleClients } from './idle-sessions.js';
 import { measureCells, warmUp, type CellSpec, type LoadContext } from './load-cells.js';
 import { describeCommit, describeMachine, findTools } from './machine.js';
 import { renderMarkdown } from './markdown.js';
-import { findChildPid, machineBusySeconds, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
+import { findChildPid, machineBusySeconds, raiseOpenFilesLimit, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
 import { judgeTargets, type BenchResult } from './results.js';
 import { FULL, QUICK, type BenchSettings } from './settings.js';
 import { bigRowsBytes, PATH_NAMES, Stage } from './stage.js';
+
+/** Descriptors kept free besides the idle clients: servers, pipes, sysbench, the proxy's backend connections. */
+const OPEN_FILES_MARGIN = 1_000;
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench/results');
@@ -71,8 +74,12 @@ async function measure(settings: BenchSettings, stage: Stage, sysbench: string, 
   const churn = await measureCells(context, grid(['churn'], settings.churnClients));
   const [newKeys] = await measureCells(context, grid(['new_keys'], [settings.newKeyClients], ['mysqlda']));
 
-  log(`memory: ${settings.unroutedClients} unrouted clients`);
-  const unrouted = await measureIdleClients(stage, settings.unroutedClients, false);
+  // Each idle client holds a descriptor here and one in the proxy (routed ones a backend connection too).
+  const descriptors = raiseOpenFilesLimit(settings.unroutedClients + OPEN_FILES_MARGIN);
+  const unroutedClients = Math.min(settings.unroutedClients, descriptors - OPEN_FILES_MARGIN);
+  if (unroutedClients < settings.unroutedClients) log(`open-files limit ${descriptors}: measuring ${unroutedClients} unrouted clients, not ${settings.unroutedClients}`);
+  log(`memory: ${unroutedClients} unrouted clients`);
+  const unrouted = await measureIdleClients(stage, unroutedClients, false);
   log(`memory: ${settings.routedIdleSessions} routed idle sessions`);
   const routed = await measureIdleClients(stage, settings.routedIdleSessions, true);
   log(`directory load: ${settings.directoryKeys} keys`);

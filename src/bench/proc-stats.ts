@@ -88,3 +88,29 @@ export function timeWaitConnections(): number {
   }
   return count;
 }
+
+/** Soft and hard RLIMIT_NOFILE of this process (/proc/self/limits). */
+export function openFilesLimit(): { soft: number; hard: number } {
+  const line = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  const value = (text: string | undefined) => (text === undefined || text === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(text));
+  return { soft: value(line?.[1]), hard: value(line?.[2]) };
+}
+
+/**
+ * Raises this process's open-files limit to `wanted` with util-linux's prlimit: the soft limit up to the hard one,
+ * and the hard one too where allowed (root). Node itself starts with soft = hard, and processes started afterwards
+ * inherit the limit. Returns the soft limit in force.
+ */
+export function raiseOpenFilesLimit(wanted: number): number {
+  const { soft, hard } = openFilesLimit();
+  if (soft >= wanted) return soft;
+  for (const limit of [`${wanted}:${Math.max(wanted, hard)}`, `${Math.min(wanted, hard)}:${hard}`]) {
+    try {
+      execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${limit}`], { stdio: 'ignore' });
+      break;
+    } catch {
+      // not allowed (raising the hard limit needs root) or no prlimit: try the next, or keep the limit there is
+    }
+  }
+  return openFilesLimit().soft;
+}
