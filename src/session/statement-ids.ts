@@ -67,7 +67,7 @@ export class VirtualStatements {
     const from = start + flag + 1;
     const length = statement.paramCount * 2;
     if (flag + 1 + length > available) return;
-    if (statement.paramTypes && statement.paramTypes.equals(payload.subarray(from, from + length))) return;
+    if (statement.paramTypes && statement.paramTypes.compare(payload, from, from + length) === 0) return; // no copy per execution
     statement.paramTypes = Buffer.from(payload.subarray(from, from + length));
   }
 

@@ -53,6 +53,11 @@ export const CHECKS = {
 
 export type CheckId = keyof typeof CHECKS;
 
+/** The checks every client starts with: connecting and routing (connect-time chatter checks follow where a client has them). */
+export const ROUTING_CHECKS: CheckId[] = ['connect', 'lobby-refuses-data', 'select-library', 'lobby-settings'];
+/** Then the data checks every client runs in the same order. */
+export const FLOW_CHECKS: CheckId[] = ['ddl', 'text-utf8mb4', 'null-values'];
+
 /** Text values of the scenario: 4-byte UTF-8 (emoji), CJK, and a mix. */
 export const TEXTS = {
   emoji: 'mysqlda 🐬🚀 emoji',

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { FLOW_CHECKS, ROUTING_CHECKS } from '../compat/scenario.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,14 +19,9 @@ describeCompatClients(
       label: 'MariaDB Connector/J (JDBC)',
       how: 'useServerPrepStmts=true, useResetConnection=true, allowMultiQueries, allowLocalInfile; setTransactionIsolation and setAutoCommit(false) before routing, useCompression, Statement, PreparedStatement (SEND_LONG_DATA 4 MiB and setBytes 17 MiB blobs), CallableStatement, executeBatch, Statement.cancel, LOAD DATA LOCAL, MariaDbPoolDataSource',
       checks: [
-        'connect',
-        'lobby-refuses-data',
-        'select-library',
-        'lobby-settings',
+        ...ROUTING_CHECKS,
         'connect-chatter',
-        'ddl',
-        'text-utf8mb4',
-        'null-values',
+        ...FLOW_CHECKS,
         'prepared',
         'commit',
         'rollback',

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { FLOW_CHECKS, ROUTING_CHECKS } from '../compat/scenario.js';
 import { COMPAT_DIR, describeCompatClients, requireCommand, runProgram, type KnownProxyGap } from '../compat/harness.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
@@ -11,14 +12,9 @@ describeCompatClients(
       label: 'mariadb command-line client',
       how: 'batch mode (-e and stdin scripts), --init-command, DELIMITER multi-statement, SQL PREPARE/EXECUTE, --local-infile, --raw blob, status, --compress, an interactive terminal session (script) with rehash and Ctrl-C, mariadb-admin ping',
       checks: [
-        'connect',
-        'lobby-refuses-data',
-        'select-library',
-        'lobby-settings',
+        ...ROUTING_CHECKS,
         'connect-chatter',
-        'ddl',
-        'text-utf8mb4',
-        'null-values',
+        ...FLOW_CHECKS,
         'sql-prepared',
         'commit',
         'rollback',

@@ -1,4 +1,5 @@
 import { describeCompatClients, runInProcess, type KnownProxyGap } from '../compat/harness.js';
+import { FLOW_CHECKS, ROUTING_CHECKS } from '../compat/scenario.js';
 import { runMysql2Scenario } from '../compat/mysql2/mysql2-client.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
@@ -11,13 +12,8 @@ describeCompatClients(
       label: 'mysql2 (Node.js)',
       how: 'query (client-side escaping), execute (server-side prepared, 17 MiB blob), LOAD DATA LOCAL with infileStreamFactory, reset, changeUser, createPool with resetOnRelease',
       checks: [
-        'connect',
-        'lobby-refuses-data',
-        'select-library',
-        'lobby-settings',
-        'ddl',
-        'text-utf8mb4',
-        'null-values',
+        ...ROUTING_CHECKS,
+        ...FLOW_CHECKS,
         'prepared',
         'commit',
         'rollback',

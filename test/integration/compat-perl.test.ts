@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { FLOW_CHECKS, ROUTING_CHECKS } from '../compat/scenario.js';
 import { COMPAT_DIR, describeCompatClients, requireWorking, runProgram, type KnownProxyGap } from '../compat/harness.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
@@ -11,14 +12,9 @@ describeCompatClients(
       label: 'Perl DBD::MariaDB',
       how: 'DBI with client-side placeholders, mariadb_server_prepare for server-side prepares (SQL_BLOB blob), mariadb_multi_statements, more_results, ping, mariadb_stat',
       checks: [
-        'connect',
-        'lobby-refuses-data',
-        'select-library',
-        'lobby-settings',
+        ...ROUTING_CHECKS,
         'connect-chatter',
-        'ddl',
-        'text-utf8mb4',
-        'null-values',
+        ...FLOW_CHECKS,
         'prepared',
         'commit',
         'rollback',

@@ -1,12 +1,11 @@
 import path from 'node:path';
+import { FLOW_CHECKS, ROUTING_CHECKS } from '../compat/scenario.js';
 import { COMPAT_DIR, describeCompatClients, requireCommand, requireWorking, runProgram, type CompatClient, type KnownProxyGap } from '../compat/harness.js';
 import type { CheckId } from '../compat/scenario.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
 const knownProxyGaps: KnownProxyGap[] = [];
 
-const common: CheckId[] = ['connect', 'lobby-refuses-data', 'select-library', 'lobby-settings'];
-const flow: CheckId[] = ['ddl', 'text-utf8mb4', 'null-values'];
 const rest: CheckId[] = ['commit', 'rollback', 'large-result', 'blob-4mb', 'error-recovery', 'procedure-out', 'multi-statements', 'correl-alias'];
 
 function requirePhp(extension: string): void {
@@ -33,9 +32,9 @@ describeCompatClients(
       'PHP mysqli',
       'set_charset, real_escape_string, prepare/bind_param/send_long_data (server-side), a read-only cursor (COM_STMT_FETCH), multi_query, ping, change_user, stat',
       [
-        ...common,
+        ...ROUTING_CHECKS,
         'connect-chatter',
-        ...flow,
+        ...FLOW_CHECKS,
         'prepared',
         'commit',
         'rollback',
@@ -58,7 +57,7 @@ describeCompatClients(
       'pdo-native',
       'PHP PDO (native prepares)',
       'PDO_MySQL with ATTR_EMULATE_PREPARES=false: every query() a server-side prepare (quote() for the text values), prepare/execute (PARAM_LOB blob), CALL with nextRowset, ATTR_SERVER_INFO; emulation only for the multi-statement query',
-      [...common, ...flow, 'prepared', ...rest, 'statistics', 'quit'],
+      [...ROUTING_CHECKS, ...FLOW_CHECKS, 'prepared', ...rest, 'statistics', 'quit'],
       'pdo_mysql',
     ),
     phpClient(
@@ -66,7 +65,7 @@ describeCompatClients(
       'pdo-emulated',
       'PHP PDO (emulated prepares)',
       'PDO_MySQL with ATTR_EMULATE_PREPARES=true: quote(), client-side prepare/execute, nextRowset, ATTR_SERVER_INFO',
-      [...common, ...flow, 'emulated-prepared', ...rest, 'statistics', 'quit'],
+      [...ROUTING_CHECKS, ...FLOW_CHECKS, 'emulated-prepared', ...rest, 'statistics', 'quit'],
       'pdo_mysql',
     ),
   ],

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { FLOW_CHECKS, ROUTING_CHECKS } from '../compat/scenario.js';
 import { COMPAT_DIR, describeCompatClients, requireCommand, requireWorking, runProgram, type KnownProxyGap } from '../compat/harness.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
@@ -11,14 +12,9 @@ describeCompatClients(
       label: 'Ruby mysql2',
       how: "Client#query with Client#escape, Client#prepare (server-side, blob parameter), MULTI_STATEMENTS with next_result, ping; a Rails adapter's connect-time SET",
       checks: [
-        'connect',
-        'lobby-refuses-data',
-        'select-library',
-        'lobby-settings',
+        ...ROUTING_CHECKS,
         'connect-chatter',
-        'ddl',
-        'text-utf8mb4',
-        'null-values',
+        ...FLOW_CHECKS,
         'prepared',
         'commit',
         'rollback',

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { FLOW_CHECKS, ROUTING_CHECKS } from '../compat/scenario.js';
 import { COMPAT_DIR, describeCompatClients, requireCommand, runProgram, type KnownProxyGap } from '../compat/harness.js';
 
 /** Checks that fail today because of mysqlda; emptied as the proxy is fixed (see KnownProxyGap). */
@@ -13,13 +14,8 @@ describeCompatClients(
       // sync, directly on MariaDB too), so CALL and multi-statements are not part of its checks.
       how: 'Lua SQL API: con:query, con:prepare with bound INT/VARCHAR/NULL parameters (server-side); a 2-thread run of 1000 transactions, each thread routed in thread_init',
       checks: [
-        'connect',
-        'lobby-refuses-data',
-        'select-library',
-        'lobby-settings',
-        'ddl',
-        'text-utf8mb4',
-        'null-values',
+        ...ROUTING_CHECKS,
+        ...FLOW_CHECKS,
         'prepared',
         'commit',
         'rollback',
