@@ -13,6 +13,7 @@ import { parseErr, parseOk, type ErrPacket } from '../protocol/generic-packets.j
 import { encodeHandshakeResponse, parseAuthSwitchRequest, parseGreeting, type Greeting } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
+import { copyingReader, ReadBuffer, type ChunkReader } from '../socket/read-buffer.js';
 
 /** What must match between a client session and the backend connection it is spliced onto. */
 export interface ConnectionShape {
@@ -67,6 +68,7 @@ export class BackendConnection {
 
   private constructor(
     readonly socket: net.Socket,
+    private readonly input: ReadBuffer,
     readonly server: ServerConfig,
     readonly shape: ConnectionShape,
     readonly greeting: Greeting,
@@ -95,6 +97,16 @@ export class BackendConnection {
     return (this.negotiatedCapabilities & Capability.DEPRECATE_EOF) !== 0;
   }
 
+  /**
+   * Where the server's bytes go from now on (null: nowhere; the socket should be paused). Only one reader at a
+   * time: the session on the splice, or execute() between uses.
+   */
+  setReader(reader: ChunkReader | null): void {
+    this.input.setReader(reader);
+    // An unused connection keeps reading: a server that closes it (restart, wait_timeout) is noticed at once.
+    if (reader === null) this.socket.resume();
+  }
+
   onClose(listener: () => void): void {
     if (!this.alive) listener();
     else this.closeListeners.push(listener);
@@ -103,7 +115,13 @@ export class BackendConnection {
   static connect(server: ServerConfig, shape: ConnectionShape, connectTimeoutMs: number): Promise<BackendConnection> {
     const address = serverAddress(server);
     return new Promise((resolve, reject) => {
-      let socket: net.Socket = net.connect({ host: server.host, port: server.port, noDelay: true });
+      const input = new ReadBuffer();
+      // A TLS socket takes over the TCP handle's reads, so only a plain connection reads into the reused buffer.
+      let socket: net.Socket = server.tls
+        ? net.connect({ host: server.host, port: server.port, noDelay: true })
+        : net.connect({ host: server.host, port: server.port, noDelay: true, onread: input.onread });
+      const onRawData = (chunk: Buffer) => input.deliver(chunk, false);
+      if (server.tls) socket.on('data', onRawData);
       const framer = new PacketFramer();
       let settled = false;
       let greeting: Greeting | null = null;
@@ -116,8 +134,10 @@ export class BackendConnection {
         reject(new BackendError(message, address, serverError));
       };
       const timer = setTimeout(() => fail(`connect to ${address} timed out after ${connectTimeoutMs} ms`), connectTimeoutMs);
-      socket.on('error', (err) => fail(`cannot connect to ${address}: ${err.message}`));
-      socket.on('close', () => fail(`${address} closed the connection during the handshake`));
+      const onError = (err: Error) => fail(`cannot connect to ${address}: ${err.message}`);
+      const onClose = () => fail(`${address} closed the connection during the handshake`);
+      socket.on('error', onError);
+      socket.on('close', onClose);
       const send = (payload: Buffer, sequenceId: number) => socket.write(encodePacket(payload, sequenceId));
       let password = server.password;
 
@@ -148,13 +168,13 @@ export class BackendConnection {
         request[8] = shape.charset;
         send(request, sequenceId);
         const raw = socket;
-        raw.removeListener('data', onData);
+        raw.removeListener('data', onRawData);
         // The server's certificate is not verified: the option encrypts the link to a known address.
         const secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername: net.isIP(server.host) ? undefined : server.host });
         secure.on('error', (err) => fail(`TLS to ${address} failed: ${err.message}`));
         secure.once('secureConnect', () => {
           socket = secure;
-          secure.on('data', onData);
+          secure.on('data', (chunk: Buffer) => input.deliver(chunk, false));
           sendHandshakeResponse(sequenceId + 1);
         });
       };
@@ -177,12 +197,13 @@ export class BackendConnection {
           case PacketHeader.OK: {
             settled = true;
             clearTimeout(timer);
-            socket.removeAllListeners();
-            socket.pause();
+            socket.removeListener('error', onError);
+            socket.removeListener('close', onClose);
+            input.setReader(null);
             const rest = framer.takeRemainder();
-            if (rest.length) socket.unshift(rest);
+            if (rest.length) input.deliver(rest, false);
             const status = parseOk(payload).statusFlags;
-            resolve(new BackendConnection(socket, server, shape, greeting, capabilities, status));
+            resolve(new BackendConnection(socket, input, server, shape, greeting, capabilities, status));
             return;
           }
           case PacketHeader.ERR: {
@@ -214,7 +235,7 @@ export class BackendConnection {
         }
       };
 
-      function onData(chunk: Buffer): void {
+      const onData = (chunk: Buffer): void => {
         try {
           for (const packet of framer.push(chunk)) {
             if (settled) return;
@@ -223,8 +244,8 @@ export class BackendConnection {
         } catch (err) {
           fail(`${address} sent a malformed handshake: ${(err as Error).message}`);
         }
-      }
-      socket.on('data', onData);
+      };
+      input.setReader(copyingReader(onData));
     });
   }
 
@@ -242,9 +263,8 @@ export class BackendConnection {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.socket.off('data', onData);
+        this.setReader(null);
         this.socket.off('close', onClose);
-        this.socket.pause();
         resolve(result);
       };
       const tracker = new ResponseTracker(this.deprecateEof, (_tag, ok) => {
@@ -252,16 +272,16 @@ export class BackendConnection {
         this.statusFlags = tracker.statusFlags;
         finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
       });
-      const onData = (chunk: Buffer) => {
+      const onData = copyingReader((chunk) => {
         for (const packet of framer.push(chunk)) packets.push(packet.payload);
         tracker.scan(chunk);
-      };
+      });
       const onClose = () => finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'connection lost' } });
       const timer = setTimeout(() => {
         this.destroy();
         finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'timed out' } });
       }, timeoutMs);
-      this.socket.on('data', onData);
+      this.setReader(onData);
       this.socket.on('close', onClose);
       this.socket.resume();
       tracker.commandSent(payload[0]);

@@ -15,6 +15,7 @@ import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
 import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
+import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
 import { processRsaKeys } from './rsa-keys.js';
 import { secureContextFor } from './tls-context.js';
 import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
@@ -96,6 +97,8 @@ export class ClientSession implements KillableSession {
 
   private readonly splitter: CommandSplitter;
   private backlog: Buffer | null = null;
+  /** The backlog is a view of the client socket's reused read buffer (valid until the next read). */
+  private backlogBorrowed = false;
   private pumping = false;
   private pauseReasons = 0;
   private backendPausedForClient = false;
@@ -217,13 +220,36 @@ export class ClientSession implements KillableSession {
     socket.on('close', () => this.close('client closed the connection'));
   }
 
-  private readonly onClientData = (chunk: Buffer): void => {
+  private readonly onClientData = (chunk: Buffer): void => void this.receive(chunk, false);
+
+  /** Client bytes read into the socket's reused buffer (plain TCP, after login). True when they stay referenced. */
+  private readonly onClientRead = (chunk: Buffer): boolean => this.receive(chunk, true);
+
+  private receive(chunk: Buffer, borrowed: boolean): boolean {
     this.bytesFromClient += chunk.length;
     if (this.phase.name === 'ready') {
-      this.backlog = this.backlog ? Buffer.concat([this.backlog, chunk]) : chunk;
+      if (this.backlog) {
+        this.backlog = Buffer.concat([this.backlog, chunk]);
+        this.backlogBorrowed = false;
+      } else {
+        this.backlog = chunk;
+        this.backlogBorrowed = borrowed;
+      }
       this.pump();
-      return;
+      if (this.backlogBorrowed) {
+        // Bytes waiting behind a command handled here outlive this read: they are copied.
+        if (this.backlog) this.backlog = Buffer.from(this.backlog);
+        this.backlogBorrowed = false;
+      }
+      // Forwarded bytes still queued for the backend reference the read buffer.
+      return borrowed && this.backend !== null && (this.backend.socket.writableLength > 0 || this.backend.socket.destroyed);
     }
+    this.onLoginData(borrowed ? Buffer.from(chunk) : chunk);
+    return false;
+  }
+
+  /** Bytes of the login or of a COM_CHANGE_USER exchange: whole packets go to the authentication steps. */
+  private onLoginData(chunk: Buffer): void {
     if (this.phase.name === 'closed' || this.phase.name === 'tls-handshake') return;
     let packets: Packet[];
     try {
@@ -249,7 +275,7 @@ export class ClientSession implements KillableSession {
       }
       if (this.phaseName() === 'closed' || this.phaseName() === 'tls-handshake') return;
     }
-  };
+  }
 
   /** The phase, read without TypeScript's narrowing (handlers called in between may change it). */
   private phaseName(): Phase['name'] {
@@ -344,6 +370,7 @@ export class ClientSession implements KillableSession {
     this.account = account;
     this.user = account.user;
     this.phase = { name: 'ready' };
+    this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user, tls: this.socket instanceof tls.TLSSocket }, 'session opened');
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
     const { library, key } = account;
@@ -366,7 +393,19 @@ export class ClientSession implements KillableSession {
     if (!routed && !this.closed) this.close('fixed routing of the account failed', 'warn');
   }
 
+  /**
+   * From login on, a plain TCP client is read into one reused buffer instead of a fresh one per 'data' event
+   * (the splice's main allocation). TLS sockets, and Node versions where this is not possible, keep 'data'.
+   */
+  private readIntoReusedBuffer(): void {
+    if (this.socket instanceof tls.TLSSocket) return;
+    const input = new ReadBuffer();
+    input.setReader(this.onClientRead);
+    if (adoptReadBuffer(this.socket, input)) this.socket.off('data', this.onClientData);
+  }
+
   private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {
+
     this.services.events.emit('client-rejected', { client: this.clientAddress, reason });
     this.writeClient(encodePacket(encodeErr(error), sequenceId));
     this.close(reason, 'warn');
@@ -467,9 +506,11 @@ export class ClientSession implements KillableSession {
         this.replyError(sequenceId, ProxyErrors.noLibrarySelected());
       }
       if (!step.command) return;
+      // The command is handled asynchronously: it must not be a view of a buffer the next read reuses.
+      const command = this.backlogBorrowed ? { sequenceId: step.command.sequenceId, payload: Buffer.from(step.command.payload) } : step.command;
       this.pumping = true;
       this.pause(PauseReason.HANDLING_COMMAND);
-      this.handleCommand(step.command)
+      this.handleCommand(command)
         .catch((err: unknown) => {
           this.services.logger.error({ session: this.id, err }, 'unexpected error while handling a command');
           this.close(`internal error: ${(err as Error).message}`, 'warn');
@@ -635,11 +676,11 @@ export class ClientSession implements KillableSession {
    */
   private async runInternal(payload: Buffer): Promise<import('../backend/backend-connection.js').CommandResult | null> {
     const connection = this.backend!;
-    connection.socket.off('data', this.onBackendData);
+    connection.setReader(null);
     connection.socket.off('close', this.onBackendClose);
     const result = await connection.execute(payload);
     if (this.backend === connection) {
-      connection.socket.on('data', this.onBackendData);
+      connection.setReader(this.onBackendData);
       connection.socket.on('close', this.onBackendClose);
       connection.socket.resume();
       if (!connection.alive) {
@@ -942,7 +983,7 @@ export class ClientSession implements KillableSession {
     this.broker.backendChanged();
     this.tracker = new ResponseTracker(this.deprecateEof, this.onResponseEnd);
     this.tracker.statusFlags = connection.statusFlags;
-    connection.socket.on('data', this.onBackendData);
+    connection.setReader(this.onBackendData);
     connection.socket.on('drain', this.onBackendDrain);
     connection.socket.on('close', this.onBackendClose);
     connection.socket.resume();
@@ -955,10 +996,9 @@ export class ClientSession implements KillableSession {
     const idle = this.tracker?.idle ?? false;
     if (this.tracker) this.lobbyStatus = this.tracker.statusFlags;
     connection.statusFlags = this.tracker?.statusFlags ?? connection.statusFlags;
-    connection.socket.off('data', this.onBackendData);
+    connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
     connection.socket.off('close', this.onBackendClose);
-    connection.socket.pause();
     this.backend = null;
     this.tracker = null;
     if (this.backendPausedForClient) this.backendPausedForClient = false;
@@ -966,7 +1006,8 @@ export class ClientSession implements KillableSession {
     return { connection, idle };
   }
 
-  private readonly onBackendData = (chunk: Buffer): void => {
+  /** Server bytes on the splice: passed on as they are. True when the chunk stays queued for the client. */
+  private readonly onBackendData = (chunk: Buffer): boolean => {
     this.tracker!.scan(chunk);
     if (!this.writeClient(chunk) && this.backend) {
       this.backend.socket.pause();
@@ -975,6 +1016,8 @@ export class ClientSession implements KillableSession {
     if (this.idleWaiters.length > 0 && this.tracker?.idle) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+    // Usually the write went straight to the kernel; when it did not, the chunk is still referenced.
+    return this.socket.writableLength > 0 || this.socket.destroyed;
   };
 
   private readonly onResponseEnd = (tag: number, ok: boolean): void => {

@@ -86,6 +86,48 @@ describe('the splice', () => {
     slow.connection.destroy();
   });
 
+  it('relays every byte of a 55 MB result to a client that keeps stalling (back-pressure with reused read buffers)', async () => {
+    const { rawClient, query } = await import('../support/raw-client.js');
+    const { encodePacket, PacketFramer } = await import('../../src/protocol/packet.js');
+    const { createHash } = await import('node:crypto');
+    const stalling = await rawClient(env.proxy.port);
+    await stalling.query('select library stalling-reader');
+    const socket = stalling.connection.socket;
+    const framer = new PacketFramer();
+    // Without DEPRECATE_EOF: column count, 2 column definitions, EOF, the rows, EOF.
+    const rows: Buffer[] = [];
+    let eofs = 0;
+    const done = new Promise<void>((resolve) => {
+      stalling.connection.setReader((chunk) => {
+        for (const packet of framer.push(Buffer.from(chunk))) {
+          const isEof = packet.payload[0] === 0xfe && packet.payload.length < 9;
+          if (isEof && ++eofs === 2) resolve();
+          else if (eofs === 1 && !isEof) rows.push(packet.payload);
+        }
+        return false;
+      });
+    });
+    // The client stops reading every few milliseconds, so the proxy's writes to it queue up again and again.
+    // ~55 MB in all: more than the kernel's socket buffers hold, so writes stay queued while the client stalls.
+    const stall = setInterval(() => {
+      socket.pause();
+      setTimeout(() => socket.resume(), 20);
+    }, 30);
+    socket.write(encodePacket(query('select seq, repeat(md5(seq), 8) from seq_1_to_200000'), 0));
+    await done;
+    clearInterval(stall);
+    socket.resume();
+    expect(rows.length).toBe(200_000);
+    for (let seq = 1; seq <= 200_000; seq++) {
+      const row = rows[seq - 1];
+      const text = String(seq);
+      const md5 = createHash('md5').update(text).digest('hex').repeat(8);
+      const expected = Buffer.concat([Buffer.from([text.length]), Buffer.from(text), Buffer.from([0xfc, 0, 1]), Buffer.from(md5)]);
+      if (!row.equals(expected)) throw new Error(`row ${seq} differs: ${row.toString('latin1')}`);
+    }
+    stalling.connection.destroy();
+  });
+
   it('honours DEPRECATE_EOF and multi-statements exactly as the client negotiated them', async () => {
     const c = await connectClient(env.proxy.port, { multipleStatements: true });
     await c.query('select library multi');

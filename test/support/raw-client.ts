@@ -1,6 +1,7 @@
 import { BackendConnection } from '../../src/backend/backend-connection.js';
 import { Capability, DEFAULT_CHARSET } from '../../src/protocol/constants.js';
 import { encodePacket, PacketFramer } from '../../src/protocol/packet.js';
+import { copyingReader } from '../../src/socket/read-buffer.js';
 
 /**
  * A client that speaks raw packets to the proxy, for what drivers do not expose: pipelining many commands
@@ -23,18 +24,20 @@ export async function rawClient(port: number, capabilities = Capability.MULTI_RE
       const socket = connection.socket;
       const done = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`only ${packets.length} of ${expectedPackets} packets arrived`)), 10_000);
-        socket.on('data', (chunk: Buffer) => {
-          for (const packet of framer.push(chunk)) packets.push(packet.payload);
-          if (packets.length >= expectedPackets) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
+        connection.setReader(
+          copyingReader((chunk) => {
+            for (const packet of framer.push(chunk)) packets.push(packet.payload);
+            if (packets.length >= expectedPackets) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }),
+        );
       });
       socket.resume();
       socket.write(Buffer.concat(payloads.map((payload) => encodePacket(payload, 0))));
       await done;
-      socket.removeAllListeners('data');
+      connection.setReader(null);
       socket.pause();
       return packets;
     },
