@@ -78,6 +78,7 @@ export class BackendConnection {
     this.statusFlags = statusFlags;
     socket.on('close', () => {
       this.alive = false;
+      input.release();
       for (const listener of this.closeListeners.splice(0)) listener();
     });
     socket.on('error', () => {

@@ -401,7 +401,9 @@ export class ClientSession implements KillableSession {
     if (this.socket instanceof tls.TLSSocket) return;
     const input = new ReadBuffer();
     input.setReader(this.onClientRead);
-    if (adoptReadBuffer(this.socket, input)) this.socket.off('data', this.onClientData);
+    if (!adoptReadBuffer(this.socket, input)) return;
+    this.socket.off('data', this.onClientData);
+    this.socket.once('close', () => input.release());
   }
 
   private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {

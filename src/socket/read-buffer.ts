@@ -11,6 +11,13 @@ export type ChunkReader = (chunk: Buffer) => boolean;
 export const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
+ * Read buffers of closed sockets, handed to new ones: short-lived connections then allocate nothing either
+ * (64 KB apiece would otherwise drive V8's external-memory GC at thousands of connections a second).
+ */
+const spareBuffers: Buffer[] = [];
+const MAX_SPARE_BUFFERS = 256;
+
+/**
  * One socket's read buffer, reused from read to read (Node's `onread`): the splice then allocates no buffer
  * and skips the readable-stream machinery per read. Bytes that arrive while no reader is set are copied and
  * kept for the next one.
@@ -25,7 +32,7 @@ export class ReadBuffer {
   readonly onread = {
     buffer: (): Buffer => {
       if (this.buffer === null || this.bufferKept) {
-        this.buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+        this.buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
         this.bufferKept = false;
       }
       return this.buffer;
@@ -39,6 +46,17 @@ export class ReadBuffer {
   setReader(reader: ChunkReader | null): void {
     this.reader = reader;
     while (reader !== null && this.early.length > 0 && this.reader === reader) reader(this.early.shift()!);
+  }
+
+  /**
+   * The socket has closed: no read can land in the buffer any more, so unless a queued write still holds it,
+   * it goes to the next socket.
+   */
+  release(): void {
+    if (this.buffer !== null && !this.bufferKept && spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(this.buffer);
+    this.buffer = null;
+    this.reader = null;
+    this.early = [];
   }
 
   /** A chunk from the socket; `borrowed` when it is a view of the reused buffer. */
