@@ -97,6 +97,7 @@ export class ClientSession implements KillableSession {
 
   private readonly splitter: CommandSplitter;
   private backlog: Buffer | null = null;
+  private readBufferAdopted = false;
   /** The backlog is a view of the client socket's reused read buffer (valid until the next read). */
   private backlogBorrowed = false;
   private pumping = false;
@@ -370,7 +371,6 @@ export class ClientSession implements KillableSession {
     this.account = account;
     this.user = account.user;
     this.phase = { name: 'ready' };
-    this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user, tls: this.socket instanceof tls.TLSSocket }, 'session opened');
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
     const { library, key } = account;
@@ -394,11 +394,13 @@ export class ClientSession implements KillableSession {
   }
 
   /**
-   * From login on, a plain TCP client is read into one reused buffer instead of a fresh one per 'data' event
-   * (the splice's main allocation). TLS sockets, and Node versions where this is not possible, keep 'data'.
+   * Once routed, a plain TCP client is read into one reused buffer instead of a fresh one per 'data' event (the
+   * splice's main allocation); clients still in the lobby hold no buffer. TLS sockets, Node versions where this
+   * is not possible, and a socket with bytes already buffered keep 'data' events.
    */
   private readIntoReusedBuffer(): void {
-    if (this.socket instanceof tls.TLSSocket) return;
+    if (this.readBufferAdopted || this.socket instanceof tls.TLSSocket) return;
+    this.readBufferAdopted = true;
     const input = new ReadBuffer();
     input.setReader(this.onClientRead);
     if (!adoptReadBuffer(this.socket, input)) return;
@@ -950,6 +952,7 @@ export class ClientSession implements KillableSession {
     this.attachBackend(connection);
     this.route = { library, key: key ?? '' };
     this.pendingBegin = null;
+    this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');
     this.services.events.emit('session-routed', { session: this.id, library, previous: left });
     this.replyOk(reply);
