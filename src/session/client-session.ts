@@ -223,7 +223,7 @@ export class ClientSession implements KillableSession {
 
   private readonly onClientData = (chunk: Buffer): void => void this.receive(chunk, false);
 
-  /** Client bytes read into the socket's reused buffer (plain TCP, after login). True when they stay referenced. */
+  /** Client bytes read into the socket's reused buffer (plain TCP, once routed). True when they stay referenced. */
   private readonly onClientRead = (chunk: Buffer): boolean => this.receive(chunk, true);
 
   private receive(chunk: Buffer, borrowed: boolean): boolean {
@@ -409,7 +409,6 @@ export class ClientSession implements KillableSession {
   }
 
   private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {
-
     this.services.events.emit('client-rejected', { client: this.clientAddress, reason });
     this.writeClient(encodePacket(encodeErr(error), sequenceId));
     this.close(reason, 'warn');
