@@ -56,15 +56,22 @@ export class ProxyMetrics {
       registers,
     });
 
+    // Every session reports its traffic when it closes or moves: the labelled counters are looked up once per library.
+    const traffic = new Map<string, { commands: Counter.Internal; received: Counter.Internal; sent: Counter.Internal }>();
     this.unsubscribe.push(
       events.on('client-connected', () => connections.inc()),
       events.on('client-rejected', () => rejected.inc()),
       events.on('auth-failed', () => authFailures.inc()),
       events.on('traffic', (event) => {
-        const labels = { library: event.library ?? LOBBY_LABEL };
-        commands.inc(labels, event.commands);
-        received.inc(labels, event.bytesIn);
-        sent.inc(labels, event.bytesOut);
+        const library = event.library ?? LOBBY_LABEL;
+        let children = traffic.get(library);
+        if (!children) {
+          children = { commands: commands.labels(library), received: received.labels(library), sent: sent.labels(library) };
+          traffic.set(library, children);
+        }
+        children.commands.inc(event.commands);
+        children.received.inc(event.bytesIn);
+        children.sent.inc(event.bytesOut);
       }),
       events.on('backend-connect', (event) => {
         if (event.ok) connectSeconds.observe({ server: event.server }, event.ms / 1000);
