@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { backendTlsOptions } from './backend-tls.js';
 import { constants as cryptoConstants, publicEncrypt } from 'node:crypto';
 import type { ServerConfig } from '../config/types.js';
 import {
@@ -170,8 +171,12 @@ export class BackendConnection {
         send(request, sequenceId);
         const raw = socket;
         raw.removeListener('data', onRawData);
-        // The server's certificate is not verified: the option encrypts the link to a known address.
-        const secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername: net.isIP(server.host) ? undefined : server.host });
+        let secure: tls.TLSSocket;
+        try {
+          secure = tls.connect(backendTlsOptions({ ...server, tls: server.tls! }, raw));
+        } catch (err) {
+          return fail(`TLS to ${address} is misconfigured: ${(err as Error).message}`);
+        }
         secure.on('error', (err) => fail(`TLS to ${address} failed: ${err.message}`));
         secure.once('secureConnect', () => {
           socket = secure;

@@ -3,6 +3,7 @@ import type { LibraryConfig, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import { BackendError, serverAddress, shapeKey, type BackendConnection, type ConnectionShape } from './backend-connection.js';
+import { tlsKey } from './backend-tls.js';
 import { classifyConnectFailure } from './connect-failure.js';
 import { ConnectionPool, type PoolOptions, type PoolStats } from './connection-pool.js';
 import type { HealthObservation } from './server-health.js';
@@ -136,7 +137,7 @@ export class BackendPools {
   }
 
   private poolFor(server: ServerConfig, shape: ConnectionShape): ConnectionPool {
-    const key = `${serverAddress(server)}/${server.user}/${server.database}/${server.tls ? 'tls' : 'tcp'}|${shapeKey(shape)}`;
+    const key = `${serverAddress(server)}/${server.user}/${server.database}/${tlsKey(server.tls)}|${shapeKey(shape)}`;
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new ConnectionPool(server, shape, this.options);
@@ -147,5 +148,5 @@ export class BackendPools {
 }
 
 function sameServer(a: ServerConfig, b: ServerConfig): boolean {
-  return a.host === b.host && a.port === b.port && a.user === b.user && a.password === b.password && a.database === b.database && a.tls === b.tls;
+  return a.host === b.host && a.port === b.port && a.user === b.user && a.password === b.password && a.database === b.database && tlsKey(a.tls) === tlsKey(b.tls);
 }

@@ -1,5 +1,6 @@
 /**
- * The sections mysqlda.conf did not have: client accounts (`users`), client TLS (`tls`), the backend health
+ * The sections mysqlda.conf did not have: client accounts (`users`), client TLS (`tls`), backend TLS
+ * (`forwards[].forward[].tls`), the backend health
  * monitor (`health`), the failover policy (`failover`), the admin listener (`admin`) and daemon files (`daemon`).
  * Each is optional; absent keys take their defaults from schema.ts. Pure: file checks happen in load.ts.
  */
@@ -22,7 +23,7 @@ import {
 import { DEFAULTS, KNOWN_KEYS, LIMITS, LOG_LEVEL_NAMES } from './schema.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import { valueProblem } from '../routing/identifiers.js';
-import type { AdminConfig, ClientUserConfig, DaemonConfig, FailoverConfig, HealthConfig, TlsConfig } from './types.js';
+import type { AdminConfig, BackendTlsConfig, BackendTlsMode, ClientUserConfig, DaemonConfig, FailoverConfig, HealthConfig, TlsConfig } from './types.js';
 import type { LogLevel } from '../log/logger.js';
 
 /**
@@ -137,6 +138,44 @@ export function readTls(review: Review, document: JsonObject, configDir: string)
   const required = readBoolean(review, field(tls, 'require', 'tls'), DEFAULTS.tlsRequired);
   if (cert === undefined || key === undefined || required === undefined) return undefined;
   return { certFile: path.resolve(configDir, cert), keyFile: path.resolve(configDir, key), required };
+}
+
+const BACKEND_TLS_MODES: readonly BackendTlsMode[] = ['required', 'verify_ca', 'verify_identity'];
+
+/**
+ * Extension `forwards[].forward[].tls`: `false` (plain TCP, as mysqlda), `true` (encrypted, certificate not
+ * checked), or `{ "mode", "ca", "cert", "key" }` with files relative to the config file's directory.
+ */
+export function readBackendTls(review: Review, entry: JsonObject, serverPath: string, configDir: string): BackendTlsConfig | null | undefined {
+  const tlsField = field(entry, 'tls', serverPath);
+  const value = entry.tls;
+  if (value === undefined || value === null || typeof value === 'boolean') {
+    const on = readBoolean(review, tlsField, DEFAULTS.serverTls);
+    if (on === undefined) return undefined;
+    return on ? { mode: 'required', caFile: null, certFile: null, keyFile: null } : null;
+  }
+  if (!isJsonObject(value)) {
+    review.problem(fieldPath(tlsField), `must be true, false or an object { "mode", "ca", "cert", "key" }, got ${describe(value)}`);
+    return undefined;
+  }
+  const tlsPath = fieldPath(tlsField);
+  checkKnownKeys(review, value, tlsPath, KNOWN_KEYS.server_tls);
+  const mode = readString(review, field(value, 'mode', tlsPath), { fallback: DEFAULTS.serverTlsMode });
+  const ca = readOptionalString(review, field(value, 'ca', tlsPath), { nonEmpty: true });
+  const cert = readOptionalString(review, field(value, 'cert', tlsPath), { nonEmpty: true });
+  const key = readOptionalString(review, field(value, 'key', tlsPath), { nonEmpty: true });
+  if (mode === undefined || ca === undefined || cert === undefined || key === undefined) return undefined;
+  if (!(BACKEND_TLS_MODES as readonly string[]).includes(mode)) {
+    review.problem(childPath(tlsPath, 'mode'), `must be one of ${BACKEND_TLS_MODES.join(', ')}, got ${describe(mode)}`);
+    return undefined;
+  }
+  if ((cert === null) !== (key === null)) {
+    review.problem(tlsPath, `"cert" and "key" go together (a client certificate and its private key)`);
+    return undefined;
+  }
+  if (mode === 'required' && ca !== null) review.warning(childPath(tlsPath, 'ca'), `is not used with mode "required" (the certificate is not checked)`);
+  const resolve = (file: string | null) => (file === null ? null : path.resolve(configDir, file));
+  return { mode: mode as BackendTlsMode, caFile: resolve(ca), certFile: resolve(cert), keyFile: resolve(key) };
 }
 
 /** Extension `health`: how the monitor checks every server. */

@@ -57,6 +57,14 @@ export function parseConfigTextWithWarnings(text: string, configPath: string): V
 /** The files the config names that must exist now (TLS certificate and key), each unreadable one as a problem. */
 function unreadableFiles(config: MysqldaConfig): string[] {
   const files = config.tls ? [['tls.cert', config.tls.certFile], ['tls.key', config.tls.keyFile]] : [];
+  config.libraries.forEach((library, i) =>
+    library.servers.forEach((server, j) => {
+      const where = `forwards[${i}].forward[${j}].tls`;
+      for (const [key, file] of [['ca', server.tls?.caFile], ['cert', server.tls?.certFile], ['key', server.tls?.keyFile]] as const) {
+        if (file) files.push([`${where}.${key}`, file]);
+      }
+    }),
+  );
   const problems: string[] = [];
   for (const [key, file] of files) {
     try {

@@ -38,6 +38,8 @@ export const DEFAULTS = {
   tlsRequired: false,
   /** Extension forwards[].forward[].tls: plain TCP to the backend, as mysqlda. */
   serverTls: false,
+  /** Extension forwards[].forward[].tls as an object: without `mode`, the certificate and the server's name are checked. */
+  serverTlsMode: 'verify_identity',
   /** Extension users[].db and users[].admin. */
   userDatabase: '',
   userAdmin: false,
@@ -94,6 +96,7 @@ export const KNOWN_KEYS = {
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
   user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin'],
   tls: ['cert', 'key', 'require'],
+  server_tls: ['mode', 'ca', 'cert', 'key'],
   health: ['interval_ms', 'timeout_ms', 'fail_threshold', 'rise_threshold'],
   failover: ['auto_failback'],
   admin: ['http'],

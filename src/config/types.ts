@@ -12,8 +12,25 @@ export interface ServerConfig {
   user: string;
   password: string;
   database: string;
-  /** Speak TLS to this server (extension forwards[].forward[].tls). */
-  tls: boolean;
+  /** TLS to this server (extension forwards[].forward[].tls); null: plain TCP. */
+  tls: BackendTlsConfig | null;
+}
+
+/** How much of a backend's certificate is checked, named as MySQL clients name it (--ssl-mode). */
+export type BackendTlsMode = 'required' | 'verify_ca' | 'verify_identity';
+
+/** TLS towards one backend server. Paths are absolute. */
+export interface BackendTlsConfig {
+  /**
+   * required: encrypted, the certificate is not checked (`"tls": true`); verify_ca: the certificate must chain to
+   * a trusted CA; verify_identity: that, and it must name the configured `ip` (host name or address).
+   */
+  mode: BackendTlsMode;
+  /** PEM file of the CAs to trust instead of Node's bundled roots; null: the bundled roots. */
+  caFile: string | null;
+  /** Client certificate and its key (PEM), for backend accounts created REQUIRE X509; both or neither. */
+  certFile: string | null;
+  keyFile: string | null;
 }
 
 /** A library (mysqlda's "instance"): the home of many core objects, an ordered failover list of servers. */

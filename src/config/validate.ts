@@ -21,7 +21,7 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
-import { readAdmin, readDaemon, readFailover, readHealth, readTls, readUsers } from './extensions.js';
+import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readTls, readUsers } from './extensions.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
 
@@ -45,9 +45,9 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const auth = readAuth(review, document);
   const pool = readPool(review, document);
   const saveDir = readSaveDir(review, document, absolutePath);
-  const libraries = readLibraries(review, document, auth ?? { user: '', password: '', database: '' });
-
   const configDir = path.dirname(absolutePath);
+  const libraries = readLibraries(review, document, auth ?? { user: '', password: '', database: '' }, configDir);
+
   const libraryNames = libraries ? new Set(libraries.map((library) => library.name)) : undefined;
   const users = readUsers(review, document, auth?.user, libraryNames);
   const tls = readTls(review, document, configDir);
@@ -147,11 +147,11 @@ interface Seen {
   databases: Map<string, { path: string; library: string }>;
 }
 
-function readLibraries(review: Review, document: JsonObject, auth: Credentials): LibraryConfig[] | undefined {
+function readLibraries(review: Review, document: JsonObject, auth: Credentials, configDir: string): LibraryConfig[] | undefined {
   const list = readArray(review, field(document, 'forwards', ''), 'an array of libraries');
   if (!list) return undefined;
   const seen: Seen = { libraryNames: new Map(), databases: new Map() };
-  const libraries = list.map((entry, i) => readLibrary(review, entry, childPath('forwards', i), auth, seen));
+  const libraries = list.map((entry, i) => readLibrary(review, entry, childPath('forwards', i), auth, seen, configDir));
   return libraries.every((l): l is LibraryConfig => l !== undefined) ? libraries : undefined;
 }
 
@@ -161,6 +161,7 @@ function readLibrary(
   libraryPath: string,
   auth: Credentials,
   seen: Seen,
+  configDir: string,
 ): LibraryConfig | undefined {
   if (!isJsonObject(entry)) {
     review.problem(libraryPath, `must be an object, got ${describe(entry)}`);
@@ -176,7 +177,7 @@ function readLibrary(
   const endpoints = new Map<string, string>(); // host:port → path of its first listing in this library
   const servers = list.map((serverEntry, i) => {
     const serverPath = childPath(serversPath, i);
-    const server = readServer(review, serverEntry, serverPath, auth);
+    const server = readServer(review, serverEntry, serverPath, auth, configDir);
     if (server && isFirstListing(review, server, serverPath, endpoints) && name !== undefined) {
       noteSharedDatabase(review, server, serverPath, name, seen);
     }
@@ -217,6 +218,7 @@ function readServer(
   entry: JsonValue,
   serverPath: string,
   auth: Credentials,
+  configDir: string,
 ): ServerConfig | undefined {
   if (!isJsonObject(entry)) {
     review.problem(serverPath, `must be an object, got ${describe(entry)}`);
@@ -229,7 +231,7 @@ function readServer(
   const user = readString(review, field(entry, 'user', serverPath), { fallback: auth.user, nonEmpty: true });
   const password = readString(review, field(entry, 'pass', serverPath), { fallback: auth.password });
   const database = readString(review, field(entry, 'db', serverPath), { fallback: auth.database });
-  const tls = readBoolean(review, field(entry, 'tls', serverPath), DEFAULTS.serverTls);
+  const tls = readBackendTls(review, entry, serverPath, configDir);
   if (host === undefined || port === undefined || user === undefined || password === undefined) return undefined;
   return database === undefined || tls === undefined ? undefined : { host, port, user, password, database, tls };
 }

@@ -9,7 +9,7 @@ import type { LibraryConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ProxyEvents } from '../../src/observability/proxy-events.js';
 
-const server = (host: string) => ({ host, port: 3306, user: 'u', password: 'p', database: 'd', tls: false });
+const server = (host: string) => ({ host, port: 3306, user: 'u', password: 'p', database: 'd', tls: null });
 const library = (name: string, hosts: string[]): LibraryConfig => ({ name, weight: 1, servers: hosts.map(server) });
 
 const LIB_A = library('lib_a', ['m', 'r1', 'r2']);

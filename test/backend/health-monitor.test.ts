@@ -7,7 +7,7 @@ import { ServerHealthBook, type HealthObservation } from '../../src/backend/serv
 import type { ServerConfig } from '../../src/config/types.js';
 import { encodeTextResultSet } from '../../src/protocol/result-set.js';
 
-const server = (port: number, host = '127.0.0.1'): ServerConfig => ({ host, port, user: 'u', password: 'p', database: 'd', tls: false });
+const server = (port: number, host = '127.0.0.1'): ServerConfig => ({ host, port, user: 'u', password: 'p', database: 'd', tls: null });
 const settings = { intervalMs: 100, timeoutMs: 50, failThreshold: 2, riseThreshold: 2 };
 
 describe('readOnlyFrom', () => {

@@ -43,7 +43,7 @@ describe('defaults of the extension sections', () => {
     expect(config.failover).toEqual({ autoFailback: false });
     expect(config.admin).toEqual({ http: null });
     expect(config.daemon).toEqual({ pidFile: '/srv/mysqlda/etc/mysqlda.pid', logFile: '/srv/mysqlda/etc/log/mysqlda.log', logLevel: null });
-    expect(config.libraries[0].servers.map((s) => s.tls)).toEqual([false, false]);
+    expect(config.libraries[0].servers.map((s) => s.tls)).toEqual([null, null]);
     expect(warnings).toEqual([]);
   });
 });
@@ -131,7 +131,7 @@ describe('tls', () => {
     await writeFile(file, JSON.stringify(config), { mode: 0o600 });
     const { config: loaded } = await loadConfigFileWithWarnings(file);
     expect(loaded.tls).toEqual({ certFile: path.join(dir, 'proxy.crt'), keyFile: path.join(dir, 'proxy.key'), required: true });
-    expect(loaded.libraries[0].servers.map((s) => s.tls)).toEqual([false, true]);
+    expect(loaded.libraries[0].servers.map((s) => s.tls)).toEqual([null, { mode: 'required', caFile: null, certFile: null, keyFile: null }]);
   });
 
   it('refuses missing files, naming the key and the resolved path', () => {
@@ -155,10 +155,63 @@ describe('tls', () => {
     await chmod(dir, 0o700);
   });
 
-  it('rejects a non-boolean forward tls flag', () => {
+  it('rejects a forward tls setting that is neither a flag nor an object', () => {
     const config = baseConfig();
     config.forwards[1].forward[0].tls = 1;
-    expect(problemsOf(config)).toEqual(['forwards[1].forward[0].tls: must be true or false, got 1']);
+    expect(problemsOf(config)).toEqual(['forwards[1].forward[0].tls: must be true, false or an object { "mode", "ca", "cert", "key" }, got 1']);
+    config.forwards[1].forward[0].tls = ['verify_ca'];
+    expect(problemsOf(config)).toEqual(['forwards[1].forward[0].tls: must be true, false or an object { "mode", "ca", "cert", "key" }, got an array']);
+  });
+});
+
+describe('backend tls (forwards[].forward[].tls)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-backend-tls-'));
+    for (const name of ['ca.pem', 'client.pem', 'client-key.pem']) await writeFile(path.join(dir, name), 'pem');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const configIn = (dir: string) => path.join(dir, 'mysqlda.conf');
+
+  it('the object form checks the certificate and the name by default, files relative to the config directory', () => {
+    const config = baseConfig();
+    config.forwards[0].forward[0].tls = { ca: 'ca.pem' };
+    config.forwards[0].forward[1].tls = { mode: 'verify_ca', ca: 'ca.pem', cert: 'client.pem', key: path.join(dir, 'client-key.pem') };
+    config.forwards[1].forward[0].tls = { mode: 'verify_identity' };
+    const { config: loaded, warnings } = parse(config, configIn(dir));
+    expect(loaded.libraries[0].servers.map((s) => s.tls)).toEqual([
+      { mode: 'verify_identity', caFile: path.join(dir, 'ca.pem'), certFile: null, keyFile: null },
+      { mode: 'verify_ca', caFile: path.join(dir, 'ca.pem'), certFile: path.join(dir, 'client.pem'), keyFile: path.join(dir, 'client-key.pem') },
+    ]);
+    // No CA file: Node's bundled root CAs are trusted (a managed database with a public certificate).
+    expect(loaded.libraries[1].servers[0].tls).toEqual({ mode: 'verify_identity', caFile: null, certFile: null, keyFile: null });
+    expect(warnings).toEqual([]);
+  });
+
+  it('reports an unknown mode, a certificate without its key, unknown keys and unreadable files', () => {
+    const config = baseConfig();
+    config.forwards[0].forward[0].tls = { mode: 'VERIFY_FULL' };
+    config.forwards[0].forward[1].tls = { cert: 'client.pem' };
+    config.forwards[1].forward[0].tls = { ca: 'missing-ca.pem' };
+    expect(problemsOf({ ...config, storage: { save_dir: dir } })).toEqual([
+      'forwards[0].forward[0].tls.mode: must be one of required, verify_ca, verify_identity, got "VERIFY_FULL"',
+      'forwards[0].forward[1].tls: "cert" and "key" go together (a client certificate and its private key)',
+    ]);
+    config.forwards[0].forward[0].tls = { mode: 'required', ca: 'ca.pem', verify: true };
+    config.forwards[0].forward[1].tls = true;
+    try {
+      parse(config, configIn(dir));
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([`forwards[1].forward[0].tls.ca: cannot read ${path.join(dir, 'missing-ca.pem')}: no such file`]);
+    }
+    config.forwards[1].forward[0].tls = false;
+    expect(parse(config, configIn(dir)).warnings).toEqual([
+      'forwards[0].forward[0].tls.verify: unknown key, ignored',
+      'forwards[0].forward[0].tls.ca: is not used with mode "required" (the certificate is not checked)',
+    ]);
   });
 });
 

@@ -189,8 +189,8 @@ describe('extensions', () => {
     ];
     const { config: loaded, warnings } = parse(config);
     expect(loaded.libraries[1].servers).toMatchObject([
-      { host: '10.0.0.1', port: 3306, user: 'app', password: 'Pw-1Secret', database: 'lib_b_db', tls: false },
-      { host: '10.0.0.3', port: 3306, user: 'replica', password: '', database: 'appdb', tls: false },
+      { host: '10.0.0.1', port: 3306, user: 'app', password: 'Pw-1Secret', database: 'lib_b_db', tls: null },
+      { host: '10.0.0.3', port: 3306, user: 'replica', password: '', database: 'appdb', tls: null },
     ]);
     expect(loaded.auth).toEqual({ user: 'app', password: 'Pw-1Secret', database: 'appdb' });
     expect(warnings).toEqual([]);

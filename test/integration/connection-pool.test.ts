@@ -15,7 +15,7 @@ const shape = { capabilities: 0, charset: DEFAULT_CHARSET };
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-pool-'));
   server = await MariadbServer.start({ baseDir: dir, name: 'pool', serverId: 1 });
-  config = { host: '127.0.0.1', port: server.port, user: 'root', password: '', database: '', tls: false };
+  config = { host: '127.0.0.1', port: server.port, user: 'root', password: '', database: '', tls: null };
 });
 
 afterAll(async () => {

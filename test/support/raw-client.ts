@@ -9,7 +9,7 @@ import { copyingReader } from '../../src/socket/read-buffer.js';
  */
 export async function rawClient(port: number, capabilities = Capability.MULTI_RESULTS | Capability.MULTI_STATEMENTS | Capability.PS_MULTI_RESULTS) {
   const connection = await BackendConnection.connect(
-    { host: '127.0.0.1', port, user: 'calvin', password: 'calvin', database: '', tls: false },
+    { host: '127.0.0.1', port, user: 'calvin', password: 'calvin', database: '', tls: null },
     { capabilities, charset: DEFAULT_CHARSET },
     5000,
   );
