@@ -128,6 +128,17 @@ describe('the splice', () => {
     stalling.connection.destroy();
   });
 
+  it('keeps 60,000 small pipelined answers intact for a client with a 4 KB receive buffer that reads slowly', async () => {
+    // The proxy's writes to this client go partial while the answers are still small chunks, so a chunk stays
+    // queued without pausing the backend: the next backend read must not go into the buffer that chunk is in.
+    // With that rule broken on purpose, 4 runs in 5 saw overwritten answers.
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const script = new URL('../support/slow-pipeliner.py', import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, String(env.proxy.port), 'calvin', 'calvin', 'calvindb', '60000'], { timeout: 60_000 });
+    expect(stdout.trim()).toBe('ok 60000');
+  });
+
   it('honours DEPRECATE_EOF and multi-statements exactly as the client negotiated them', async () => {
     const c = await connectClient(env.proxy.port, { multipleStatements: true });
     await c.query('select library multi');
