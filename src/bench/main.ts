@@ -69,8 +69,14 @@ async function measure(settings: BenchSettings, stage: Stage, sysbench: string, 
   const grid = (workloads: readonly CellSpec['workload'][], connections: readonly number[], paths = PATH_NAMES): CellSpec[] =>
     workloads.flatMap((workload) => connections.map((n) => ({ workload, connections: n, paths })));
 
-  const throughput = await measureCells(context, grid(settings.throughputWorkloads, settings.connections));
-  const largeCells = await measureCells(context, grid(settings.largeResultWorkloads, [1]));
+  // The bare Node forwarder runs where it tells what is Node's and what is mysqlda's: point selects and churn.
+  const withoutNode = PATH_NAMES.filter((name) => name !== 'node');
+  const throughputPaths = (workload: CellSpec['workload']) => (workload === 'point_ps' || workload === 'point_text' ? PATH_NAMES : withoutNode);
+  const throughput = await measureCells(
+    context,
+    settings.throughputWorkloads.flatMap((workload) => grid([workload], settings.connections, throughputPaths(workload))),
+  );
+  const largeCells = await measureCells(context, grid(settings.largeResultWorkloads, [1], withoutNode));
   const churn = await measureCells(context, grid(['churn'], settings.churnClients));
   const [newKeys] = await measureCells(context, grid(['new_keys'], [settings.newKeyClients], ['mysqlda']));
 

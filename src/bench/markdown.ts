@@ -1,7 +1,7 @@
 /** bench/results/latest.md: the machine, issue 5's targets judged, then every figure of the run. */
 import type { LoadCell, LoadFigures } from './load-cells.js';
 import { findCell, megabytesPerSecond, type BenchResult, type Target, type Verdict } from './results.js';
-import { PATH_NAMES, type PathName } from './stage.js';
+import { PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './stage.js';
 import type { Workload } from './sysbench.js';
 
 const MB = 1e6;
@@ -57,7 +57,10 @@ const cpu = (figures: LoadFigures, pick: (f: LoadFigures) => number | undefined,
 const otherLoad = (figures: LoadFigures) => `${fixed(figures.otherLoadShare * 100, 0)}%`;
 
 function relative(cells: readonly LoadCell[], workload: Workload, connections: number, path: PathName, to: PathName, pick: (f: LoadFigures) => number): string {
-  return path === to ? '1.00' : ratio(pick(findCell(cells, workload, connections, path)) / pick(findCell(cells, workload, connections, to)));
+  if (path === to) return '1.00';
+  // Not every path runs every workload (the bare Node forwarder runs point selects and churn only).
+  if (!cells.some((c) => c.workload === workload && c.connections === connections && c.path === to)) return '–';
+  return ratio(pick(findCell(cells, workload, connections, path)) / pick(findCell(cells, workload, connections, to)));
 }
 
 const WORKLOAD_TITLES: Partial<Record<Workload, string>> = {
@@ -75,7 +78,7 @@ function throughputSection(result: BenchResult): string {
     parts.push(`### ${WORKLOAD_TITLES[workload] ?? workload}\n`);
     parts.push(
       table(
-        ['conns', 'path', 'queries/s', '/ haproxy', '/ direct', `p50 ms per ${perEvent}`, 'p95 ms', 'p99 ms', 'forwarder CPU s / 10k q', 'mariadbd CPU s / 10k q', 'other load'],
+        ['conns', 'path', 'queries/s', '/ haproxy', '/ node', '/ direct', `p50 ms per ${perEvent}`, 'p95 ms', 'p99 ms', 'forwarder CPU s / 10k q', 'mariadbd CPU s / 10k q', 'other load'],
         cells.map((cell) => {
           const qps = (f: LoadFigures) => f.queriesPerSecond;
           return [
@@ -83,6 +86,7 @@ function throughputSection(result: BenchResult): string {
             cell.path,
             whole(cell.median.queriesPerSecond),
             relative(result.throughput, workload, cell.connections, cell.path, 'haproxy', qps),
+            relative(result.throughput, workload, cell.connections, cell.path, 'node', qps),
             relative(result.throughput, workload, cell.connections, cell.path, 'direct', qps),
             ms(cell.median.latencyMs.p50),
             ms(cell.median.latencyMs.p95),
@@ -126,12 +130,13 @@ function largeResultSection(result: BenchResult): string {
 function churnSection(result: BenchResult): string {
   const perSecond = (f: LoadFigures) => f.eventsPerSecond;
   return table(
-    ['clients', 'path', 'connections/s', '/ haproxy', '/ direct', 'p50 ms', 'p95 ms', 'forwarder CPU ms per connection', 'other load'],
+    ['clients', 'path', 'connections/s', '/ haproxy', '/ node', '/ direct', 'p50 ms', 'p95 ms', 'forwarder CPU ms per connection', 'other load'],
     result.churn.map((cell) => [
       String(cell.connections),
       cell.path,
       whole(cell.median.eventsPerSecond),
       relative(result.churn, 'churn', cell.connections, cell.path, 'haproxy', perSecond),
+      relative(result.churn, 'churn', cell.connections, cell.path, 'node', perSecond),
       relative(result.churn, 'churn', cell.connections, cell.path, 'direct', perSecond),
       ms(cell.median.latencyMs.p50),
       ms(cell.median.latencyMs.p95),
@@ -230,7 +235,7 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     '## Throughput and latency (sysbench, one row per path)',
     '',
-    `Paths: ${PATH_NAMES.join(', ')}. Latency is per sysbench event, measured by the client. CPU is user + system time of the forwarding process from /proc/<pid>/stat over the whole sysbench run (its connects included), divided by the statements sent. "other load": the share of the machine's CPU that processes outside the bench took during the run (high means a disturbed measurement).`,
+    `Paths: ${PATH_NAMES.map((name) => `${name} (${PATH_DESCRIPTIONS[name]})`).join('; ')}. Latency is per sysbench event, measured by the client. CPU is user + system time of the forwarding process from /proc/<pid>/stat over the whole sysbench run (its connects included), divided by the statements sent. "other load": the share of the machine's CPU that processes outside the bench took during the run (high means a disturbed measurement).`,
     '',
     throughputSection(result),
     '## Large results (1 connection, sysbench)',

@@ -1,7 +1,7 @@
 /**
  * Everything a bench run measures against: one throwaway MariaDB server (a sandbox library of a master and no
  * replica, so that the proxy's every routed connection lands on the very server the direct path uses), its test
- * tables, haproxy in TCP mode in front of it, and the built proxy as a separate process.
+ * tables, haproxy in TCP mode and a bare Node forwarder in front of it, and the built proxy as a separate process.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,8 +13,15 @@ import type { Tools } from './machine.js';
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const MYSQLDA_BIN = join(PROJECT_ROOT, 'bin/mysqlda');
 
-export type PathName = 'direct' | 'haproxy' | 'mysqlda';
-export const PATH_NAMES: readonly PathName[] = ['direct', 'haproxy', 'mysqlda'];
+export type PathName = 'direct' | 'haproxy' | 'node' | 'mysqlda';
+export const PATH_NAMES: readonly PathName[] = ['direct', 'haproxy', 'node', 'mysqlda'];
+/** What each path is, for the result tables. */
+export const PATH_DESCRIPTIONS: Record<PathName, string> = {
+  direct: 'the client talks to MariaDB itself',
+  haproxy: 'haproxy in TCP mode, one thread: a layer-4 forwarder in C',
+  node: 'a bare TCP forwarder in Node with the socket plumbing mysqlda uses and no MySQL logic (src/bench/node-forwarder.ts): the floor for a proxy written in Node',
+  mysqlda: 'the proxy, after `select library <key>` on each connection',
+};
 
 /** One way to reach the MariaDB server. */
 export interface BenchPath {
@@ -52,6 +59,7 @@ const MARIADB_MAX_CONNECTIONS = 3_000;
 export class Stage {
   private readonly proxies = new Set<ListeningProcess>();
   private haproxy: ListeningProcess | null = null;
+  private nodeForwarder: ListeningProcess | null = null;
 
   private constructor(
     readonly dir: string,
@@ -63,22 +71,27 @@ export class Stage {
   static async start(options: StageOptions): Promise<Stage> {
     const sandbox = await Sandbox.start({ dir: join(options.dir, 'sandbox'), libraries: 1, replicas: 0, log: options.log });
     let haproxy: { process: ListeningProcess; port: number } | null = null;
+    let nodeForwarder: { process: ListeningProcess; port: number } | null = null;
     try {
       const master = sandbox.libraries[0].master;
       await master.query(`SET GLOBAL max_connections = ${MARIADB_MAX_CONNECTIONS}`);
       await createTestData(sandbox, options.data);
       haproxy = await startHaproxy(options.tools.haproxy, join(options.dir, 'haproxy'), master.port);
+      nodeForwarder = await startNodeForwarder(master.port);
       const stage = new Stage(options.dir, sandbox, [], options);
       const proxy = await stage.startProxy('proxy');
       stage.paths.push(
         { name: 'direct', port: master.port, libraryKey: '', forwarder: null },
         { name: 'haproxy', port: haproxy.port, libraryKey: '', forwarder: haproxy.process },
+        { name: 'node', port: nodeForwarder.port, libraryKey: '', forwarder: nodeForwarder.process },
         { name: 'mysqlda', port: proxy.port, libraryKey: 'bench', forwarder: proxy.process },
       );
       stage.haproxy = haproxy.process;
+      stage.nodeForwarder = nodeForwarder.process;
       return stage;
     } catch (error) {
       await haproxy?.process.stop();
+      await nodeForwarder?.process.stop();
       await sandbox.stop();
       throw error;
     }
@@ -127,6 +140,7 @@ export class Stage {
     await Promise.all([...this.proxies].map((proxy) => proxy.stop()));
     this.proxies.clear();
     await this.haproxy?.stop();
+    await this.nodeForwarder?.stop();
     await this.sandbox.stop();
   }
 }
@@ -156,6 +170,13 @@ export async function bigRowsBytes(sandbox: Sandbox): Promise<number> {
 }
 
 /** haproxy as a layer-4 forwarder: TCP mode, one thread, in the foreground. */
+async function startNodeForwarder(serverPort: number): Promise<{ process: ListeningProcess; port: number }> {
+  const port = await findFreePort();
+  const script = join(PROJECT_ROOT, 'dist/bench/node-forwarder.js');
+  const started = await ListeningProcess.start({ name: 'node forwarder', command: process.execPath, args: [script, String(port), String(serverPort)], port });
+  return { process: started, port };
+}
+
 async function startHaproxy(haproxy: string, dir: string, serverPort: number): Promise<{ process: ListeningProcess; port: number }> {
   await mkdir(dir, { recursive: true });
   const port = await findFreePort();

@@ -48,7 +48,9 @@ describe('npm run bench -- --quick', () => {
     expect(result.mode).toBe('quick');
     for (const workload of ['point_ps', 'point_text', 'read_only']) {
       for (const connections of [1, 8, 32, 128]) {
-        for (const pathName of ['direct', 'haproxy', 'mysqlda']) {
+        // The bare Node forwarder runs the point selects only (and churn).
+        const paths = workload === 'read_only' ? ['direct', 'haproxy', 'mysqlda'] : ['direct', 'haproxy', 'node', 'mysqlda'];
+        for (const pathName of paths) {
           const cell = result.throughput.find((c) => c.workload === workload && c.connections === connections && c.path === pathName);
           expect(cell, `${workload} at ${connections} connections via ${pathName}`).toBeDefined();
           expect(Object.keys(cell!.median.latencyMs).sort()).toEqual(['max', 'p50', 'p95', 'p99']);
@@ -59,7 +61,9 @@ describe('npm run bench -- --quick', () => {
     expect(result.largeResults.cells.map((c) => `${c.workload}/${c.path}`).sort()).toEqual(
       ['big_rows/direct', 'big_rows/haproxy', 'big_rows/mysqlda', 'blob/direct', 'blob/haproxy', 'blob/mysqlda'],
     );
-    expect(result.churn.map((c) => `${c.connections}/${c.path}`).sort()).toEqual(['1/direct', '1/haproxy', '1/mysqlda', '4/direct', '4/haproxy', '4/mysqlda']);
+    expect(result.churn.map((c) => `${c.connections}/${c.path}`).sort()).toEqual(
+      ['1/direct', '1/haproxy', '1/mysqlda', '1/node', '4/direct', '4/haproxy', '4/mysqlda', '4/node'],
+    );
     expect(result.newKeys).toMatchObject({ path: 'mysqlda', connections: 64 });
     expect(result.memory.routed.rssBytes).toBeGreaterThan(0);
     expect(result.memory.unrouted.rssBytes).toBeGreaterThan(0);
