@@ -2,22 +2,21 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { BackendConnection, type ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
-import { generateScramble, NATIVE_PASSWORD_PLUGIN } from '../protocol/auth.js';
+import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
-import { Capability, Command, DEFAULT_CHARSET, MAX_PACKET_PAYLOAD, PROXY_CAPABILITIES, ServerStatus, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
+import { Command, DEFAULT_CHARSET, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
-import { encodeGreeting, isSslRequest, parseChangeUser, parseHandshakeResponse, type HandshakeResponse } from '../protocol/handshake.js';
+import { parseChangeUser } from '../protocol/handshake.js';
 import { encodePacket, encodePackets, PacketFramer, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
 import { encodeTextResultSet } from '../protocol/result-set.js';
 import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
-import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
+import { ClientAuthExchange, sessionAuthContext, type AuthContext, type AuthStep } from './client-auth.js';
+import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
 import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
-import { processRsaKeys } from './rsa-keys.js';
-import { secureContextFor } from './tls-context.js';
 import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
 import { SessionHistory } from './session-history.js';
 import type { AdminReply, ClientAccount, KillableSession, SessionServices } from './session-services.js';
@@ -27,9 +26,8 @@ import type { AdminReply, ClientAccount, KillableSession, SessionServices } from
  * told by `route`.
  */
 type Phase =
-  | { name: 'greeting-sent' }
-  | { name: 'tls-handshake' }
-  | { name: 'authenticating'; exchange: ClientAuthExchange; response: HandshakeResponse }
+  /** Greeting, TLS, authentication: see client-login.ts. */
+  | { name: 'login'; login: ClientLogin }
   | { name: 'ready' }
   /** COM_CHANGE_USER's authentication exchange, on a ready session. */
   | { name: 'changing-user'; exchange: ClientAuthExchange; charset: number }
@@ -44,13 +42,8 @@ const TAG_RESET_CONNECTION = -1;
 /** Statements longer than this are never extension SQL, so they are never held back to be read whole. */
 const MAX_INTERCEPTED_QUERY = 4096;
 
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long a closed session waits for its client to acknowledge the close before dropping the socket. */
 const CLOSE_GRACE_MS = 1_000;
-
-
-/** caching_sha2_password's fast-path cache, shared by every session of the process. */
-const sha2Cache = new Sha2Cache();
 
 export interface SessionSummary {
   id: number;
@@ -73,7 +66,7 @@ export interface SessionSummary {
 export class ClientSession implements KillableSession {
   readonly id: number;
   readonly startedAt = Date.now();
-  private phase: Phase = { name: 'greeting-sent' };
+  private phase: Phase;
   private readonly scramble = generateScramble();
   private readonly framer = new PacketFramer(1 << 20);
   private readonly clientAddress: string;
@@ -105,7 +98,6 @@ export class ClientSession implements KillableSession {
   private backendPausedForClient = false;
   private idleWaiters: (() => void)[] = [];
   private lastCommandSequence = 0;
-  private handshakeTimer: NodeJS.Timeout | null;
 
   private bytesFromClient = 0;
   private bytesToClient = 0;
@@ -140,13 +132,10 @@ export class ClientSession implements KillableSession {
     });
     socket.setNoDelay(true);
     this.listenToClient(socket);
-    this.handshakeTimer = setTimeout(() => this.close('no handshake response in time'), HANDSHAKE_TIMEOUT_MS);
+    const login = new ClientLogin(this.loginHost(), socket, this.scramble);
+    this.phase = { name: 'login', login };
     services.events.emit('client-connected', { client: this.clientAddress });
-    const greeting = buildGreeting(services.greeting(), this.id, this.scramble, {
-      tls: services.config().tls !== null,
-      authPlugin: NATIVE_PASSWORD_PLUGIN,
-    });
-    this.writeClient(encodePacket(encodeGreeting(greeting), 0));
+    login.greet(this.id);
   }
 
   summary(): SessionSummary {
@@ -169,10 +158,11 @@ export class ClientSession implements KillableSession {
 
   /** Ends the session: the backend goes back to its pool when idle (reset there), else it is destroyed. */
   close(reason: string, level: 'info' | 'warn' = 'info'): void {
-    if (this.phase.name === 'closed') return;
-    const wasReady = this.phase.name === 'ready';
+    const left = this.phase;
+    if (left.name === 'closed') return;
+    const wasReady = left.name === 'ready';
     this.phase = { name: 'closed' };
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (left.name === 'login') left.login.stop();
     if (this.relocation) clearTimeout(this.relocation.timer);
     const backend = this.detachBackend();
     if (backend) void this.services.pools.release(backend.connection, backend.idle);
@@ -212,7 +202,7 @@ export class ClientSession implements KillableSession {
     if (delta.commands || delta.bytesIn || delta.bytesOut) this.services.events.emit('traffic', { library: this.route?.library ?? null, ...delta });
   }
 
-  // ---- handshake and authentication ------------------------------------------------------------
+  // ---- the client socket, login and COM_CHANGE_USER ----------------------------------------------
 
   private listenToClient(socket: net.Socket): void {
     socket.on('data', this.onClientData);
@@ -251,7 +241,8 @@ export class ClientSession implements KillableSession {
 
   /** Bytes of the login or of a COM_CHANGE_USER exchange: whole packets go to the authentication steps. */
   private onLoginData(chunk: Buffer): void {
-    if (this.phase.name === 'closed' || this.phase.name === 'tls-handshake') return;
+    if (this.phase.name === 'login') return this.phase.login.receive(chunk);
+    if (this.phase.name !== 'changing-user') return;
     let packets: Packet[];
     try {
       packets = this.framer.push(chunk);
@@ -260,9 +251,7 @@ export class ClientSession implements KillableSession {
     }
     for (const packet of packets) {
       const phase = this.phase;
-      if (phase.name === 'greeting-sent') this.onHandshakeResponse(packet);
-      else if (phase.name === 'authenticating') this.onAuthStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.response);
-      else if (phase.name === 'changing-user') void this.onChangeUserStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.charset);
+      if (phase.name === 'changing-user') void this.onChangeUserStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.charset);
       if (this.phaseName() === 'ready') {
         // Commands sent right behind the login (pipelining clients) go to the command path.
         const rest = this.framer.takeRemainder();
@@ -274,7 +263,7 @@ export class ClientSession implements KillableSession {
         }
         return;
       }
-      if (this.phaseName() === 'closed' || this.phaseName() === 'tls-handshake') return;
+      if (this.phaseName() === 'closed') return;
     }
   }
 
@@ -284,90 +273,38 @@ export class ClientSession implements KillableSession {
   }
 
   private authContext(): AuthContext {
-    const config = this.services.config();
-    return {
-      scramble: this.scramble,
+    return sessionAuthContext(this.services, this.scramble, {
       secure: this.socket instanceof tls.TLSSocket,
       clientHost: this.socket.remoteAddress ?? 'unknown',
-      findAccount: (user) => {
-        const account = this.services.findAccount(user);
-        // mysqlda's auth block holds the plaintext password: caching_sha2's fast path works from the first login.
-        if (account && user === config.auth.user && !sha2Cache.get(account)) sha2Cache.remember(account, config.auth.password);
-        return account;
+    });
+  }
+
+  /** The login's view of the session (dropped with the login once the client is in). */
+  private loginHost(): LoginHost {
+    return {
+      services: this.services,
+      clientAddress: this.clientAddress,
+      write: (bytes) => void this.writeClient(bytes),
+      refuse: (error, sequenceId, reason) => this.refuseLogin(error, sequenceId, reason),
+      close: (reason, level) => this.close(reason, level),
+      stopReading: () => {
+        this.socket.removeListener('data', this.onClientData);
+        this.socket.pause();
       },
-      sha2Cache,
-      rsaKeys: processRsaKeys,
+      secured: (socket) => {
+        this.socket = socket;
+        socket.on('data', this.onClientData);
+        socket.on('drain', this.onClientDrain);
+      },
+      loggedIn: (result) => this.loggedIn(result),
     };
   }
 
-  private onHandshakeResponse(packet: Packet): void {
-    const tlsConfig = this.services.config().tls;
-    if (isSslRequest(packet.payload)) {
-      if (!tlsConfig) return this.refuseLogin(ProxyErrors.notSupported('TLS'), packet.sequenceId + 1, 'client asked for TLS, which is not configured');
-      return this.upgradeToTls();
-    }
-    if (tlsConfig?.required && !(this.socket instanceof tls.TLSSocket)) {
-      return this.refuseLogin(ProxyErrors.insecureTransport(), packet.sequenceId + 1, 'client did not use TLS, which is required');
-    }
-    let response: HandshakeResponse;
-    try {
-      response = parseHandshakeResponse(packet.payload);
-    } catch (err) {
-      return this.refuseLogin(ProxyErrors.badHandshake(), packet.sequenceId + 1, `bad handshake: ${(err as Error).message}`);
-    }
-    const negotiated = response.capabilities & PROXY_CAPABILITIES;
-    this.clientCapabilities = negotiated;
-    this.shape = { capabilities: negotiated & STREAM_SHAPING_CAPABILITIES, charset: response.charset };
-    this.deprecateEof = (negotiated & Capability.DEPRECATE_EOF) !== 0;
-    const exchange = new ClientAuthExchange(response, this.authContext());
-    this.phase = { name: 'authenticating', exchange, response };
-    this.onAuthStep(exchange.start(), packet.sequenceId + 1, response);
-  }
-
-  /** SSLRequest: wrap the socket in TLS, then read the real handshake response over it. */
-  private upgradeToTls(): void {
-    this.phase = { name: 'tls-handshake' };
-    const raw = this.socket;
-    raw.removeListener('data', this.onClientData);
-    raw.pause();
-    const early = this.framer.takeRemainder();
-    if (early.length) raw.unshift(early); // the ClientHello may have come in the same chunk as the SSLRequest
-    let context: tls.SecureContext;
-    try {
-      context = secureContextFor(this.services.config().tls!);
-    } catch (err) {
-      this.services.logger.error({ err }, 'cannot read the TLS certificate or key');
-      return this.close('TLS is misconfigured', 'warn');
-    }
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
-    secure.once('secure', () => {
-      if (this.closed) return;
-      this.socket = secure;
-      this.phase = { name: 'greeting-sent' };
-      secure.on('data', this.onClientData);
-      secure.on('drain', this.onClientDrain);
-    });
-    secure.on('error', (err) => this.close(`TLS error: ${err.message}`, 'warn'));
-    secure.on('close', () => this.close('client closed the connection'));
-  }
-
-  /** Acts on one step of the authentication exchange (login or COM_CHANGE_USER). */
-  private onAuthStep(step: AuthStep, sequenceId: number, response: HandshakeResponse): void {
-    if (step.kind === 'send') {
-      this.writeClient(encodePacket(step.payload, sequenceId));
-      return;
-    }
-    for (const payload of step.kind === 'accept' ? step.before : []) this.writeClient(encodePacket(payload, sequenceId++));
-    if (step.kind === 'refuse') {
-      this.services.events.emit('auth-failed', { client: this.clientAddress, user: response.user });
-      return this.refuseLogin(step.error, sequenceId, `login refused for user '${response.user}': ${step.error.message}`);
-    }
-    this.finishLogin(step.account, sequenceId);
-  }
-
-  private finishLogin(account: ClientAccount, sequenceId: number): void {
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
+  /** The login accepted the client: the session is ready, in the lobby or (fixed routing) on its library. */
+  private loggedIn({ account, capabilities, shape, deprecateEof, sequenceId, pipelined }: LoginResult): void {
+    this.clientCapabilities = capabilities;
+    this.shape = shape;
+    this.deprecateEof = deprecateEof;
     this.account = account;
     this.user = account.user;
     this.phase = { name: 'ready' };
@@ -376,16 +313,20 @@ export class ClientSession implements KillableSession {
     const { library, key } = account;
     if (library === null && key === null) {
       this.writeClient(encodePacket(encodeOk(this.lobbyStatus), sequenceId));
-      return;
+    } else {
+      // An account with fixed routing is spliced before it hears OK, so its very first statement runs on the library.
+      this.pause(PauseReason.HANDLING_COMMAND);
+      this.pumping = true; // commands pipelined behind the login wait until the session is spliced
+      void this.routeAtLogin(library, key, sequenceId).finally(() => {
+        this.pumping = false;
+        this.unpause(PauseReason.HANDLING_COMMAND);
+        this.pump();
+      });
     }
-    // An account with fixed routing is spliced before it hears OK, so its very first statement runs on the library.
-    this.pause(PauseReason.HANDLING_COMMAND);
-    this.pumping = true; // commands pipelined behind the login wait until the session is spliced
-    void this.routeAtLogin(library, key, sequenceId).finally(() => {
-      this.pumping = false;
-      this.unpause(PauseReason.HANDLING_COMMAND);
-      this.pump();
-    });
+    // Commands sent right behind the login (pipelining clients) go to the command path.
+    if (this.phaseName() !== 'ready' || pipelined.length === 0) return;
+    this.backlog = this.backlog ? Buffer.concat([pipelined, this.backlog]) : pipelined;
+    this.pump();
   }
 
   private async routeAtLogin(library: string | null, key: string | null, sequenceId: number): Promise<void> {
