@@ -7,14 +7,14 @@ import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
 import { Command, DEFAULT_CHARSET, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
-import { parseChangeUser } from '../protocol/handshake.js';
-import { encodePacket, encodePackets, PacketFramer, type Packet } from '../protocol/packet.js';
+import { encodePacket, encodePackets, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
 import { encodeTextResultSet } from '../protocol/result-set.js';
 import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
-import { ClientAuthExchange, sessionAuthContext, type AuthContext, type AuthStep } from './client-auth.js';
+import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
+import { sessionAuthContext, type AuthContext } from './client-auth.js';
 import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
 import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
 import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
@@ -29,8 +29,8 @@ type Phase =
   /** Greeting, TLS, authentication: see client-login.ts. */
   | { name: 'login'; login: ClientLogin }
   | { name: 'ready' }
-  /** COM_CHANGE_USER's authentication exchange, on a ready session. */
-  | { name: 'changing-user'; exchange: ClientAuthExchange; charset: number }
+  /** COM_CHANGE_USER's authentication exchange, on a ready session: see change-user.ts. */
+  | { name: 'changing-user'; exchange: ChangeUserExchange }
   | { name: 'closed' };
 
 /** Why the client socket is paused; it reads again only when no reason is left. */
@@ -68,15 +68,12 @@ export class ClientSession implements KillableSession {
   readonly startedAt = Date.now();
   private phase: Phase;
   private readonly scramble = generateScramble();
-  private readonly framer = new PacketFramer(1 << 20);
   private readonly clientAddress: string;
   user: string | null = null;
 
   private shape: ConnectionShape = { capabilities: 0, charset: 0 };
   /** The capabilities the client and mysqlda agreed on at login. */
   private clientCapabilities = 0;
-  /** Resolves the command path once a COM_CHANGE_USER exchange has ended. */
-  private changeUserDone: (() => void) | null = null;
   private deprecateEof = false;
   private backend: BackendConnection | null = null;
   private tracker: ResponseTracker | null = null;
@@ -235,36 +232,15 @@ export class ClientSession implements KillableSession {
       // Forwarded bytes still queued for the backend reference the read buffer.
       return borrowed && this.backend !== null && (this.backend.socket.writableLength > 0 || this.backend.socket.destroyed);
     }
-    this.onLoginData(borrowed ? Buffer.from(chunk) : chunk);
+    this.onAuthenticationData(borrowed ? Buffer.from(chunk) : chunk);
     return false;
   }
 
-  /** Bytes of the login or of a COM_CHANGE_USER exchange: whole packets go to the authentication steps. */
-  private onLoginData(chunk: Buffer): void {
-    if (this.phase.name === 'login') return this.phase.login.receive(chunk);
-    if (this.phase.name !== 'changing-user') return;
-    let packets: Packet[];
-    try {
-      packets = this.framer.push(chunk);
-    } catch {
-      return this.refuseLogin(ProxyErrors.badHandshake(), 1, 'malformed handshake');
-    }
-    for (const packet of packets) {
-      const phase = this.phase;
-      if (phase.name === 'changing-user') void this.onChangeUserStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.charset);
-      if (this.phaseName() === 'ready') {
-        // Commands sent right behind the login (pipelining clients) go to the command path.
-        const rest = this.framer.takeRemainder();
-        const later = packets.slice(packets.indexOf(packet) + 1).map((p) => encodePacket(p.payload, p.sequenceId));
-        const pending = Buffer.concat([...later, rest]);
-        if (pending.length) {
-          this.backlog = this.backlog ? Buffer.concat([pending, this.backlog]) : pending;
-          this.pump();
-        }
-        return;
-      }
-      if (this.phaseName() === 'closed') return;
-    }
+  /** Bytes of the login or of a COM_CHANGE_USER exchange. */
+  private onAuthenticationData(chunk: Buffer): void {
+    const phase = this.phase;
+    if (phase.name === 'login') phase.login.receive(chunk);
+    else if (phase.name === 'changing-user') phase.exchange.receive(chunk);
   }
 
   /** The phase, read without TypeScript's narrowing (handlers called in between may change it). */
@@ -514,52 +490,46 @@ export class ClientSession implements KillableSession {
   }
 
   /**
-   * COM_CHANGE_USER: a new login checked here, against mysqlda's accounts. On success the session starts
-   * afresh (settings, transaction and temporary tables gone) and stays on its library.
+   * COM_CHANGE_USER: a new login checked here, against mysqlda's accounts (change-user.ts). On success the
+   * session starts afresh (settings, transaction and temporary tables gone) and stays on its library.
    */
   private async changeUser(packet: Packet): Promise<void> {
     await this.waitIdle();
     if (this.closed) return;
-    let request;
-    try {
-      request = parseChangeUser(packet.payload, this.clientCapabilities);
-    } catch {
-      return this.refuseLogin(ProxyErrors.badHandshake(), packet.sequenceId + 1, 'malformed COM_CHANGE_USER');
-    }
-    const charset = request.charset || this.shape.charset;
-    const exchange = new ClientAuthExchange({ ...request, capabilities: this.clientCapabilities }, this.authContext());
-    const done = new Promise<void>((resolve) => (this.changeUserDone = resolve));
-    this.phase = { name: 'changing-user', exchange, charset };
+    const login = { capabilities: this.clientCapabilities, charset: this.shape.charset, user: this.user };
+    const exchange = ChangeUserExchange.open(this.changeUserHost(), packet, login, this.authContext());
+    if (!exchange) return;
+    this.phase = { name: 'changing-user', exchange };
     // Auth-switch answers arrive as packets of the exchange, not as commands.
     const early = this.backlog;
     this.backlog = null;
     this.unpause(PauseReason.HANDLING_COMMAND);
-    void this.onChangeUserStep(exchange.start(), packet.sequenceId + 1, charset);
+    exchange.start(packet.sequenceId + 1);
     if (early) this.onClientData(early);
-    await done;
+    await exchange.ended;
     this.pause(PauseReason.HANDLING_COMMAND);
   }
 
-  private async onChangeUserStep(step: AuthStep, sequenceId: number, charset: number): Promise<void> {
-    if (step.kind === 'send') {
-      this.writeClient(encodePacket(step.payload, sequenceId));
-      return;
-    }
-    for (const payload of step.kind === 'accept' ? step.before : []) this.writeClient(encodePacket(payload, sequenceId++));
-    const finish = () => {
-      const rest = this.framer.takeRemainder();
-      if (rest.length) this.backlog = this.backlog ? Buffer.concat([rest, this.backlog]) : rest;
-      this.changeUserDone?.();
-      this.changeUserDone = null;
+  /** The COM_CHANGE_USER exchange's view of the session (dropped with the exchange). */
+  private changeUserHost(): ChangeUserHost {
+    return {
+      services: this.services,
+      clientAddress: this.clientAddress,
+      write: (bytes) => void this.writeClient(bytes),
+      refuse: (error, sequenceId, reason) => this.refuseLogin(error, sequenceId, reason),
+      accepted: (account, charset, sequenceId) => this.startAfresh(account, charset, sequenceId),
+      // No pump here: the command path resumes when the COM_CHANGE_USER command itself is done.
+      requeue: (bytes) => {
+        if (bytes.length) this.backlog = this.backlog ? Buffer.concat([bytes, this.backlog]) : bytes;
+      },
     };
-    if (step.kind === 'refuse') {
-      this.services.events.emit('auth-failed', { client: this.clientAddress, user: this.user ?? '' });
-      this.refuseLogin(step.error, sequenceId, `COM_CHANGE_USER refused: ${step.error.message}`);
-      return finish();
-    }
+  }
+
+  /** COM_CHANGE_USER accepted the new user: the session starts afresh, on a clean backend connection. */
+  private async startAfresh(account: ClientAccount, charset: number, sequenceId: number): Promise<void> {
     this.phase = { name: 'ready' };
-    this.account = step.account;
-    this.user = step.account.user;
+    this.account = account;
+    this.user = account.user;
     this.history.clear();
     this.broker.clear();
     this.pendingBegin = null;
@@ -570,7 +540,6 @@ export class ClientSession implements KillableSession {
       this.replyError(sequenceId, ProxyErrors.libraryUnavailable(this.route?.library ?? '(lobby)', 'could not reset the backend connection'));
       this.close('backend reset failed after COM_CHANGE_USER', 'warn');
     }
-    finish();
   }
 
   /** Gives the session a clean backend connection of its library with the given shape (after COM_CHANGE_USER). */
