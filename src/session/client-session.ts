@@ -1,16 +1,16 @@
 import type net from 'node:net';
 import tls from 'node:tls';
-import { BackendConnection, type ConnectionShape } from '../backend/backend-connection.js';
+import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
 import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
-import { Command, DEFAULT_CHARSET, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
+import { Command, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
 import { encodePacket, encodePackets, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
 import { encodeTextResultSet } from '../protocol/result-set.js';
-import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
+import { SHOW_LIBRARY_COLUMNS, StatementBroker, type StatementHost } from './statement-broker.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/durable-directory.js';
 import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
@@ -19,6 +19,7 @@ import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js
 import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
 import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
 import { SessionHistory } from './session-history.js';
+import { killByConnectionId, killRunningStatement, type KillHost } from './session-kill.js';
 import type { AdminReply, ClientAccount, KillableSession, SessionServices } from './session-services.js';
 
 /**
@@ -79,6 +80,8 @@ export class ClientSession implements KillableSession {
   private tracker: ResponseTracker | null = null;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
+  /** The session as its parts see it (statement broker, KILL): one object, made once per session. */
+  private readonly host: StatementHost & KillHost;
   private readonly broker: StatementBroker;
   /** BEGIN sent in the lobby: started on the library connection once one is chosen. */
   private pendingBegin: Buffer | null = null;
@@ -111,7 +114,10 @@ export class ClientSession implements KillableSession {
     this.id = services.nextConnectionId();
     this.clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.splitter = new CommandSplitter(this.classify);
-    this.broker = new StatementBroker({
+    this.host = {
+      services,
+      session: this,
+      account: () => this.account,
       deprecateEof: () => this.deprecateEof,
       isRouted: () => this.route !== null,
       currentStatus: () => this.currentStatus(),
@@ -126,7 +132,8 @@ export class ClientSession implements KillableSession {
       replyOk: (sequenceId) => this.replyOk(sequenceId),
       replyError: (sequenceId, error) => this.replyError(sequenceId, error),
       write: (bytes) => void this.writeClient(bytes),
-    });
+    };
+    this.broker = new StatementBroker(this.host);
     socket.setNoDelay(true);
     this.listenToClient(socket);
     const login = new ClientLogin(this.loginHost(), socket, this.scramble);
@@ -460,7 +467,7 @@ export class ClientSession implements KillableSession {
         return this.runExtension(extension.command, packet);
       }
       const kill = parseKill(sql);
-      if (kill && (await this.kill(kill, packet))) return;
+      if (kill && (await killByConnectionId(this.host, kill, packet))) return;
       if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
       return this.handleLobbyQuery(sql, packet);
     }
@@ -604,46 +611,11 @@ export class ClientSession implements KillableSession {
     return this.closed ? null : result;
   }
 
-  /**
-   * KILL of one of mysqlda's connection ids (the id clients see in the greeting, which Connector/J's cancel
-   * uses): the statement on that session's backend is killed, and for KILL CONNECTION the session is closed.
-   * Allowed for the same user or an admin account. Returns false when the id is not mysqlda's and a routed
-   * session should pass the statement to its server (a backend thread id from SHOW PROCESSLIST).
-   */
-  private async kill(request: { query: boolean; id: number }, packet: Packet): Promise<boolean> {
-    const target = this.services.findSession?.(request.id);
-    if (!target) {
-      if (this.route) return false;
-      await this.waitIdle();
-      this.replyError(packet.sequenceId + 1, ProxyErrors.unknownThread(request.id));
-      return true;
-    }
-    await this.waitIdle();
-    if (target.user !== this.user && !this.account?.admin) {
-      this.replyError(packet.sequenceId + 1, ProxyErrors.notThreadOwner(request.id));
-      return true;
-    }
-    if (target === (this as KillableSession) && !request.query) {
-      this.close('killed itself (KILL CONNECTION)');
-      return true;
-    }
-    await target.killQuery();
-    if (!request.query) target.close(`killed by session ${this.id}`, 'warn');
-    this.replyOk(packet.sequenceId + 1);
-    return true;
-  }
-
   /** Stops the statement this session's backend is running (on behalf of KILL QUERY from another session). */
   async killQuery(): Promise<void> {
     const backend = this.backend;
     if (!backend || !this.tracker || this.tracker.idle) return;
-    try {
-      const killer = await BackendConnection.connect(backend.server, { capabilities: 0, charset: DEFAULT_CHARSET }, this.services.config().pool.connectTimeoutMs);
-      await killer.execute(Buffer.from(`\x03KILL QUERY ${backend.threadId}`, 'latin1'));
-      killer.close();
-    } catch (err) {
-      this.services.logger.warn({ session: this.id, server: backend.address }, `could not kill the running statement: ${(err as Error).message}`);
-    }
+    await killRunningStatement(this.services, backend, this.id);
   }
 
   private showLibraryRow(): (string | null)[] {
