@@ -4,7 +4,7 @@ import type { BackendConnection, ConnectionShape } from '../backend/backend-conn
 import type { LibraryConfig } from '../config/types.js';
 import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
-import { Command, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
+import { Command, MAX_PACKET_PAYLOAD } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
 import { encodePacket, encodePackets, type Packet } from '../protocol/packet.js';
@@ -17,10 +17,11 @@ import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
 import { sessionAuthContext, type AuthContext } from './client-auth.js';
 import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
 import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
-import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
+import { isSettingStatement, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
+import { acquireLobbyServer, Lobby, type LobbyHost } from './lobby.js';
 import { SessionHistory } from './session-history.js';
 import { killByConnectionId, killRunningStatement, type KillHost } from './session-kill.js';
-import type { AdminReply, ClientAccount, KillableSession, SessionServices } from './session-services.js';
+import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
 
 /**
  * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
@@ -80,13 +81,10 @@ export class ClientSession implements KillableSession {
   private tracker: ResponseTracker | null = null;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
-  /** The session as its parts see it (statement broker, KILL): one object, made once per session. */
-  private readonly host: StatementHost & KillHost;
+  /** The session as its parts see it (statement broker, lobby, KILL): one object, made once per session. */
+  private readonly host: StatementHost & LobbyHost & KillHost;
   private readonly broker: StatementBroker;
-  /** BEGIN sent in the lobby: started on the library connection once one is chosen. */
-  private pendingBegin: Buffer | null = null;
-  /** Status flags for replies made while no backend is attached. */
-  private lobbyStatus: number = ServerStatus.AUTOCOMMIT;
+  private readonly lobby: Lobby;
 
   private readonly splitter: CommandSplitter;
   private backlog: Buffer | null = null;
@@ -118,6 +116,11 @@ export class ClientSession implements KillableSession {
       services,
       session: this,
       account: () => this.account,
+      isClosed: () => this.closed,
+      releaseBackend: () => {
+        const backend = this.detachBackend();
+        if (backend) void this.services.pools.release(backend.connection, backend.idle);
+      },
       deprecateEof: () => this.deprecateEof,
       isRouted: () => this.route !== null,
       currentStatus: () => this.currentStatus(),
@@ -134,6 +137,7 @@ export class ClientSession implements KillableSession {
       write: (bytes) => void this.writeClient(bytes),
     };
     this.broker = new StatementBroker(this.host);
+    this.lobby = new Lobby(this.host, this.history);
     socket.setNoDelay(true);
     this.listenToClient(socket);
     const login = new ClientLogin(this.loginHost(), socket, this.scramble);
@@ -295,7 +299,7 @@ export class ClientSession implements KillableSession {
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
     const { library, key } = account;
     if (library === null && key === null) {
-      this.writeClient(encodePacket(encodeOk(this.lobbyStatus), sequenceId));
+      this.writeClient(encodePacket(encodeOk(this.lobby.status), sequenceId));
     } else {
       // An account with fixed routing is spliced before it hears OK, so its very first statement runs on the library.
       this.pause(PauseReason.HANDLING_COMMAND);
@@ -469,7 +473,7 @@ export class ClientSession implements KillableSession {
       const kill = parseKill(sql);
       if (kill && (await killByConnectionId(this.host, kill, packet))) return;
       if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
-      return this.handleLobbyQuery(sql, packet);
+      return this.lobby.query(sql, packet);
     }
     if (command === Command.STMT_PREPARE) return this.broker.prepare(packet);
     if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) return this.broker.handle(packet);
@@ -479,7 +483,7 @@ export class ClientSession implements KillableSession {
         return this.route ? this.forward(packet, this.history.propose(payload)) : this.forwardToLobby(packet, this.history.propose(payload));
       case Command.RESET_CONNECTION:
         if (this.route) return this.forward(packet, TAG_RESET_CONNECTION);
-        return this.resetLobby(packet);
+        return this.lobby.reset(packet);
       case Command.CHANGE_USER:
         return this.changeUser(packet);
       case Command.PING:
@@ -539,8 +543,7 @@ export class ClientSession implements KillableSession {
     this.user = account.user;
     this.history.clear();
     this.broker.clear();
-    this.pendingBegin = null;
-    this.lobbyStatus = ServerStatus.AUTOCOMMIT;
+    this.lobby.clear();
     const renewed = await this.renewBackend({ ...this.shape, charset });
     if (renewed) this.replyOk(sequenceId);
     else {
@@ -577,7 +580,7 @@ export class ClientSession implements KillableSession {
   /** A backend to run on: the library's when routed, else a lobby server (acquired on first need). */
   private async ensureBackend(reply: number): Promise<boolean> {
     if (this.backend) return true;
-    const connection = await this.acquireLobbyBackend();
+    const connection = await acquireLobbyServer(this.services, this.shape);
     if (this.closed) {
       if (connection) void this.services.pools.release(connection, true);
       return false;
@@ -622,54 +625,6 @@ export class ClientSession implements KillableSession {
     return [this.route?.library ?? null, this.route?.key ?? null, this.route && this.backend ? this.backend.address : null];
   }
 
-  private async handleLobbyQuery(sql: string, packet: Packet): Promise<void> {
-    if (this.account?.admin && this.services.admin) {
-      await this.waitIdle();
-      const reply = await this.services.admin(sql, this.account.user);
-      if (reply) return this.sendAdminReply(reply, packet.sequenceId + 1);
-    }
-    switch (classifyLobbyQuery(sql)) {
-      case LobbyAction.RUN:
-        return this.forwardToLobby(packet, 0);
-      case LobbyAction.RECORD:
-        return this.forwardToLobby(packet, this.history.propose(packet.payload));
-      case LobbyAction.BEGIN:
-        await this.waitIdle();
-        this.pendingBegin = Buffer.from(packet.payload);
-        this.lobbyStatus |= ServerStatus.IN_TRANS;
-        return this.replyOk(packet.sequenceId + 1);
-      case LobbyAction.END_TRANSACTION:
-        await this.waitIdle();
-        this.pendingBegin = null;
-        this.lobbyStatus &= ~ServerStatus.IN_TRANS;
-        return this.replyOk(packet.sequenceId + 1);
-      case LobbyAction.REJECT:
-        await this.waitIdle();
-        return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
-    }
-  }
-
-  private sendAdminReply(reply: AdminReply, sequenceId: number): void {
-    if (this.closed) return;
-    if (reply.kind === 'error') return this.replyError(sequenceId, reply.error);
-    if (reply.kind === 'ok') {
-      this.writeClient(encodePacket(encodeOk(this.currentStatus(), reply.affectedRows ?? 0), sequenceId));
-      return;
-    }
-    const columns = reply.columns.map((name) => ({ name }));
-    this.writeClient(encodePackets(encodeTextResultSet(columns, reply.rows, this.currentStatus(), this.deprecateEof), sequenceId));
-  }
-
-  private async resetLobby(packet: Packet): Promise<void> {
-    await this.waitIdle();
-    this.history.clear();
-    this.pendingBegin = null;
-    this.lobbyStatus = ServerStatus.AUTOCOMMIT;
-    const lobby = this.detachBackend();
-    if (lobby) void this.services.pools.release(lobby.connection, lobby.idle);
-    return this.replyOk(packet.sequenceId + 1);
-  }
-
   /**
    * Carries out a pending move off a removed server before `packet` is handled. False when the session was
    * closed instead (grace period over inside a transaction, or no server of the library answers).
@@ -710,7 +665,7 @@ export class ClientSession implements KillableSession {
   /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
   private async forwardToLobby(packet: Packet, tag: number): Promise<void> {
     if (!this.backend) {
-      const connection = await this.acquireLobbyBackend();
+      const connection = await acquireLobbyServer(this.services, this.shape);
       if (this.closed) {
         if (connection) void this.services.pools.release(connection, true);
         return;
@@ -722,17 +677,6 @@ export class ClientSession implements KillableSession {
       this.attachBackend(connection);
     }
     this.forward(packet, tag);
-  }
-
-  private async acquireLobbyBackend(): Promise<BackendConnection | null> {
-    for (const library of this.services.config().libraries) {
-      try {
-        return await this.services.pools.acquireForLibrary(library, this.shape);
-      } catch {
-        // try the next library
-      }
-    }
-    return null;
   }
 
   private async quit(): Promise<void> {
@@ -832,7 +776,7 @@ export class ClientSession implements KillableSession {
     this.reportTraffic();
     this.attachBackend(connection);
     this.route = { library, key: key ?? '' };
-    this.pendingBegin = null;
+    this.lobby.pendingBegin = null;
     this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');
     this.services.events.emit('session-routed', { session: this.id, library, previous: left });
@@ -849,7 +793,8 @@ export class ClientSession implements KillableSession {
       this.replyError(reply, ProxyErrors.libraryUnavailable(library.name, (err as Error).message));
       return null;
     }
-    const replay = this.pendingBegin ? [...this.history.replayList(), this.pendingBegin] : this.history.replayList();
+    const { pendingBegin } = this.lobby;
+    const replay = pendingBegin ? [...this.history.replayList(), pendingBegin] : this.history.replayList();
     for (const payload of replay) {
       const result = await connection.execute(payload);
       if (!result.ok) {
@@ -880,7 +825,7 @@ export class ClientSession implements KillableSession {
     const connection = this.backend;
     if (!connection) return null;
     const idle = this.tracker?.idle ?? false;
-    if (this.tracker) this.lobbyStatus = this.tracker.statusFlags;
+    if (this.tracker) this.lobby.status = this.tracker.statusFlags;
     connection.statusFlags = this.tracker?.statusFlags ?? connection.statusFlags;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
@@ -953,7 +898,7 @@ export class ClientSession implements KillableSession {
   // ---- replies made here ---------------------------------------------------------------------------
 
   private currentStatus(): number {
-    return this.tracker ? this.tracker.statusFlags : this.lobbyStatus;
+    return this.tracker ? this.tracker.statusFlags : this.lobby.status;
   }
 
   private replyOk(sequenceId: number): void {
