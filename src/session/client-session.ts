@@ -1,27 +1,26 @@
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
+import type { BackendConnection, CommandResult, ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
 import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
 import { Command, MAX_PACKET_PAYLOAD } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
-import { encodePacket, encodePackets, type Packet } from '../protocol/packet.js';
+import { encodePacket, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
-import { encodeTextResultSet } from '../protocol/result-set.js';
-import { SHOW_LIBRARY_COLUMNS, StatementBroker, type StatementHost } from './statement-broker.js';
-import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
-import { DirectoryError } from '../store/durable-directory.js';
+import { mayBeExtensionSql, parseExtensionSql } from '../routing/extension-sql.js';
+import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
 import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
 import { sessionAuthContext, type AuthContext } from './client-auth.js';
 import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
-import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
+import { runExtension, selectLibrary, type ExtensionHost } from './extension-commands.js';
 import { isSettingStatement, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
 import { acquireLobbyServer, Lobby, type LobbyHost } from './lobby.js';
 import { SessionHistory } from './session-history.js';
 import { killByConnectionId, killRunningStatement, type KillHost } from './session-kill.js';
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
+import { StatementBroker, type StatementHost } from './statement-broker.js';
 
 /**
  * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
@@ -81,8 +80,8 @@ export class ClientSession implements KillableSession {
   private tracker: ResponseTracker | null = null;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
-  /** The session as its parts see it (statement broker, lobby, KILL): one object, made once per session. */
-  private readonly host: StatementHost & LobbyHost & KillHost;
+  /** The session as its parts see it (statement broker, lobby, extension SQL, KILL): one object, made once per session. */
+  private readonly host: StatementHost & LobbyHost & ExtensionHost & KillHost;
   private readonly broker: StatementBroker;
   private readonly lobby: Lobby;
 
@@ -130,7 +129,8 @@ export class ClientSession implements KillableSession {
       forward: (packet, tag) => this.forward(packet, tag),
       forwardToLobby: (packet, tag) => this.forwardToLobby(packet, tag),
       proposeSetting: (payload) => this.history.propose(payload),
-      runExtension: (command, packet) => this.runExtension(command, packet),
+      runExtension: (command, packet) => runExtension(this.host, command, packet),
+      routeToLibrary: (library, key, reply) => this.routeToLibrary(library, key, reply),
       showLibraryRow: () => this.showLibraryRow(),
       replyOk: (sequenceId) => this.replyOk(sequenceId),
       replyError: (sequenceId, error) => this.replyError(sequenceId, error),
@@ -317,7 +317,7 @@ export class ClientSession implements KillableSession {
   }
 
   private async routeAtLogin(library: string | null, key: string | null, sequenceId: number): Promise<void> {
-    const routed = key !== null ? await this.selectLibrary(key, sequenceId) : await this.routeToLibrary(library!, null, sequenceId);
+    const routed = key !== null ? await selectLibrary(this.host, key, sequenceId) : await this.routeToLibrary(library!, null, sequenceId);
     if (!routed && !this.closed) this.close('fixed routing of the account failed', 'warn');
   }
 
@@ -468,7 +468,7 @@ export class ClientSession implements KillableSession {
         await this.waitIdle();
         if (this.closed) return;
         if (!extension.ok) return this.replyError(packet.sequenceId + 1, ProxyErrors.invalidExtensionSql(extension.message));
-        return this.runExtension(extension.command, packet);
+        return runExtension(this.host, extension.command, packet);
       }
       const kill = parseKill(sql);
       if (kill && (await killByConnectionId(this.host, kill, packet))) return;
@@ -597,7 +597,7 @@ export class ClientSession implements KillableSession {
    * Runs one command on the attached backend for the proxy itself (its answer is not relayed), while the
    * session is idle. Null when the backend was lost (the session is then closed).
    */
-  private async runInternal(payload: Buffer): Promise<import('../backend/backend-connection.js').CommandResult | null> {
+  private async runInternal(payload: Buffer): Promise<CommandResult | null> {
     const connection = this.backend!;
     connection.setReader(null);
     connection.socket.off('close', this.onBackendClose);
@@ -684,69 +684,7 @@ export class ClientSession implements KillableSession {
     this.close('client quit');
   }
 
-  // ---- extension SQL ---------------------------------------------------------------------------
-
-  private async runExtension(command: ExtensionCommand, packet: Packet): Promise<void> {
-    const reply = packet.sequenceId + 1;
-    const { directory } = this.services;
-    switch (command.kind) {
-      case 'select_library':
-        return void (await this.selectLibrary(command.key, reply));
-      case 'select_library_by_correl_object': {
-        const key = directory.lookupCorrel(command.correlClass, command.object);
-        if (key === undefined) return this.replyError(reply, ProxyErrors.unknownCorrelObject(command.correlClass, command.object));
-        return void (await this.selectLibrary(key, reply));
-      }
-      case 'set_correl_object':
-        try {
-          await directory.bindCorrel(command.correlClass, command.object, command.key);
-        } catch (err) {
-          return this.replyError(reply, this.directoryErrorToProxyError(err, command));
-        }
-        if (this.closed) return;
-        this.services.logger.info(
-          { session: this.id, correlClass: command.correlClass, object: command.object, key: command.key },
-          'correl object bound',
-        );
-        return this.replyOk(reply);
-      case 'show_library': {
-        const payloads = encodeTextResultSet(SHOW_LIBRARY_COLUMNS, [this.showLibraryRow()], this.currentStatus(), this.deprecateEof);
-        this.writeClient(encodePackets(payloads, reply));
-        return;
-      }
-    }
-  }
-
-  private directoryErrorToProxyError(err: unknown, command: Extract<ExtensionCommand, { kind: 'set_correl_object' }>): ProxyError {
-    if (err instanceof DirectoryError) {
-      if (err.code === 'UNKNOWN_KEY') return ProxyErrors.keyHasNoLibrary(command.key);
-      if (err.code === 'CORREL_CONFLICT') {
-        const bound = this.services.directory.lookupCorrel(command.correlClass, command.object) ?? '?';
-        return ProxyErrors.correlConflict(command.correlClass, command.object, bound);
-      }
-    }
-    this.services.logger.error({ session: this.id, err }, 'correl binding could not be saved');
-    return ProxyErrors.persistFailed('see the mysqlda log');
-  }
-
-  /** Routes the session to the key's library (assigning and saving a new key first). True when routed. */
-  private async selectLibrary(key: string, reply: number): Promise<boolean> {
-    let library: string;
-    try {
-      const resolved = await this.services.directory.resolveKey(key);
-      library = resolved.library;
-      if (resolved.isNew) {
-        this.services.logger.info({ session: this.id, key, library }, 'new key assigned');
-        this.services.events.emit('assignment', { library });
-      }
-    } catch (err) {
-      this.services.logger.error({ session: this.id, key, err }, 'key assignment could not be saved');
-      this.replyError(reply, ProxyErrors.persistFailed('see the mysqlda log'));
-      return false;
-    }
-    if (this.closed) return false;
-    return this.routeToLibrary(library, key, reply);
-  }
+  // ---- routing -------------------------------------------------------------------------------
 
   /** Splices the session onto a backend connection of the library, then answers OK. True when routed. */
   private async routeToLibrary(library: string, key: string | null, reply: number): Promise<boolean> {
