@@ -9,7 +9,7 @@ import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
 import { encodePacket, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
-import { mayBeExtensionSql, parseExtensionSql } from '../routing/extension-sql.js';
+import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
 import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
 import { sessionAuthContext, type AuthContext } from './client-auth.js';
@@ -80,7 +80,7 @@ export class ClientSession implements KillableSession {
   private tracker: ResponseTracker | null = null;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
-  /** The session as its parts see it (statement broker, lobby, extension SQL, KILL): one object, made once per session. */
+  /** The session as its parts see it (statement broker, lobby, extension SQL, KILL). */
   private readonly host: StatementHost & LobbyHost & ExtensionHost & KillHost;
   private readonly broker: StatementBroker;
   private readonly lobby: Lobby;
@@ -111,31 +111,7 @@ export class ClientSession implements KillableSession {
     this.id = services.nextConnectionId();
     this.clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.splitter = new CommandSplitter(this.classify);
-    this.host = {
-      services,
-      session: this,
-      account: () => this.account,
-      isClosed: () => this.closed,
-      releaseBackend: () => {
-        const backend = this.detachBackend();
-        if (backend) void this.services.pools.release(backend.connection, backend.idle);
-      },
-      deprecateEof: () => this.deprecateEof,
-      isRouted: () => this.route !== null,
-      currentStatus: () => this.currentStatus(),
-      waitIdle: () => this.waitIdle(),
-      ensureBackend: (reply) => this.ensureBackend(reply),
-      runInternal: (payload) => this.runInternal(payload),
-      forward: (packet, tag) => this.forward(packet, tag),
-      forwardToLobby: (packet, tag) => this.forwardToLobby(packet, tag),
-      proposeSetting: (payload) => this.history.propose(payload),
-      runExtension: (command, packet) => runExtension(this.host, command, packet),
-      routeToLibrary: (library, key, reply) => this.routeToLibrary(library, key, reply),
-      showLibraryRow: () => this.showLibraryRow(),
-      replyOk: (sequenceId) => this.replyOk(sequenceId),
-      replyError: (sequenceId, error) => this.replyError(sequenceId, error),
-      write: (bytes) => void this.writeClient(bytes),
-    };
+    this.host = new ClientSession.Host(this);
     this.broker = new StatementBroker(this.host);
     this.lobby = new Lobby(this.host, this.history);
     socket.setNoDelay(true);
@@ -172,8 +148,7 @@ export class ClientSession implements KillableSession {
     this.phase = { name: 'closed' };
     if (left.name === 'login') left.login.stop();
     if (this.relocation) clearTimeout(this.relocation.timer);
-    const backend = this.detachBackend();
-    if (backend) void this.services.pools.release(backend.connection, backend.idle);
+    this.releaseBackend();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.backlog = null;
     if (!this.socket.destroyed) {
@@ -645,8 +620,7 @@ export class ClientSession implements KillableSession {
       this.close('could not move off a removed server', 'warn');
       return false;
     }
-    const previous = this.detachBackend();
-    if (previous) void this.services.pools.release(previous.connection, previous.idle);
+    this.releaseBackend();
     this.attachBackend(connection);
     clearTimeout(this.relocation.timer);
     this.relocation = null;
@@ -708,8 +682,7 @@ export class ClientSession implements KillableSession {
       void this.services.pools.release(connection, true);
       return false;
     }
-    const previous = this.detachBackend();
-    if (previous) void this.services.pools.release(previous.connection, previous.idle);
+    this.releaseBackend();
     const left = this.route?.library ?? null;
     this.reportTraffic();
     this.attachBackend(connection);
@@ -756,6 +729,12 @@ export class ClientSession implements KillableSession {
     connection.socket.on('drain', this.onBackendDrain);
     connection.socket.on('close', this.onBackendClose);
     connection.socket.resume();
+  }
+
+  /** Gives the backend, if any, back to its pool (reset there when idle, else destroyed). */
+  private releaseBackend(): void {
+    const backend = this.detachBackend();
+    if (backend) void this.services.pools.release(backend.connection, backend.idle);
   }
 
   /** Takes the backend off the session; `idle` tells whether it may be pooled again. */
@@ -863,4 +842,70 @@ export class ClientSession implements KillableSession {
     this.pauseReasons &= ~reason;
     if (this.pauseReasons === 0 && !this.closed) this.socket.resume();
   }
+
+  /**
+   * The session's side of its parts' host interfaces. A class rather than an object of arrow functions so that its
+   * methods are shared by every session: an idle client costs one small object here, not a closure per method.
+   * Declared inside ClientSession, which lets it read the session's private state.
+   */
+  private static readonly Host = class implements StatementHost, LobbyHost, ExtensionHost, KillHost {
+    constructor(readonly session: ClientSession) {}
+    get services(): SessionServices {
+      return this.session.services;
+    }
+    account(): ClientAccount | null {
+      return this.session.account;
+    }
+    isClosed(): boolean {
+      return this.session.closed;
+    }
+    isRouted(): boolean {
+      return this.session.route !== null;
+    }
+    deprecateEof(): boolean {
+      return this.session.deprecateEof;
+    }
+    currentStatus(): number {
+      return this.session.currentStatus();
+    }
+    waitIdle(): Promise<void> {
+      return this.session.waitIdle();
+    }
+    ensureBackend(reply: number): Promise<boolean> {
+      return this.session.ensureBackend(reply);
+    }
+    releaseBackend(): void {
+      this.session.releaseBackend();
+    }
+    runInternal(payload: Buffer): Promise<CommandResult | null> {
+      return this.session.runInternal(payload);
+    }
+    forward(packet: Packet, tag: number): void {
+      this.session.forward(packet, tag);
+    }
+    forwardToLobby(packet: Packet, tag: number): Promise<void> {
+      return this.session.forwardToLobby(packet, tag);
+    }
+    proposeSetting(payload: Buffer): number {
+      return this.session.history.propose(payload);
+    }
+    runExtension(command: ExtensionCommand, packet: Packet): Promise<void> {
+      return runExtension(this, command, packet);
+    }
+    routeToLibrary(library: string, key: string | null, reply: number): Promise<boolean> {
+      return this.session.routeToLibrary(library, key, reply);
+    }
+    showLibraryRow(): (string | null)[] {
+      return this.session.showLibraryRow();
+    }
+    replyOk(sequenceId: number): void {
+      this.session.replyOk(sequenceId);
+    }
+    replyError(sequenceId: number, error: ProxyError | ErrPacket): void {
+      this.session.replyError(sequenceId, error);
+    }
+    write(bytes: Buffer): void {
+      this.session.writeClient(bytes);
+    }
+  };
 }
