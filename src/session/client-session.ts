@@ -16,7 +16,8 @@ import { sessionAuthContext, type AuthContext } from './client-auth.js';
 import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
 import { runExtension, selectLibrary, type ExtensionHost } from './extension-commands.js';
 import { isSettingStatement, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
-import { acquireLobbyServer, Lobby, type LobbyHost } from './lobby.js';
+import { acquireLobbyServer, connectLibrary, findLibrary } from './library-connection.js';
+import { Lobby, type LobbyHost } from './lobby.js';
 import { SessionHistory } from './session-history.js';
 import { killByConnectionId, killRunningStatement, type KillHost } from './session-kill.js';
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
@@ -542,7 +543,7 @@ export class ClientSession implements KillableSession {
       return true;
     }
     void this.services.pools.release(current.connection, current.idle);
-    const library = this.services.config().libraries.find((candidate) => candidate.name === this.route!.library);
+    const library = findLibrary(this.services, this.route.library);
     if (!library) return false;
     try {
       this.attachBackend(await this.services.pools.acquireForLibrary(library, shape));
@@ -614,7 +615,7 @@ export class ClientSession implements KillableSession {
       this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
       return false;
     }
-    const library = this.services.config().libraries.find((candidate) => candidate.name === this.route!.library);
+    const library = findLibrary(this.services, this.route.library);
     const connection = library ? await this.connectLibrary(library, packet.sequenceId + 1) : null;
     if (!connection) {
       this.close('could not move off a removed server', 'warn');
@@ -671,7 +672,7 @@ export class ClientSession implements KillableSession {
       this.replyError(reply, ProxyErrors.switchInTransaction());
       return false;
     }
-    const libraryConfig = this.services.config().libraries.find((candidate) => candidate.name === library);
+    const libraryConfig = findLibrary(this.services, library);
     if (!libraryConfig) {
       this.replyError(reply, ProxyErrors.libraryUnavailable(library, 'the library is not in the configuration'));
       return false;
@@ -697,25 +698,10 @@ export class ClientSession implements KillableSession {
 
   /** A backend connection of the library with the session's settings (and lobby BEGIN) applied, or null after replying ERR. */
   private async connectLibrary(library: LibraryConfig, reply: number): Promise<BackendConnection | null> {
-    let connection: BackendConnection;
-    try {
-      connection = await this.services.pools.acquireForLibrary(library, this.shape);
-    } catch (err) {
-      this.replyError(reply, ProxyErrors.libraryUnavailable(library.name, (err as Error).message));
-      return null;
-    }
-    const { pendingBegin } = this.lobby;
-    const replay = pendingBegin ? [...this.history.replayList(), pendingBegin] : this.history.replayList();
-    for (const payload of replay) {
-      const result = await connection.execute(payload);
-      if (!result.ok) {
-        void this.services.pools.release(connection, connection.alive);
-        const error: ErrPacket = result.error ?? { code: 2013, sqlState: 'HY000', message: 'lost connection while applying session settings' };
-        this.replyError(reply, { ...error, message: `Could not carry the session's settings over to library '${library.name}': ${error.message}` });
-        return null;
-      }
-    }
-    return connection;
+    const connected = await connectLibrary(this.services, library, this.shape, this.history, this.lobby);
+    if (connected.ok) return connected.connection;
+    this.replyError(reply, connected.error);
+    return null;
   }
 
   // ---- backend attachment and the splice ---------------------------------------------------------

@@ -4,7 +4,6 @@
  * connection, data statements are refused (lobby-policy.ts decides which is which), and admin accounts run
  * admin statements here.
  */
-import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
 import { ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
@@ -101,16 +100,4 @@ export class Lobby {
     const columns = reply.columns.map((name) => ({ name }));
     host.write(encodePackets(encodeTextResultSet(columns, reply.rows, host.currentStatus(), host.deprecateEof()), sequenceId));
   }
-}
-
-/** A connection of the first library whose server answers, for set-up statements; null when none does. */
-export async function acquireLobbyServer(services: SessionServices, shape: ConnectionShape): Promise<BackendConnection | null> {
-  for (const library of services.config().libraries) {
-    try {
-      return await services.pools.acquireForLibrary(library, shape);
-    } catch {
-      // try the next library
-    }
-  }
-  return null;
 }
