@@ -186,7 +186,7 @@ export class ClientSession implements KillableSession {
     if (delta.commands || delta.bytesIn || delta.bytesOut) this.services.events.emit('traffic', { library: this.route?.library ?? null, ...delta });
   }
 
-  // ---- the client socket, login and COM_CHANGE_USER ----------------------------------------------
+  // ---- the client socket and the login -----------------------------------------------------------
 
   private listenToClient(socket: net.Socket): void {
     socket.on('data', this.onClientData);
@@ -235,6 +235,7 @@ export class ClientSession implements KillableSession {
     return this.phase.name;
   }
 
+  /** The context of a COM_CHANGE_USER's authentication: the greeting's scramble, this socket. */
   private authContext(): AuthContext {
     return sessionAuthContext(this.services, this.scramble, {
       secure: this.socket instanceof tls.TLSSocket,
@@ -370,31 +371,6 @@ export class ClientSession implements KillableSession {
 
   private oversizedLobbyPacket: number | null = null;
 
-  /** Set when the session must leave its server: move at the next boundary, or give up at the deadline. */
-  private relocation: { deadline: number; reason: string; timer: NodeJS.Timeout } | null = null;
-
-  /**
-   * The session's server is no longer where its library's sessions belong (removed by reload, failed over,
-   * failed back): at its next command outside a transaction the session moves to its library's current server,
-   * settings replayed. A session still in a transaction at the deadline is closed: at once if idle, else with
-   * ERR 7110 on its next command. Returns whether the session was on one of these servers.
-   */
-  moveOffServers(addresses: ReadonlySet<string>, graceMs: number, reason = 'its server was removed from the configuration'): boolean {
-    if (!this.backend || !this.route || !addresses.has(this.backend.address) || this.relocation) return false;
-    const timer = setTimeout(() => this.onRelocationDeadline(), graceMs);
-    timer.unref();
-    this.relocation = { deadline: Date.now() + graceMs, reason, timer };
-    return true;
-  }
-
-  private onRelocationDeadline(): void {
-    if (!this.relocation || this.closed) return;
-    // Idle inside a transaction past the grace period: it would pin the old server, so the session ends here.
-    if (this.tracker?.idle && this.tracker.inTransaction && !this.pumping) {
-      this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
-    }
-  }
-
   /**
    * Moves client bytes on: forwards what passes through, stops at each command handled here. Synchronous on
    * the splice's fast path; only a command handled here (extension SQL, lobby statements) goes asynchronous,
@@ -476,6 +452,13 @@ export class ClientSession implements KillableSession {
     }
   }
 
+  private async quit(): Promise<void> {
+    await this.waitIdle();
+    this.close('client quit');
+  }
+
+  // ---- COM_CHANGE_USER ---------------------------------------------------------------------------
+
   /**
    * COM_CHANGE_USER: a new login checked here, against mysqlda's accounts (change-user.ts). On success the
    * session starts afresh (settings, transaction and temporary tables gone) and stays on its library.
@@ -553,6 +536,8 @@ export class ClientSession implements KillableSession {
     }
   }
 
+  // ---- backends: the lobby server, internal commands ------------------------------------------------
+
   /** A backend to run on: the library's when routed, else a lobby server (acquired on first need). */
   private async ensureBackend(reply: number): Promise<boolean> {
     if (this.backend) return true;
@@ -601,6 +586,58 @@ export class ClientSession implements KillableSession {
     return [this.route?.library ?? null, this.route?.key ?? null, this.route && this.backend ? this.backend.address : null];
   }
 
+  /** Sends a whole intercepted command on to the attached backend. */
+  private forward(packet: Packet, tag: number): void {
+    if (!this.backend || !this.tracker) return;
+    this.lastCommandSequence = packet.sequenceId;
+    this.tracker.commandSent(packet.payload[0], tag);
+    this.forwardToBackend(encodePacket(packet.payload, packet.sequenceId));
+  }
+
+  /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
+  private async forwardToLobby(packet: Packet, tag: number): Promise<void> {
+    if (!this.backend) {
+      const connection = await acquireLobbyServer(this.services, this.shape);
+      if (this.closed) {
+        if (connection) void this.services.pools.release(connection, true);
+        return;
+      }
+      if (!connection) {
+        this.history.settle(tag, false);
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
+      }
+      this.attachBackend(connection);
+    }
+    this.forward(packet, tag);
+  }
+
+  // ---- moving off a server ---------------------------------------------------------------------
+
+  /** Set when the session must leave its server: move at the next boundary, or give up at the deadline. */
+  private relocation: { deadline: number; reason: string; timer: NodeJS.Timeout } | null = null;
+
+  /**
+   * The session's server is no longer where its library's sessions belong (removed by reload, failed over,
+   * failed back): at its next command outside a transaction the session moves to its library's current server,
+   * settings replayed. A session still in a transaction at the deadline is closed: at once if idle, else with
+   * ERR 7110 on its next command. Returns whether the session was on one of these servers.
+   */
+  moveOffServers(addresses: ReadonlySet<string>, graceMs: number, reason = 'its server was removed from the configuration'): boolean {
+    if (!this.backend || !this.route || !addresses.has(this.backend.address) || this.relocation) return false;
+    const timer = setTimeout(() => this.onRelocationDeadline(), graceMs);
+    timer.unref();
+    this.relocation = { deadline: Date.now() + graceMs, reason, timer };
+    return true;
+  }
+
+  private onRelocationDeadline(): void {
+    if (!this.relocation || this.closed) return;
+    // Idle inside a transaction past the grace period: it would pin the old server, so the session ends here.
+    if (this.tracker?.idle && this.tracker.inTransaction && !this.pumping) {
+      this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
+    }
+  }
+
   /**
    * Carries out a pending move off a removed server before `packet` is handled. False when the session was
    * closed instead (grace period over inside a transaction, or no server of the library answers).
@@ -627,36 +664,6 @@ export class ClientSession implements KillableSession {
     this.relocation = null;
     this.services.logger.info({ session: this.id, library: this.route.library, server: connection.address }, 'session moved off a removed server');
     return true;
-  }
-
-  /** Sends a whole intercepted command on to the attached backend. */
-  private forward(packet: Packet, tag: number): void {
-    if (!this.backend || !this.tracker) return;
-    this.lastCommandSequence = packet.sequenceId;
-    this.tracker.commandSent(packet.payload[0], tag);
-    this.forwardToBackend(encodePacket(packet.payload, packet.sequenceId));
-  }
-
-  /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
-  private async forwardToLobby(packet: Packet, tag: number): Promise<void> {
-    if (!this.backend) {
-      const connection = await acquireLobbyServer(this.services, this.shape);
-      if (this.closed) {
-        if (connection) void this.services.pools.release(connection, true);
-        return;
-      }
-      if (!connection) {
-        this.history.settle(tag, false);
-        return this.replyError(packet.sequenceId + 1, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
-      }
-      this.attachBackend(connection);
-    }
-    this.forward(packet, tag);
-  }
-
-  private async quit(): Promise<void> {
-    await this.waitIdle();
-    this.close('client quit');
   }
 
   // ---- routing -------------------------------------------------------------------------------
