@@ -11,8 +11,7 @@ import {
 import { Capability, PROXY_CAPABILITIES } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeAuthSwitchRequest, type Greeting, type HandshakeResponse } from '../protocol/handshake.js';
-import { processRsaKeys } from './rsa-keys.js';
-import type { ClientAccount, GreetingTemplate, SessionServices } from './session-services.js';
+import type { ClientAccount, GreetingTemplate } from './session-services.js';
 
 /** The greeting mysqlda sends: the backends' version and status, only the capabilities mysqlda honours. */
 export function buildGreeting(template: GreetingTemplate, connectionId: number, scramble: Buffer, options: { tls: boolean; authPlugin: string }): Greeting {
@@ -50,34 +49,6 @@ export class Sha2Cache {
   remember(account: ClientAccount, password: string): void {
     this.digests.set(this.keyOf(account), cachingSha2Digest(password));
   }
-}
-
-/** caching_sha2_password's fast-path cache, shared by every session of the process. */
-const sha2Cache = new Sha2Cache();
-
-/**
- * The context of one authentication exchange of a session (its login, or a COM_CHANGE_USER later): the
- * scramble of its greeting, whether its socket is TLS, the process's sha2 cache and RSA keys.
- */
-export function sessionAuthContext(
-  services: Pick<SessionServices, 'config' | 'findAccount'>,
-  scramble: Buffer,
-  connection: { secure: boolean; clientHost: string },
-): AuthContext {
-  const config = services.config();
-  return {
-    scramble,
-    secure: connection.secure,
-    clientHost: connection.clientHost,
-    findAccount: (user) => {
-      const account = services.findAccount(user);
-      // mysqlda's auth block holds the plaintext password: caching_sha2's fast path works from the first login.
-      if (account && user === config.auth.user && !sha2Cache.get(account)) sha2Cache.remember(account, config.auth.password);
-      return account;
-    },
-    sha2Cache,
-    rsaKeys: processRsaKeys,
-  };
 }
 
 /** A key pair for caching_sha2_password's RSA exchange when the client has no TLS. */

@@ -11,7 +11,8 @@ import { Capability, PROXY_CAPABILITIES, STREAM_SHAPING_CAPABILITIES } from '../
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeGreeting, isSslRequest, parseHandshakeResponse, type HandshakeResponse } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
-import { buildGreeting, ClientAuthExchange, sessionAuthContext, type AuthStep } from './client-auth.js';
+import { sessionAuthContext } from './auth-context.js';
+import { buildGreeting, ClientAuthExchange, type AuthStep } from './client-auth.js';
 import type { ClientAccount, SessionServices } from './session-services.js';
 import { secureContextFor } from './tls-context.js';
 
