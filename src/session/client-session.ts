@@ -1,38 +1,39 @@
 import type net from 'node:net';
 import tls from 'node:tls';
-import { BackendConnection, type ConnectionShape } from '../backend/backend-connection.js';
+import type { BackendConnection, CommandResult, ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
-import { generateScramble, NATIVE_PASSWORD_PLUGIN } from '../protocol/auth.js';
+import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
-import { Capability, Command, DEFAULT_CHARSET, MAX_PACKET_PAYLOAD, PROXY_CAPABILITIES, ServerStatus, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
+import { Command, MAX_PACKET_PAYLOAD } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
-import { encodeGreeting, isSslRequest, parseChangeUser, parseHandshakeResponse, type HandshakeResponse } from '../protocol/handshake.js';
-import { encodePacket, encodePackets, PacketFramer, type Packet } from '../protocol/packet.js';
+import { encodePacket, type Packet } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
-import { encodeTextResultSet } from '../protocol/result-set.js';
-import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
-import { DirectoryError } from '../store/durable-directory.js';
-import { buildGreeting, ClientAuthExchange, Sha2Cache, type AuthContext, type AuthStep } from './client-auth.js';
 import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
-import { processRsaKeys } from './rsa-keys.js';
-import { secureContextFor } from './tls-context.js';
-import { classifyLobbyQuery, isSettingStatement, LobbyAction, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
+import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
+import { sessionAuthContext } from './auth-context.js';
+import type { AuthContext } from './client-auth.js';
+import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
+import { runExtension, selectLibrary, type ExtensionHost } from './extension-commands.js';
+import { isSettingStatement, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
+import { acquireLobbyServer, connectLibrary, findLibrary } from './library-connection.js';
+import { Lobby, type LobbyHost } from './lobby.js';
 import { SessionHistory } from './session-history.js';
-import type { AdminReply, ClientAccount, KillableSession, SessionServices } from './session-services.js';
+import { killByConnectionId, killRunningStatement, type KillHost } from './session-kill.js';
+import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
+import { StatementBroker, type StatementHost } from './statement-broker.js';
 
 /**
  * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
  * told by `route`.
  */
 type Phase =
-  | { name: 'greeting-sent' }
-  | { name: 'tls-handshake' }
-  | { name: 'authenticating'; exchange: ClientAuthExchange; response: HandshakeResponse }
+  /** Greeting, TLS, authentication: see client-login.ts. */
+  | { name: 'login'; login: ClientLogin }
   | { name: 'ready' }
-  /** COM_CHANGE_USER's authentication exchange, on a ready session. */
-  | { name: 'changing-user'; exchange: ClientAuthExchange; charset: number }
+  /** COM_CHANGE_USER's authentication exchange, on a ready session: see change-user.ts. */
+  | { name: 'changing-user'; exchange: ChangeUserExchange }
   | { name: 'closed' };
 
 /** Why the client socket is paused; it reads again only when no reason is left. */
@@ -44,13 +45,8 @@ const TAG_RESET_CONNECTION = -1;
 /** Statements longer than this are never extension SQL, so they are never held back to be read whole. */
 const MAX_INTERCEPTED_QUERY = 4096;
 
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long a closed session waits for its client to acknowledge the close before dropping the socket. */
 const CLOSE_GRACE_MS = 1_000;
-
-
-/** caching_sha2_password's fast-path cache, shared by every session of the process. */
-const sha2Cache = new Sha2Cache();
 
 export interface SessionSummary {
   id: number;
@@ -73,27 +69,23 @@ export interface SessionSummary {
 export class ClientSession implements KillableSession {
   readonly id: number;
   readonly startedAt = Date.now();
-  private phase: Phase = { name: 'greeting-sent' };
+  private phase: Phase;
   private readonly scramble = generateScramble();
-  private readonly framer = new PacketFramer(1 << 20);
   private readonly clientAddress: string;
   user: string | null = null;
 
   private shape: ConnectionShape = { capabilities: 0, charset: 0 };
   /** The capabilities the client and mysqlda agreed on at login. */
   private clientCapabilities = 0;
-  /** Resolves the command path once a COM_CHANGE_USER exchange has ended. */
-  private changeUserDone: (() => void) | null = null;
   private deprecateEof = false;
   private backend: BackendConnection | null = null;
   private tracker: ResponseTracker | null = null;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
+  /** The session as its parts see it (statement broker, lobby, extension SQL, KILL). */
+  private readonly host: StatementHost & LobbyHost & ExtensionHost & KillHost;
   private readonly broker: StatementBroker;
-  /** BEGIN sent in the lobby: started on the library connection once one is chosen. */
-  private pendingBegin: Buffer | null = null;
-  /** Status flags for replies made while no backend is attached. */
-  private lobbyStatus: number = ServerStatus.AUTOCOMMIT;
+  private readonly lobby: Lobby;
 
   private readonly splitter: CommandSplitter;
   private backlog: Buffer | null = null;
@@ -105,7 +97,6 @@ export class ClientSession implements KillableSession {
   private backendPausedForClient = false;
   private idleWaiters: (() => void)[] = [];
   private lastCommandSequence = 0;
-  private handshakeTimer: NodeJS.Timeout | null;
 
   private bytesFromClient = 0;
   private bytesToClient = 0;
@@ -122,31 +113,15 @@ export class ClientSession implements KillableSession {
     this.id = services.nextConnectionId();
     this.clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.splitter = new CommandSplitter(this.classify);
-    this.broker = new StatementBroker({
-      deprecateEof: () => this.deprecateEof,
-      isRouted: () => this.route !== null,
-      currentStatus: () => this.currentStatus(),
-      waitIdle: () => this.waitIdle(),
-      ensureBackend: (reply) => this.ensureBackend(reply),
-      runInternal: (payload) => this.runInternal(payload),
-      forward: (packet, tag) => this.forward(packet, tag),
-      forwardToLobby: (packet, tag) => this.forwardToLobby(packet, tag),
-      proposeSetting: (payload) => this.history.propose(payload),
-      runExtension: (command, packet) => this.runExtension(command, packet),
-      showLibraryRow: () => this.showLibraryRow(),
-      replyOk: (sequenceId) => this.replyOk(sequenceId),
-      replyError: (sequenceId, error) => this.replyError(sequenceId, error),
-      write: (bytes) => void this.writeClient(bytes),
-    });
+    this.host = new ClientSession.Host(this);
+    this.broker = new StatementBroker(this.host);
+    this.lobby = new Lobby(this.host, this.history);
     socket.setNoDelay(true);
     this.listenToClient(socket);
-    this.handshakeTimer = setTimeout(() => this.close('no handshake response in time'), HANDSHAKE_TIMEOUT_MS);
+    const login = new ClientLogin(this.loginHost(), socket, this.scramble);
+    this.phase = { name: 'login', login };
     services.events.emit('client-connected', { client: this.clientAddress });
-    const greeting = buildGreeting(services.greeting(), this.id, this.scramble, {
-      tls: services.config().tls !== null,
-      authPlugin: NATIVE_PASSWORD_PLUGIN,
-    });
-    this.writeClient(encodePacket(encodeGreeting(greeting), 0));
+    login.greet(this.id);
   }
 
   summary(): SessionSummary {
@@ -169,13 +144,13 @@ export class ClientSession implements KillableSession {
 
   /** Ends the session: the backend goes back to its pool when idle (reset there), else it is destroyed. */
   close(reason: string, level: 'info' | 'warn' = 'info'): void {
-    if (this.phase.name === 'closed') return;
-    const wasReady = this.phase.name === 'ready';
+    const left = this.phase;
+    if (left.name === 'closed') return;
+    const wasReady = left.name === 'ready';
     this.phase = { name: 'closed' };
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (left.name === 'login') left.login.stop();
     if (this.relocation) clearTimeout(this.relocation.timer);
-    const backend = this.detachBackend();
-    if (backend) void this.services.pools.release(backend.connection, backend.idle);
+    this.releaseBackend();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.backlog = null;
     if (!this.socket.destroyed) {
@@ -212,7 +187,7 @@ export class ClientSession implements KillableSession {
     if (delta.commands || delta.bytesIn || delta.bytesOut) this.services.events.emit('traffic', { library: this.route?.library ?? null, ...delta });
   }
 
-  // ---- handshake and authentication ------------------------------------------------------------
+  // ---- the client socket and the login -----------------------------------------------------------
 
   private listenToClient(socket: net.Socket): void {
     socket.on('data', this.onClientData);
@@ -245,37 +220,15 @@ export class ClientSession implements KillableSession {
       // Forwarded bytes still queued for the backend reference the read buffer.
       return borrowed && this.backend !== null && (this.backend.socket.writableLength > 0 || this.backend.socket.destroyed);
     }
-    this.onLoginData(borrowed ? Buffer.from(chunk) : chunk);
+    this.onAuthenticationData(borrowed ? Buffer.from(chunk) : chunk);
     return false;
   }
 
-  /** Bytes of the login or of a COM_CHANGE_USER exchange: whole packets go to the authentication steps. */
-  private onLoginData(chunk: Buffer): void {
-    if (this.phase.name === 'closed' || this.phase.name === 'tls-handshake') return;
-    let packets: Packet[];
-    try {
-      packets = this.framer.push(chunk);
-    } catch {
-      return this.refuseLogin(ProxyErrors.badHandshake(), 1, 'malformed handshake');
-    }
-    for (const packet of packets) {
-      const phase = this.phase;
-      if (phase.name === 'greeting-sent') this.onHandshakeResponse(packet);
-      else if (phase.name === 'authenticating') this.onAuthStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.response);
-      else if (phase.name === 'changing-user') void this.onChangeUserStep(phase.exchange.next(packet.payload), packet.sequenceId + 1, phase.charset);
-      if (this.phaseName() === 'ready') {
-        // Commands sent right behind the login (pipelining clients) go to the command path.
-        const rest = this.framer.takeRemainder();
-        const later = packets.slice(packets.indexOf(packet) + 1).map((p) => encodePacket(p.payload, p.sequenceId));
-        const pending = Buffer.concat([...later, rest]);
-        if (pending.length) {
-          this.backlog = this.backlog ? Buffer.concat([pending, this.backlog]) : pending;
-          this.pump();
-        }
-        return;
-      }
-      if (this.phaseName() === 'closed' || this.phaseName() === 'tls-handshake') return;
-    }
+  /** Bytes of the login or of a COM_CHANGE_USER exchange. */
+  private onAuthenticationData(chunk: Buffer): void {
+    const phase = this.phase;
+    if (phase.name === 'login') phase.login.receive(chunk);
+    else if (phase.name === 'changing-user') phase.exchange.receive(chunk);
   }
 
   /** The phase, read without TypeScript's narrowing (handlers called in between may change it). */
@@ -283,91 +236,40 @@ export class ClientSession implements KillableSession {
     return this.phase.name;
   }
 
+  /** The context of a COM_CHANGE_USER's authentication: the greeting's scramble, this socket. */
   private authContext(): AuthContext {
-    const config = this.services.config();
-    return {
-      scramble: this.scramble,
+    return sessionAuthContext(this.services, this.scramble, {
       secure: this.socket instanceof tls.TLSSocket,
       clientHost: this.socket.remoteAddress ?? 'unknown',
-      findAccount: (user) => {
-        const account = this.services.findAccount(user);
-        // mysqlda's auth block holds the plaintext password: caching_sha2's fast path works from the first login.
-        if (account && user === config.auth.user && !sha2Cache.get(account)) sha2Cache.remember(account, config.auth.password);
-        return account;
+    });
+  }
+
+  /** The login's view of the session (dropped with the login once the client is in). */
+  private loginHost(): LoginHost {
+    return {
+      services: this.services,
+      clientAddress: this.clientAddress,
+      write: (bytes) => void this.writeClient(bytes),
+      refuse: (error, sequenceId, reason) => this.refuseLogin(error, sequenceId, reason),
+      close: (reason, level) => this.close(reason, level),
+      stopReading: () => {
+        this.socket.removeListener('data', this.onClientData);
+        this.socket.pause();
       },
-      sha2Cache,
-      rsaKeys: processRsaKeys,
+      secured: (socket) => {
+        this.socket = socket;
+        socket.on('data', this.onClientData);
+        socket.on('drain', this.onClientDrain);
+      },
+      loggedIn: (result) => this.loggedIn(result),
     };
   }
 
-  private onHandshakeResponse(packet: Packet): void {
-    const tlsConfig = this.services.config().tls;
-    if (isSslRequest(packet.payload)) {
-      if (!tlsConfig) return this.refuseLogin(ProxyErrors.notSupported('TLS'), packet.sequenceId + 1, 'client asked for TLS, which is not configured');
-      return this.upgradeToTls();
-    }
-    if (tlsConfig?.required && !(this.socket instanceof tls.TLSSocket)) {
-      return this.refuseLogin(ProxyErrors.insecureTransport(), packet.sequenceId + 1, 'client did not use TLS, which is required');
-    }
-    let response: HandshakeResponse;
-    try {
-      response = parseHandshakeResponse(packet.payload);
-    } catch (err) {
-      return this.refuseLogin(ProxyErrors.badHandshake(), packet.sequenceId + 1, `bad handshake: ${(err as Error).message}`);
-    }
-    const negotiated = response.capabilities & PROXY_CAPABILITIES;
-    this.clientCapabilities = negotiated;
-    this.shape = { capabilities: negotiated & STREAM_SHAPING_CAPABILITIES, charset: response.charset };
-    this.deprecateEof = (negotiated & Capability.DEPRECATE_EOF) !== 0;
-    const exchange = new ClientAuthExchange(response, this.authContext());
-    this.phase = { name: 'authenticating', exchange, response };
-    this.onAuthStep(exchange.start(), packet.sequenceId + 1, response);
-  }
-
-  /** SSLRequest: wrap the socket in TLS, then read the real handshake response over it. */
-  private upgradeToTls(): void {
-    this.phase = { name: 'tls-handshake' };
-    const raw = this.socket;
-    raw.removeListener('data', this.onClientData);
-    raw.pause();
-    const early = this.framer.takeRemainder();
-    if (early.length) raw.unshift(early); // the ClientHello may have come in the same chunk as the SSLRequest
-    let context: tls.SecureContext;
-    try {
-      context = secureContextFor(this.services.config().tls!);
-    } catch (err) {
-      this.services.logger.error({ err }, 'cannot read the TLS certificate or key');
-      return this.close('TLS is misconfigured', 'warn');
-    }
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
-    secure.once('secure', () => {
-      if (this.closed) return;
-      this.socket = secure;
-      this.phase = { name: 'greeting-sent' };
-      secure.on('data', this.onClientData);
-      secure.on('drain', this.onClientDrain);
-    });
-    secure.on('error', (err) => this.close(`TLS error: ${err.message}`, 'warn'));
-    secure.on('close', () => this.close('client closed the connection'));
-  }
-
-  /** Acts on one step of the authentication exchange (login or COM_CHANGE_USER). */
-  private onAuthStep(step: AuthStep, sequenceId: number, response: HandshakeResponse): void {
-    if (step.kind === 'send') {
-      this.writeClient(encodePacket(step.payload, sequenceId));
-      return;
-    }
-    for (const payload of step.kind === 'accept' ? step.before : []) this.writeClient(encodePacket(payload, sequenceId++));
-    if (step.kind === 'refuse') {
-      this.services.events.emit('auth-failed', { client: this.clientAddress, user: response.user });
-      return this.refuseLogin(step.error, sequenceId, `login refused for user '${response.user}': ${step.error.message}`);
-    }
-    this.finishLogin(step.account, sequenceId);
-  }
-
-  private finishLogin(account: ClientAccount, sequenceId: number): void {
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
+  /** The login accepted the client: the session is ready, in the lobby or (fixed routing) on its library. */
+  private loggedIn({ account, capabilities, shape, deprecateEof, sequenceId, pipelined }: LoginResult): void {
+    this.clientCapabilities = capabilities;
+    this.shape = shape;
+    this.deprecateEof = deprecateEof;
     this.account = account;
     this.user = account.user;
     this.phase = { name: 'ready' };
@@ -375,21 +277,25 @@ export class ClientSession implements KillableSession {
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
     const { library, key } = account;
     if (library === null && key === null) {
-      this.writeClient(encodePacket(encodeOk(this.lobbyStatus), sequenceId));
-      return;
+      this.writeClient(encodePacket(encodeOk(this.lobby.status), sequenceId));
+    } else {
+      // An account with fixed routing is spliced before it hears OK, so its very first statement runs on the library.
+      this.pause(PauseReason.HANDLING_COMMAND);
+      this.pumping = true; // commands pipelined behind the login wait until the session is spliced
+      void this.routeAtLogin(library, key, sequenceId).finally(() => {
+        this.pumping = false;
+        this.unpause(PauseReason.HANDLING_COMMAND);
+        this.pump();
+      });
     }
-    // An account with fixed routing is spliced before it hears OK, so its very first statement runs on the library.
-    this.pause(PauseReason.HANDLING_COMMAND);
-    this.pumping = true; // commands pipelined behind the login wait until the session is spliced
-    void this.routeAtLogin(library, key, sequenceId).finally(() => {
-      this.pumping = false;
-      this.unpause(PauseReason.HANDLING_COMMAND);
-      this.pump();
-    });
+    // Commands sent right behind the login (pipelining clients) go to the command path.
+    if (this.phaseName() !== 'ready' || pipelined.length === 0) return;
+    this.backlog = this.backlog ? Buffer.concat([pipelined, this.backlog]) : pipelined;
+    this.pump();
   }
 
   private async routeAtLogin(library: string | null, key: string | null, sequenceId: number): Promise<void> {
-    const routed = key !== null ? await this.selectLibrary(key, sequenceId) : await this.routeToLibrary(library!, null, sequenceId);
+    const routed = key !== null ? await selectLibrary(this.host, key, sequenceId) : await this.routeToLibrary(library!, null, sequenceId);
     if (!routed && !this.closed) this.close('fixed routing of the account failed', 'warn');
   }
 
@@ -466,31 +372,6 @@ export class ClientSession implements KillableSession {
 
   private oversizedLobbyPacket: number | null = null;
 
-  /** Set when the session must leave its server: move at the next boundary, or give up at the deadline. */
-  private relocation: { deadline: number; reason: string; timer: NodeJS.Timeout } | null = null;
-
-  /**
-   * The session's server is no longer where its library's sessions belong (removed by reload, failed over,
-   * failed back): at its next command outside a transaction the session moves to its library's current server,
-   * settings replayed. A session still in a transaction at the deadline is closed: at once if idle, else with
-   * ERR 7110 on its next command. Returns whether the session was on one of these servers.
-   */
-  moveOffServers(addresses: ReadonlySet<string>, graceMs: number, reason = 'its server was removed from the configuration'): boolean {
-    if (!this.backend || !this.route || !addresses.has(this.backend.address) || this.relocation) return false;
-    const timer = setTimeout(() => this.onRelocationDeadline(), graceMs);
-    timer.unref();
-    this.relocation = { deadline: Date.now() + graceMs, reason, timer };
-    return true;
-  }
-
-  private onRelocationDeadline(): void {
-    if (!this.relocation || this.closed) return;
-    // Idle inside a transaction past the grace period: it would pin the old server, so the session ends here.
-    if (this.tracker?.idle && this.tracker.inTransaction && !this.pumping) {
-      this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
-    }
-  }
-
   /**
    * Moves client bytes on: forwards what passes through, stops at each command handled here. Synchronous on
    * the splice's fast path; only a command handled here (extension SQL, lobby statements) goes asynchronous,
@@ -540,12 +421,12 @@ export class ClientSession implements KillableSession {
         await this.waitIdle();
         if (this.closed) return;
         if (!extension.ok) return this.replyError(packet.sequenceId + 1, ProxyErrors.invalidExtensionSql(extension.message));
-        return this.runExtension(extension.command, packet);
+        return runExtension(this.host, extension.command, packet);
       }
       const kill = parseKill(sql);
-      if (kill && (await this.kill(kill, packet))) return;
+      if (kill && (await killByConnectionId(this.host, kill, packet))) return;
       if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
-      return this.handleLobbyQuery(sql, packet);
+      return this.lobby.query(sql, packet);
     }
     if (command === Command.STMT_PREPARE) return this.broker.prepare(packet);
     if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) return this.broker.handle(packet);
@@ -555,7 +436,7 @@ export class ClientSession implements KillableSession {
         return this.route ? this.forward(packet, this.history.propose(payload)) : this.forwardToLobby(packet, this.history.propose(payload));
       case Command.RESET_CONNECTION:
         if (this.route) return this.forward(packet, TAG_RESET_CONNECTION);
-        return this.resetLobby(packet);
+        return this.lobby.reset(packet);
       case Command.CHANGE_USER:
         return this.changeUser(packet);
       case Command.PING:
@@ -572,64 +453,63 @@ export class ClientSession implements KillableSession {
     }
   }
 
+  private async quit(): Promise<void> {
+    await this.waitIdle();
+    this.close('client quit');
+  }
+
+  // ---- COM_CHANGE_USER ---------------------------------------------------------------------------
+
   /**
-   * COM_CHANGE_USER: a new login checked here, against mysqlda's accounts. On success the session starts
-   * afresh (settings, transaction and temporary tables gone) and stays on its library.
+   * COM_CHANGE_USER: a new login checked here, against mysqlda's accounts (change-user.ts). On success the
+   * session starts afresh (settings, transaction and temporary tables gone) and stays on its library.
    */
   private async changeUser(packet: Packet): Promise<void> {
     await this.waitIdle();
     if (this.closed) return;
-    let request;
-    try {
-      request = parseChangeUser(packet.payload, this.clientCapabilities);
-    } catch {
-      return this.refuseLogin(ProxyErrors.badHandshake(), packet.sequenceId + 1, 'malformed COM_CHANGE_USER');
-    }
-    const charset = request.charset || this.shape.charset;
-    const exchange = new ClientAuthExchange({ ...request, capabilities: this.clientCapabilities }, this.authContext());
-    const done = new Promise<void>((resolve) => (this.changeUserDone = resolve));
-    this.phase = { name: 'changing-user', exchange, charset };
+    const login = { capabilities: this.clientCapabilities, charset: this.shape.charset, user: this.user };
+    const exchange = ChangeUserExchange.open(this.changeUserHost(), packet, login, this.authContext());
+    if (!exchange) return;
+    this.phase = { name: 'changing-user', exchange };
     // Auth-switch answers arrive as packets of the exchange, not as commands.
     const early = this.backlog;
     this.backlog = null;
     this.unpause(PauseReason.HANDLING_COMMAND);
-    void this.onChangeUserStep(exchange.start(), packet.sequenceId + 1, charset);
+    exchange.start(packet.sequenceId + 1);
     if (early) this.onClientData(early);
-    await done;
+    await exchange.ended;
     this.pause(PauseReason.HANDLING_COMMAND);
   }
 
-  private async onChangeUserStep(step: AuthStep, sequenceId: number, charset: number): Promise<void> {
-    if (step.kind === 'send') {
-      this.writeClient(encodePacket(step.payload, sequenceId));
-      return;
-    }
-    for (const payload of step.kind === 'accept' ? step.before : []) this.writeClient(encodePacket(payload, sequenceId++));
-    const finish = () => {
-      const rest = this.framer.takeRemainder();
-      if (rest.length) this.backlog = this.backlog ? Buffer.concat([rest, this.backlog]) : rest;
-      this.changeUserDone?.();
-      this.changeUserDone = null;
+  /** The COM_CHANGE_USER exchange's view of the session (dropped with the exchange). */
+  private changeUserHost(): ChangeUserHost {
+    return {
+      services: this.services,
+      clientAddress: this.clientAddress,
+      write: (bytes) => void this.writeClient(bytes),
+      refuse: (error, sequenceId, reason) => this.refuseLogin(error, sequenceId, reason),
+      accepted: (account, charset, sequenceId) => this.startAfresh(account, charset, sequenceId),
+      // No pump here: the command path resumes when the COM_CHANGE_USER command itself is done.
+      requeue: (bytes) => {
+        if (bytes.length) this.backlog = this.backlog ? Buffer.concat([bytes, this.backlog]) : bytes;
+      },
     };
-    if (step.kind === 'refuse') {
-      this.services.events.emit('auth-failed', { client: this.clientAddress, user: this.user ?? '' });
-      this.refuseLogin(step.error, sequenceId, `COM_CHANGE_USER refused: ${step.error.message}`);
-      return finish();
-    }
+  }
+
+  /** COM_CHANGE_USER accepted the new user: the session starts afresh, on a clean backend connection. */
+  private async startAfresh(account: ClientAccount, charset: number, sequenceId: number): Promise<void> {
     this.phase = { name: 'ready' };
-    this.account = step.account;
-    this.user = step.account.user;
+    this.account = account;
+    this.user = account.user;
     this.history.clear();
     this.broker.clear();
-    this.pendingBegin = null;
-    this.lobbyStatus = ServerStatus.AUTOCOMMIT;
+    this.lobby.clear();
     const renewed = await this.renewBackend({ ...this.shape, charset });
     if (renewed) this.replyOk(sequenceId);
     else {
       this.replyError(sequenceId, ProxyErrors.libraryUnavailable(this.route?.library ?? '(lobby)', 'could not reset the backend connection'));
       this.close('backend reset failed after COM_CHANGE_USER', 'warn');
     }
-    finish();
   }
 
   /** Gives the session a clean backend connection of its library with the given shape (after COM_CHANGE_USER). */
@@ -647,7 +527,7 @@ export class ClientSession implements KillableSession {
       return true;
     }
     void this.services.pools.release(current.connection, current.idle);
-    const library = this.services.config().libraries.find((candidate) => candidate.name === this.route!.library);
+    const library = findLibrary(this.services, this.route.library);
     if (!library) return false;
     try {
       this.attachBackend(await this.services.pools.acquireForLibrary(library, shape));
@@ -657,10 +537,12 @@ export class ClientSession implements KillableSession {
     }
   }
 
+  // ---- backends: the lobby server, internal commands ------------------------------------------------
+
   /** A backend to run on: the library's when routed, else a lobby server (acquired on first need). */
   private async ensureBackend(reply: number): Promise<boolean> {
     if (this.backend) return true;
-    const connection = await this.acquireLobbyBackend();
+    const connection = await acquireLobbyServer(this.services, this.shape);
     if (this.closed) {
       if (connection) void this.services.pools.release(connection, true);
       return false;
@@ -677,7 +559,7 @@ export class ClientSession implements KillableSession {
    * Runs one command on the attached backend for the proxy itself (its answer is not relayed), while the
    * session is idle. Null when the backend was lost (the session is then closed).
    */
-  private async runInternal(payload: Buffer): Promise<import('../backend/backend-connection.js').CommandResult | null> {
+  private async runInternal(payload: Buffer): Promise<CommandResult | null> {
     const connection = this.backend!;
     connection.setReader(null);
     connection.socket.off('close', this.onBackendClose);
@@ -694,98 +576,67 @@ export class ClientSession implements KillableSession {
     return this.closed ? null : result;
   }
 
-  /**
-   * KILL of one of mysqlda's connection ids (the id clients see in the greeting, which Connector/J's cancel
-   * uses): the statement on that session's backend is killed, and for KILL CONNECTION the session is closed.
-   * Allowed for the same user or an admin account. Returns false when the id is not mysqlda's and a routed
-   * session should pass the statement to its server (a backend thread id from SHOW PROCESSLIST).
-   */
-  private async kill(request: { query: boolean; id: number }, packet: Packet): Promise<boolean> {
-    const target = this.services.findSession?.(request.id);
-    if (!target) {
-      if (this.route) return false;
-      await this.waitIdle();
-      this.replyError(packet.sequenceId + 1, ProxyErrors.unknownThread(request.id));
-      return true;
-    }
-    await this.waitIdle();
-    if (target.user !== this.user && !this.account?.admin) {
-      this.replyError(packet.sequenceId + 1, ProxyErrors.notThreadOwner(request.id));
-      return true;
-    }
-    if (target === (this as KillableSession) && !request.query) {
-      this.close('killed itself (KILL CONNECTION)');
-      return true;
-    }
-    await target.killQuery();
-    if (!request.query) target.close(`killed by session ${this.id}`, 'warn');
-    this.replyOk(packet.sequenceId + 1);
-    return true;
-  }
-
   /** Stops the statement this session's backend is running (on behalf of KILL QUERY from another session). */
   async killQuery(): Promise<void> {
     const backend = this.backend;
     if (!backend || !this.tracker || this.tracker.idle) return;
-    try {
-      const killer = await BackendConnection.connect(backend.server, { capabilities: 0, charset: DEFAULT_CHARSET }, this.services.config().pool.connectTimeoutMs);
-      await killer.execute(Buffer.from(`\x03KILL QUERY ${backend.threadId}`, 'latin1'));
-      killer.close();
-    } catch (err) {
-      this.services.logger.warn({ session: this.id, server: backend.address }, `could not kill the running statement: ${(err as Error).message}`);
-    }
+    await killRunningStatement(this.services, backend, this.id);
   }
 
   private showLibraryRow(): (string | null)[] {
     return [this.route?.library ?? null, this.route?.key ?? null, this.route && this.backend ? this.backend.address : null];
   }
 
-  private async handleLobbyQuery(sql: string, packet: Packet): Promise<void> {
-    if (this.account?.admin && this.services.admin) {
-      await this.waitIdle();
-      const reply = await this.services.admin(sql, this.account.user);
-      if (reply) return this.sendAdminReply(reply, packet.sequenceId + 1);
-    }
-    switch (classifyLobbyQuery(sql)) {
-      case LobbyAction.RUN:
-        return this.forwardToLobby(packet, 0);
-      case LobbyAction.RECORD:
-        return this.forwardToLobby(packet, this.history.propose(packet.payload));
-      case LobbyAction.BEGIN:
-        await this.waitIdle();
-        this.pendingBegin = Buffer.from(packet.payload);
-        this.lobbyStatus |= ServerStatus.IN_TRANS;
-        return this.replyOk(packet.sequenceId + 1);
-      case LobbyAction.END_TRANSACTION:
-        await this.waitIdle();
-        this.pendingBegin = null;
-        this.lobbyStatus &= ~ServerStatus.IN_TRANS;
-        return this.replyOk(packet.sequenceId + 1);
-      case LobbyAction.REJECT:
-        await this.waitIdle();
-        return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
-    }
+  /** Sends a whole intercepted command on to the attached backend. */
+  private forward(packet: Packet, tag: number): void {
+    if (!this.backend || !this.tracker) return;
+    this.lastCommandSequence = packet.sequenceId;
+    this.tracker.commandSent(packet.payload[0], tag);
+    this.forwardToBackend(encodePacket(packet.payload, packet.sequenceId));
   }
 
-  private sendAdminReply(reply: AdminReply, sequenceId: number): void {
-    if (this.closed) return;
-    if (reply.kind === 'error') return this.replyError(sequenceId, reply.error);
-    if (reply.kind === 'ok') {
-      this.writeClient(encodePacket(encodeOk(this.currentStatus(), reply.affectedRows ?? 0), sequenceId));
-      return;
+  /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
+  private async forwardToLobby(packet: Packet, tag: number): Promise<void> {
+    if (!this.backend) {
+      const connection = await acquireLobbyServer(this.services, this.shape);
+      if (this.closed) {
+        if (connection) void this.services.pools.release(connection, true);
+        return;
+      }
+      if (!connection) {
+        this.history.settle(tag, false);
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
+      }
+      this.attachBackend(connection);
     }
-    const columns = reply.columns.map((name) => ({ name }));
-    this.writeClient(encodePackets(encodeTextResultSet(columns, reply.rows, this.currentStatus(), this.deprecateEof), sequenceId));
+    this.forward(packet, tag);
   }
 
-  private async resetLobby(packet: Packet): Promise<void> {
-    await this.waitIdle();
-    this.history.clear();
-    this.pendingBegin = null;
-    this.lobbyStatus = ServerStatus.AUTOCOMMIT;
-    const lobby = this.detachBackend();
-    if (lobby) void this.services.pools.release(lobby.connection, lobby.idle);
-    return this.replyOk(packet.sequenceId + 1);
+  // ---- moving off a server ---------------------------------------------------------------------
+
+  /** Set when the session must leave its server: move at the next boundary, or give up at the deadline. */
+  private relocation: { deadline: number; reason: string; timer: NodeJS.Timeout } | null = null;
+
+  /**
+   * The session's server is no longer where its library's sessions belong (removed by reload, failed over,
+   * failed back): at its next command outside a transaction the session moves to its library's current server,
+   * settings replayed. A session still in a transaction at the deadline is closed: at once if idle, else with
+   * ERR 7110 on its next command. Returns whether the session was on one of these servers.
+   */
+  moveOffServers(addresses: ReadonlySet<string>, graceMs: number, reason = 'its server was removed from the configuration'): boolean {
+    if (!this.backend || !this.route || !addresses.has(this.backend.address) || this.relocation) return false;
+    const timer = setTimeout(() => this.onRelocationDeadline(), graceMs);
+    timer.unref();
+    this.relocation = { deadline: Date.now() + graceMs, reason, timer };
+    return true;
+  }
+
+  private onRelocationDeadline(): void {
+    if (!this.relocation || this.closed) return;
+    // Idle inside a transaction past the grace period: it would pin the old server, so the session ends here.
+    if (this.tracker?.idle && this.tracker.inTransaction && !this.pumping) {
+      this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
+    }
   }
 
   /**
@@ -802,14 +653,13 @@ export class ClientSession implements KillableSession {
       this.close(`${this.relocation.reason}; transaction still open after the grace period`, 'warn');
       return false;
     }
-    const library = this.services.config().libraries.find((candidate) => candidate.name === this.route!.library);
+    const library = findLibrary(this.services, this.route.library);
     const connection = library ? await this.connectLibrary(library, packet.sequenceId + 1) : null;
     if (!connection) {
       this.close('could not move off a removed server', 'warn');
       return false;
     }
-    const previous = this.detachBackend();
-    if (previous) void this.services.pools.release(previous.connection, previous.idle);
+    this.releaseBackend();
     this.attachBackend(connection);
     clearTimeout(this.relocation.timer);
     this.relocation = null;
@@ -817,110 +667,7 @@ export class ClientSession implements KillableSession {
     return true;
   }
 
-  /** Sends a whole intercepted command on to the attached backend. */
-  private forward(packet: Packet, tag: number): void {
-    if (!this.backend || !this.tracker) return;
-    this.lastCommandSequence = packet.sequenceId;
-    this.tracker.commandSent(packet.payload[0], tag);
-    this.forwardToBackend(encodePacket(packet.payload, packet.sequenceId));
-  }
-
-  /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
-  private async forwardToLobby(packet: Packet, tag: number): Promise<void> {
-    if (!this.backend) {
-      const connection = await this.acquireLobbyBackend();
-      if (this.closed) {
-        if (connection) void this.services.pools.release(connection, true);
-        return;
-      }
-      if (!connection) {
-        this.history.settle(tag, false);
-        return this.replyError(packet.sequenceId + 1, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
-      }
-      this.attachBackend(connection);
-    }
-    this.forward(packet, tag);
-  }
-
-  private async acquireLobbyBackend(): Promise<BackendConnection | null> {
-    for (const library of this.services.config().libraries) {
-      try {
-        return await this.services.pools.acquireForLibrary(library, this.shape);
-      } catch {
-        // try the next library
-      }
-    }
-    return null;
-  }
-
-  private async quit(): Promise<void> {
-    await this.waitIdle();
-    this.close('client quit');
-  }
-
-  // ---- extension SQL ---------------------------------------------------------------------------
-
-  private async runExtension(command: ExtensionCommand, packet: Packet): Promise<void> {
-    const reply = packet.sequenceId + 1;
-    const { directory } = this.services;
-    switch (command.kind) {
-      case 'select_library':
-        return void (await this.selectLibrary(command.key, reply));
-      case 'select_library_by_correl_object': {
-        const key = directory.lookupCorrel(command.correlClass, command.object);
-        if (key === undefined) return this.replyError(reply, ProxyErrors.unknownCorrelObject(command.correlClass, command.object));
-        return void (await this.selectLibrary(key, reply));
-      }
-      case 'set_correl_object':
-        try {
-          await directory.bindCorrel(command.correlClass, command.object, command.key);
-        } catch (err) {
-          return this.replyError(reply, this.directoryErrorToProxyError(err, command));
-        }
-        if (this.closed) return;
-        this.services.logger.info(
-          { session: this.id, correlClass: command.correlClass, object: command.object, key: command.key },
-          'correl object bound',
-        );
-        return this.replyOk(reply);
-      case 'show_library': {
-        const payloads = encodeTextResultSet(SHOW_LIBRARY_COLUMNS, [this.showLibraryRow()], this.currentStatus(), this.deprecateEof);
-        this.writeClient(encodePackets(payloads, reply));
-        return;
-      }
-    }
-  }
-
-  private directoryErrorToProxyError(err: unknown, command: Extract<ExtensionCommand, { kind: 'set_correl_object' }>): ProxyError {
-    if (err instanceof DirectoryError) {
-      if (err.code === 'UNKNOWN_KEY') return ProxyErrors.keyHasNoLibrary(command.key);
-      if (err.code === 'CORREL_CONFLICT') {
-        const bound = this.services.directory.lookupCorrel(command.correlClass, command.object) ?? '?';
-        return ProxyErrors.correlConflict(command.correlClass, command.object, bound);
-      }
-    }
-    this.services.logger.error({ session: this.id, err }, 'correl binding could not be saved');
-    return ProxyErrors.persistFailed('see the mysqlda log');
-  }
-
-  /** Routes the session to the key's library (assigning and saving a new key first). True when routed. */
-  private async selectLibrary(key: string, reply: number): Promise<boolean> {
-    let library: string;
-    try {
-      const resolved = await this.services.directory.resolveKey(key);
-      library = resolved.library;
-      if (resolved.isNew) {
-        this.services.logger.info({ session: this.id, key, library }, 'new key assigned');
-        this.services.events.emit('assignment', { library });
-      }
-    } catch (err) {
-      this.services.logger.error({ session: this.id, key, err }, 'key assignment could not be saved');
-      this.replyError(reply, ProxyErrors.persistFailed('see the mysqlda log'));
-      return false;
-    }
-    if (this.closed) return false;
-    return this.routeToLibrary(library, key, reply);
-  }
+  // ---- routing -------------------------------------------------------------------------------
 
   /** Splices the session onto a backend connection of the library, then answers OK. True when routed. */
   private async routeToLibrary(library: string, key: string | null, reply: number): Promise<boolean> {
@@ -933,7 +680,7 @@ export class ClientSession implements KillableSession {
       this.replyError(reply, ProxyErrors.switchInTransaction());
       return false;
     }
-    const libraryConfig = this.services.config().libraries.find((candidate) => candidate.name === library);
+    const libraryConfig = findLibrary(this.services, library);
     if (!libraryConfig) {
       this.replyError(reply, ProxyErrors.libraryUnavailable(library, 'the library is not in the configuration'));
       return false;
@@ -944,13 +691,12 @@ export class ClientSession implements KillableSession {
       void this.services.pools.release(connection, true);
       return false;
     }
-    const previous = this.detachBackend();
-    if (previous) void this.services.pools.release(previous.connection, previous.idle);
+    this.releaseBackend();
     const left = this.route?.library ?? null;
     this.reportTraffic();
     this.attachBackend(connection);
     this.route = { library, key: key ?? '' };
-    this.pendingBegin = null;
+    this.lobby.pendingBegin = null;
     this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');
     this.services.events.emit('session-routed', { session: this.id, library, previous: left });
@@ -960,24 +706,10 @@ export class ClientSession implements KillableSession {
 
   /** A backend connection of the library with the session's settings (and lobby BEGIN) applied, or null after replying ERR. */
   private async connectLibrary(library: LibraryConfig, reply: number): Promise<BackendConnection | null> {
-    let connection: BackendConnection;
-    try {
-      connection = await this.services.pools.acquireForLibrary(library, this.shape);
-    } catch (err) {
-      this.replyError(reply, ProxyErrors.libraryUnavailable(library.name, (err as Error).message));
-      return null;
-    }
-    const replay = this.pendingBegin ? [...this.history.replayList(), this.pendingBegin] : this.history.replayList();
-    for (const payload of replay) {
-      const result = await connection.execute(payload);
-      if (!result.ok) {
-        void this.services.pools.release(connection, connection.alive);
-        const error: ErrPacket = result.error ?? { code: 2013, sqlState: 'HY000', message: 'lost connection while applying session settings' };
-        this.replyError(reply, { ...error, message: `Could not carry the session's settings over to library '${library.name}': ${error.message}` });
-        return null;
-      }
-    }
-    return connection;
+    const connected = await connectLibrary(this.services, library, this.shape, this.history, this.lobby);
+    if (connected.ok) return connected.connection;
+    this.replyError(reply, connected.error);
+    return null;
   }
 
   // ---- backend attachment and the splice ---------------------------------------------------------
@@ -993,12 +725,18 @@ export class ClientSession implements KillableSession {
     connection.socket.resume();
   }
 
+  /** Gives the backend, if any, back to its pool (reset there when idle, else destroyed). */
+  private releaseBackend(): void {
+    const backend = this.detachBackend();
+    if (backend) void this.services.pools.release(backend.connection, backend.idle);
+  }
+
   /** Takes the backend off the session; `idle` tells whether it may be pooled again. */
   private detachBackend(): { connection: BackendConnection; idle: boolean } | null {
     const connection = this.backend;
     if (!connection) return null;
     const idle = this.tracker?.idle ?? false;
-    if (this.tracker) this.lobbyStatus = this.tracker.statusFlags;
+    if (this.tracker) this.lobby.status = this.tracker.statusFlags;
     connection.statusFlags = this.tracker?.statusFlags ?? connection.statusFlags;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
@@ -1071,7 +809,7 @@ export class ClientSession implements KillableSession {
   // ---- replies made here ---------------------------------------------------------------------------
 
   private currentStatus(): number {
-    return this.tracker ? this.tracker.statusFlags : this.lobbyStatus;
+    return this.tracker ? this.tracker.statusFlags : this.lobby.status;
   }
 
   private replyOk(sequenceId: number): void {
@@ -1098,4 +836,70 @@ export class ClientSession implements KillableSession {
     this.pauseReasons &= ~reason;
     if (this.pauseReasons === 0 && !this.closed) this.socket.resume();
   }
+
+  /**
+   * The session's side of its parts' host interfaces. A class rather than an object of arrow functions so that its
+   * methods are shared by every session: an idle client costs one small object here, not a closure per method.
+   * Declared inside ClientSession, which lets it read the session's private state.
+   */
+  private static readonly Host = class implements StatementHost, LobbyHost, ExtensionHost, KillHost {
+    constructor(readonly session: ClientSession) {}
+    get services(): SessionServices {
+      return this.session.services;
+    }
+    account(): ClientAccount | null {
+      return this.session.account;
+    }
+    isClosed(): boolean {
+      return this.session.closed;
+    }
+    isRouted(): boolean {
+      return this.session.route !== null;
+    }
+    deprecateEof(): boolean {
+      return this.session.deprecateEof;
+    }
+    currentStatus(): number {
+      return this.session.currentStatus();
+    }
+    waitIdle(): Promise<void> {
+      return this.session.waitIdle();
+    }
+    ensureBackend(reply: number): Promise<boolean> {
+      return this.session.ensureBackend(reply);
+    }
+    releaseBackend(): void {
+      this.session.releaseBackend();
+    }
+    runInternal(payload: Buffer): Promise<CommandResult | null> {
+      return this.session.runInternal(payload);
+    }
+    forward(packet: Packet, tag: number): void {
+      this.session.forward(packet, tag);
+    }
+    forwardToLobby(packet: Packet, tag: number): Promise<void> {
+      return this.session.forwardToLobby(packet, tag);
+    }
+    proposeSetting(payload: Buffer): number {
+      return this.session.history.propose(payload);
+    }
+    runExtension(command: ExtensionCommand, packet: Packet): Promise<void> {
+      return runExtension(this, command, packet);
+    }
+    routeToLibrary(library: string, key: string | null, reply: number): Promise<boolean> {
+      return this.session.routeToLibrary(library, key, reply);
+    }
+    showLibraryRow(): (string | null)[] {
+      return this.session.showLibraryRow();
+    }
+    replyOk(sequenceId: number): void {
+      this.session.replyOk(sequenceId);
+    }
+    replyError(sequenceId: number, error: ProxyError | ErrPacket): void {
+      this.session.replyError(sequenceId, error);
+    }
+    write(bytes: Buffer): void {
+      this.session.writeClient(bytes);
+    }
+  };
 }
