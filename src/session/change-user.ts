@@ -27,7 +27,6 @@ export interface ChangeUserHost {
 export interface SessionLogin {
   capabilities: number;
   charset: number;
-  user: string | null;
 }
 
 export class ChangeUserExchange {
@@ -40,7 +39,7 @@ export class ChangeUserExchange {
     private readonly host: ChangeUserHost,
     private readonly exchange: ClientAuthExchange,
     private readonly charset: number,
-    /** The user before the change, named when the change is refused. */
+    /** The user the client asked to become, named when the change is refused. */
     private readonly user: string,
   ) {
     this.ended = new Promise((resolve) => (this.end = resolve));
@@ -56,7 +55,7 @@ export class ChangeUserExchange {
       return null;
     }
     const exchange = new ClientAuthExchange({ ...request, capabilities: login.capabilities }, context);
-    return new ChangeUserExchange(host, exchange, request.charset || login.charset, login.user ?? '');
+    return new ChangeUserExchange(host, exchange, request.charset || login.charset, request.user);
   }
 
   /** Checks what came with the COM_CHANGE_USER packet; `sequenceId` numbers the answer. */

@@ -4,7 +4,7 @@ import type { BackendConnection, CommandResult, ConnectionShape } from '../backe
 import type { LibraryConfig } from '../config/types.js';
 import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
-import { Command, MAX_PACKET_PAYLOAD } from '../protocol/constants.js';
+import { Command, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
 import { encodePacket, type Packet } from '../protocol/packet.js';
@@ -146,7 +146,8 @@ export class ClientSession implements KillableSession {
   close(reason: string, level: 'info' | 'warn' = 'info'): void {
     const left = this.phase;
     if (left.name === 'closed') return;
-    const wasReady = left.name === 'ready';
+    // A session refused in the middle of a COM_CHANGE_USER was in: it reports its traffic and its end like any other.
+    const wasReady = left.name === 'ready' || left.name === 'changing-user';
     this.phase = { name: 'closed' };
     if (left.name === 'login') left.login.stop();
     if (this.relocation) clearTimeout(this.relocation.timer);
@@ -467,7 +468,7 @@ export class ClientSession implements KillableSession {
   private async changeUser(packet: Packet): Promise<void> {
     await this.waitIdle();
     if (this.closed) return;
-    const login = { capabilities: this.clientCapabilities, charset: this.shape.charset, user: this.user };
+    const login = { capabilities: this.clientCapabilities, charset: this.shape.charset };
     const exchange = ChangeUserExchange.open(this.changeUserHost(), packet, login, this.authContext());
     if (!exchange) return;
     this.phase = { name: 'changing-user', exchange };
@@ -476,7 +477,7 @@ export class ClientSession implements KillableSession {
     this.backlog = null;
     this.unpause(PauseReason.HANDLING_COMMAND);
     exchange.start(packet.sequenceId + 1);
-    if (early) this.onClientData(early);
+    if (early) this.onAuthenticationData(early); // already counted in bytesFromClient when it was read
     await exchange.ended;
     this.pause(PauseReason.HANDLING_COMMAND);
   }
@@ -487,7 +488,11 @@ export class ClientSession implements KillableSession {
       services: this.services,
       clientAddress: this.clientAddress,
       write: (bytes) => void this.writeClient(bytes),
-      refuse: (error, sequenceId, reason) => this.refuseLogin(error, sequenceId, reason),
+      // Not a client turned away before login (client-rejected): the exchange reports the failed authentication.
+      refuse: (error, sequenceId, reason) => {
+        this.replyError(sequenceId, error);
+        this.close(reason, 'warn');
+      },
       accepted: (account, charset, sequenceId) => this.startAfresh(account, charset, sequenceId),
       // No pump here: the command path resumes when the COM_CHANGE_USER command itself is done.
       requeue: (bytes) => {
@@ -809,7 +814,9 @@ export class ClientSession implements KillableSession {
   // ---- replies made here ---------------------------------------------------------------------------
 
   private currentStatus(): number {
-    return this.tracker ? this.tracker.statusFlags : this.lobby.status;
+    if (!this.tracker) return this.lobby.status;
+    // A BEGIN sent in the lobby waits for the library connection: the lobby server never saw it.
+    return this.route === null && this.lobby.pendingBegin ? this.tracker.statusFlags | ServerStatus.IN_TRANS : this.tracker.statusFlags;
   }
 
   private replyOk(sequenceId: number): void {

@@ -83,9 +83,10 @@ export class Lobby {
   /** COM_RESET_CONNECTION before routing: settings and a pending BEGIN are dropped, the lobby server goes back. */
   async reset(packet: Packet): Promise<void> {
     await this.host.waitIdle();
+    // The lobby server goes first: letting it go copies its status flags into the lobby's, which start afresh here.
+    this.host.releaseBackend();
     this.history.clear();
     this.clear();
-    this.host.releaseBackend();
     return this.host.replyOk(packet.sequenceId + 1);
   }
 

@@ -68,4 +68,28 @@ describe('before a library is chosen (the lobby)', () => {
     expect(rows).toEqual([]);
     await c.end();
   });
+
+  it('reports the transaction a lobby BEGIN opened in its OK, also once a set-up statement has reached a server', async () => {
+    const IN_TRANS = 0x0001;
+    const c = await connectClient(env.proxy.port);
+    await c.query('set names utf8mb4'); // runs on a lobby server, whose status never saw the BEGIN below
+    const [begun] = (await c.query('begin')) as unknown as [{ serverStatus: number }];
+    expect(begun.serverStatus & IN_TRANS).toBe(IN_TRANS);
+    const [ended] = (await c.query('rollback')) as unknown as [{ serverStatus: number }];
+    expect(ended.serverStatus & IN_TRANS).toBe(0);
+    await c.end();
+  });
+
+  it('COM_RESET_CONNECTION in the lobby answers with fresh status flags (autocommit back on)', async () => {
+    const AUTOCOMMIT = 0x0002;
+    const { rawClient } = await import('../support/raw-client.js');
+    const { parseOk } = await import('../../src/protocol/generic-packets.js');
+    const raw = await rawClient(env.proxy.port);
+    const off = await raw.query('set autocommit = 0');
+    expect(parseOk(off.packets[0]).statusFlags & AUTOCOMMIT).toBe(0);
+    const reset = await raw.command(Buffer.from([0x1f]));
+    expect(reset.ok).toBe(true);
+    expect(parseOk(reset.packets[0]).statusFlags & AUTOCOMMIT).toBe(AUTOCOMMIT);
+    raw.close();
+  });
 });

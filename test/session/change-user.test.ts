@@ -10,7 +10,7 @@ import type { ClientAccount, SessionServices } from '../../src/session/session-s
 
 const account: ClientAccount = { user: 'app', passwordHash: nativePasswordHash('pw'), database: 'db', library: null, key: null, admin: false };
 const CAPABILITIES = Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH;
-const LOGIN = { capabilities: CAPABILITIES, charset: 45, user: 'before' };
+const LOGIN = { capabilities: CAPABILITIES, charset: 45 };
 
 /** COM_CHANGE_USER's payload as a client with SECURE_CONNECTION and PLUGIN_AUTH sends it. */
 function changeUser(user: string, token: Buffer, options: { charset?: number; plugin?: string } = {}): Buffer {
@@ -90,14 +90,14 @@ describe('ChangeUserExchange', () => {
     expect(h.calls).toEqual(['accepted app charset=45 seq=1', 'requeue ']);
   });
 
-  it('refuses a wrong password, naming the user from before the change, and ends', async () => {
+  it('refuses a wrong password, naming the user the client asked to become (as a failed login does), and ends', async () => {
     const h = harness();
     const packet = { sequenceId: 0, payload: changeUser('app', nativePasswordToken('wrong', h.scramble), { charset: 33 }) };
     const exchange = ChangeUserExchange.open(h.host, packet, LOGIN, h.context)!;
     exchange.start(1);
     await exchange.ended;
     expect(h.calls).toEqual(["refuse 1045 seq=1: COM_CHANGE_USER refused: Access denied for user 'app'@'10.0.0.9' (using password: YES)", 'requeue ']);
-    expect(h.authFailures).toEqual(['before']);
+    expect(h.authFailures).toEqual(['app']);
   });
 
   it('switches another plugin to mysql_native_password, then hands the commands that came behind the answer back to the command path', async () => {
