@@ -97,6 +97,26 @@ describe('admin HTTP listener', () => {
     expect(value(after, `mysqlda_server_up{library="${libraries[0]}",server="${address(env.sandbox.libraries[0].master)}"}`)).toBe(1);
   });
 
+  it('counts a refused COM_CHANGE_USER as a failed authentication, and its session still reports its end and traffic', async () => {
+    const { proxy } = env.proxy;
+    const libraries = proxy.status().libraries.map((l) => l.name);
+    const received = (samples: Map<string, number>) =>
+      libraries.reduce((sum, library) => sum + value(samples, `mysqlda_client_received_bytes_total{library="${library}"}`), 0);
+    const client = await connectClient(env.proxy.port);
+    await client.query('select library change-user-refused');
+    await client.query('select 1');
+    const before = await scrape();
+    const ended = nextEvent(proxy.events, 'session-closed', (event) => event.library !== null);
+    await expect(client.changeUser({ user: 'calvin', password: 'wrong' })).rejects.toMatchObject({ errno: 1045 });
+    await ended;
+    const after = await scrape();
+    const delta = (series: string) => value(after, series) - value(before, series);
+    expect(delta('mysqlda_auth_failures_total')).toBe(1);
+    expect(delta('mysqlda_client_rejected_total')).toBe(0);
+    expect(received(after)).toBeGreaterThan(received(before));
+    client.destroy();
+  });
+
   it('answers /healthz with 503 and the reason while a library has no server up, 200 again once one is back', async () => {
     const { proxy } = env.proxy;
     const ok = await fetch(adminUrl('/healthz'));
