@@ -1,22 +1,33 @@
 /**
- * TLS options for a backend connection, from a server's `tls` setting. The CA, certificate and key files are
- * read once per loaded configuration (a reload reads them again, so rotated files are picked up).
+ * TLS options for a backend connection, from a server's `tls` setting. The CA, certificate and key files are read
+ * when first needed and again whenever one of them changes on disk (checked at each new backend connection, which
+ * pooling makes rare), so a rotated certificate is used without a reload.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { BackendTlsConfig, ServerConfig } from '../config/types.js';
 
-const contexts = new WeakMap<BackendTlsConfig, tls.SecureContext>();
+const contexts = new Map<string, { stamp: string; context: tls.SecureContext }>();
+
+function filesOf(config: BackendTlsConfig): string[] {
+  return [config.caFile, config.certFile, config.keyFile].filter((file): file is string => file !== null);
+}
 
 function secureContextFor(config: BackendTlsConfig): tls.SecureContext {
-  let context = contexts.get(config);
-  if (!context) {
-    const read = (file: string | null) => (file === null ? undefined : readFileSync(file));
-    // Without a CA file, Node's bundled root CAs apply (a managed database with a publicly signed certificate).
-    context = tls.createSecureContext({ ca: read(config.caFile), cert: read(config.certFile), key: read(config.keyFile) });
-    contexts.set(config, context);
-  }
+  const key = tlsKey(config);
+  const stamp = filesOf(config)
+    .map((file) => {
+      const { ino, size, mtimeMs } = statSync(file);
+      return `${ino}:${size}:${mtimeMs}`;
+    })
+    .join(',');
+  const cached = contexts.get(key);
+  if (cached && cached.stamp === stamp) return cached.context;
+  const read = (file: string | null) => (file === null ? undefined : readFileSync(file));
+  // Without a CA file, Node's bundled root CAs apply (a managed database with a publicly signed certificate).
+  const context = tls.createSecureContext({ ca: read(config.caFile), cert: read(config.certFile), key: read(config.keyFile) });
+  contexts.set(key, { stamp, context });
   return context;
 }
 

@@ -114,6 +114,35 @@ describe('TLS to backends', () => {
     expect(seen.cipher).not.toBe('');
   });
 
+  it('reads a replaced CA file at the next backend connection, without a reload', async () => {
+    const { copyFile } = await import('node:fs/promises');
+    const trust = path.join(etc, 'rotating-ca.pem');
+    await copyFile(path.join(etc, 'rogue-ca.pem'), trust);
+    const port = await findFreePort();
+    const text = JSON.stringify({
+      server: { listen_ip: '127.0.0.1', listen_port: port },
+      auth: { user: 'calvin', pass: 'calvin', db: '' },
+      forwards: [{ instance: 'secure1', forward: [{ ip: '127.0.0.1', port: server.port, tls: { mode: 'verify_ca', ca: 'rotating-ca.pem' } }] }],
+      health: { interval_ms: 60_000, timeout_ms: 1000 },
+    });
+    const configPath = path.join(etc, 'mysqlda-rotating.conf');
+    await writeFile(configPath, text, { mode: 0o600 });
+    const proxy = await startProxy(parseConfigText(text, configPath), silentLogger());
+    try {
+      const first = await connectClient(proxy.address.port);
+      await expect(first.query('select library rotating-1')).rejects.toMatchObject({ errno: 7106 });
+      await first.end();
+      await copyFile(path.join(etc, 'ca.pem'), trust);
+      const second = await connectClient(proxy.address.port);
+      await second.query('select library rotating-2');
+      const [rows] = await second.query("show session status like 'Ssl_cipher'");
+      expect((rows as { Value: string }[])[0].Value).not.toBe('');
+      await second.end();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('presents a client certificate to a backend account created REQUIRE X509', async () => {
     const withCert = await throughProxy({ mode: 'verify_ca', ca: 'ca.pem', cert: 'client.pem', key: 'client-key.pem' }, { user: 'certified', pass: '' });
     expect(withCert.error).toBeUndefined();
