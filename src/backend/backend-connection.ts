@@ -173,7 +173,7 @@ export class BackendConnection {
         raw.removeListener('data', onRawData);
         let secure: tls.TLSSocket;
         try {
-          secure = tls.connect(backendTlsOptions({ ...server, tls: server.tls! }, raw));
+          secure = tls.connect(backendTlsOptions(server.host, server.tls!, raw));
         } catch (err) {
           return fail(`TLS to ${address} is misconfigured: ${(err as Error).message}`);
         }

@@ -13,7 +13,6 @@ import {
   isJsonObject,
   isPresent,
   readArray,
-  readBoolean,
   readHost,
   readInteger,
   readPositiveNumber,

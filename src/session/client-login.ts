@@ -11,10 +11,10 @@ import { Capability, PROXY_CAPABILITIES, STREAM_SHAPING_CAPABILITIES } from '../
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeGreeting, isSslRequest, parseHandshakeResponse, type HandshakeResponse } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
+import { secureContextFromFiles } from '../socket/secure-context.js';
 import { sessionAuthContext } from './auth-context.js';
 import { buildGreeting, ClientAuthExchange, type AuthStep } from './client-auth.js';
 import type { ClientAccount, SessionServices } from './session-services.js';
-import { secureContextFor } from './tls-context.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -162,7 +162,8 @@ export class ClientLogin {
     if (early.length) raw.unshift(early); // the ClientHello may have come in the same chunk as the SSLRequest
     let context: tls.SecureContext;
     try {
-      context = secureContextFor(host.services.config().tls!);
+      const { certFile, keyFile } = host.services.config().tls!;
+      context = secureContextFromFiles({ cert: certFile, key: keyFile });
     } catch (err) {
       host.services.logger.error({ err }, 'cannot read the TLS certificate or key');
       return host.close('TLS is misconfigured', 'warn');

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { ProxyEventMap, ProxyEvents } from '../../src/observability/proxy-events.js';
 import type { MariadbServer } from '../../src/sandbox/mariadb-server.js';
 import type { RunningProxy } from '../../src/server.js';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
+import { nextEvent } from '../support/next-event.js';
 
 const run = promisify(execFile);
 const env = useProxyFixture('admin', {
@@ -18,18 +18,6 @@ const env = useProxyFixture('admin', {
 });
 
 const address = (server: MariadbServer) => `${server.host}:${server.port}`;
-
-function nextEvent<K extends keyof ProxyEventMap>(events: ProxyEvents, name: K, test: (event: ProxyEventMap[K]) => boolean): Promise<ProxyEventMap[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${name} event in time`)), 20_000);
-    const off = events.on(name, (event) => {
-      if (!test(event)) return;
-      clearTimeout(timer);
-      off();
-      resolve(event);
-    });
-  });
-}
 
 function serverState(proxy: RunningProxy, server: MariadbServer, state: 'up' | 'down'): Promise<unknown> {
   const current = proxy.status().libraries.flatMap((l) => l.servers).find((s) => s.address === address(server));

@@ -4,10 +4,10 @@ import type mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { ProxyEventMap, ProxyEvents } from '../../src/observability/proxy-events.js';
 import type { MariadbServer } from '../../src/sandbox/mariadb-server.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
+import { nextEvent } from '../support/next-event.js';
 
 const env = useProxyFixture('health', {
   libraries: 1,
@@ -19,19 +19,6 @@ const env = useProxyFixture('health', {
     users: [{ user: 'ops', pass: 'ops-pw', admin: true }],
   },
 });
-
-/** Resolves with the first event of that name passing `test` (rejects after 20 s). */
-function nextEvent<K extends keyof ProxyEventMap>(events: ProxyEvents, name: K, test: (event: ProxyEventMap[K]) => boolean): Promise<ProxyEventMap[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${name} event in time`)), 20_000);
-    const off = events.on(name, (event) => {
-      if (!test(event)) return;
-      clearTimeout(timer);
-      off();
-      resolve(event);
-    });
-  });
-}
 
 const address = (server: MariadbServer) => `${server.host}:${server.port}`;
 
