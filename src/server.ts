@@ -153,6 +153,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   let connectionIds = 0;
   let closing: Promise<void> | null = null;
   const sessions = new Set<ClientSession>();
+  /** Accepted client sockets not yet closed: sessions, and ended sessions whose socket is still closing. */
+  let clientSockets = 0;
   const summaries = () => [...sessions].map((session) => session.summary());
   let adminServer: AdminHttpServer | null = null;
 
@@ -169,7 +171,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
       listen: `${address.host}:${address.port}`,
       admin: adminServer ? `${adminServer.address.host}:${adminServer.address.port}` : null,
-      sessions: { open: open.length, routed: open.filter((s) => s.library !== null).length },
+      sessions: { open: open.length, routed: open.filter((s) => s.library !== null).length, closing: Math.max(0, clientSockets - open.length) },
       libraries: config.libraries.map((library) => {
         const view = views.get(library.name);
         return {
@@ -288,6 +290,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   };
 
   const server = net.createServer({ noDelay: true }, (socket) => {
+    clientSockets++;
+    socket.once('close', () => clientSockets--);
     const session = new ClientSession(socket, services, (closed) => sessions.delete(closed));
     if (!session.closed) sessions.add(session);
   });

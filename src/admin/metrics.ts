@@ -110,6 +110,14 @@ export class ProxyMetrics {
       },
     });
     new Gauge({
+      name: 'mysqlda_client_connections_closing',
+      help: 'Client connections whose session has ended and whose socket is not yet closed',
+      registers,
+      collect() {
+        this.set(sources.status().sessions.closing ?? 0);
+      },
+    });
+    new Gauge({
       name: 'mysqlda_sessions',
       help: 'Sessions routed to each library now',
       labelNames: ['library'],

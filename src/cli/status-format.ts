@@ -35,7 +35,8 @@ export function formatStatus(status: DaemonStatus): string {
     return `${lines.join('\n')}\n`;
   }
   row('listening', proxy.listen);
-  row('sessions', `${proxy.sessions.open} open, ${proxy.sessions.routed} routed to a library`);
+  const closing = proxy.sessions.closing ? `, ${proxy.sessions.closing} closing` : '';
+  row('sessions', `${proxy.sessions.open} open, ${proxy.sessions.routed} routed to a library${closing}`);
   lines.push('  libraries', ...libraryTable(proxy).map((line) => `    ${line}`));
   return `${lines.join('\n')}\n`;
 }

@@ -47,6 +47,10 @@ export interface ProxyStatus {
   listen: string;
   /** The admin HTTP listener (host:port), or null when it is off. */
   admin?: string | null;
-  sessions: { open: number; routed: number };
+  /**
+   * Client sessions: `open` (logging in, in the lobby or routed), `routed` (of those, on a library) and `closing`
+   * (ended, their client socket not yet closed: a lasting count means clients that never close their side).
+   */
+  sessions: { open: number; routed: number; closing?: number };
   libraries: LibraryStatus[];
 }

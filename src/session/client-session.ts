@@ -156,8 +156,15 @@ export class ClientSession implements KillableSession {
     this.backlog = null;
     if (!this.socket.destroyed) {
       // End politely (a queued ERR still goes out), but never let a silent peer hold the socket open.
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+      // The timer goes once the socket has closed: a pending timer keeps the whole session alive, and thousands of
+      // sessions a second kept for the grace period reach V8's old space, where only a full collection frees them.
+      const socket = this.socket;
+      const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      socket.once('close', () => clearTimeout(grace));
+      socket.end();
+      // A session paused while handling its last command (COM_QUIT) would never read the client's FIN: the socket,
+      // with everything it references, would wait out the grace period. Whatever still arrives is dropped.
+      socket.resume();
     }
     if (wasReady) {
       this.reportTraffic();

@@ -146,4 +146,19 @@ describe('the splice', () => {
     expect(results).toEqual([[{ a: 1 }], [{ b: 2 }], [{ c: 3 }]]);
     await c.end();
   });
+
+  it('closes the socket of a client that quits at once, not after the grace period for silent clients', async () => {
+    // A session paused while it handled COM_QUIT once never read the client's FIN: every socket, and the whole
+    // session behind it, stayed until the 1 s grace timer (thousands of them under connection churn).
+    for (let round = 0; round < 20; round++) {
+      const c = await connectClient(env.proxy.port);
+      await c.query('select library quitter');
+      await c.query('select 1');
+      await c.end();
+    }
+    const status = () => env.proxy.proxy.status().sessions;
+    const deadline = Date.now() + 500;
+    while ((status().open > 0 || status().closing! > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(status()).toMatchObject({ open: 0, closing: 0 });
+  });
 });
