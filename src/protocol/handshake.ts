@@ -13,25 +13,36 @@ export interface Greeting {
   authPluginName: string;
 }
 
+/** Written field by field into one buffer: it runs once per client connection, ahead of everything else. */
 export function encodeGreeting(greeting: Greeting): Buffer {
-  const { scramble } = greeting;
+  const { scramble, serverVersion, authPluginName, capabilities } = greeting;
   if (scramble.length !== 20) throw new ProtocolError('scramble must be 20 bytes');
-  return new PayloadWriter(128)
-    .u8(10)
-    .nulString(greeting.serverVersion)
-    .u32(greeting.connectionId)
-    .bytes(scramble.subarray(0, 8))
-    .u8(0)
-    .u16(greeting.capabilities & 0xffff)
-    .u8(greeting.charset)
-    .u16(greeting.statusFlags)
-    .u16(greeting.capabilities >>> 16)
-    .u8(scramble.length + 1)
-    .zeros(10)
-    .bytes(scramble.subarray(8))
-    .u8(0)
-    .nulString(greeting.authPluginName)
-    .toBuffer();
+  const versionLength = Buffer.byteLength(serverVersion, 'utf8');
+  const pluginLength = Buffer.byteLength(authPluginName, 'utf8');
+  const out = Buffer.allocUnsafe(1 + versionLength + 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10 + 12 + 1 + pluginLength + 1);
+  let p = 0;
+  out[p++] = 10; // protocol version
+  p += out.write(serverVersion, p, 'utf8');
+  out[p++] = 0;
+  out.writeUInt32LE(greeting.connectionId >>> 0, p);
+  p += 4;
+  p += scramble.copy(out, p, 0, 8);
+  out[p++] = 0;
+  out.writeUInt16LE(capabilities & 0xffff, p);
+  p += 2;
+  out[p++] = greeting.charset;
+  out.writeUInt16LE(greeting.statusFlags, p);
+  p += 2;
+  out.writeUInt16LE(capabilities >>> 16, p);
+  p += 2;
+  out[p++] = scramble.length + 1; // auth-plugin-data length, its NUL included
+  out.fill(0, p, p + 10); // reserved
+  p += 10;
+  p += scramble.copy(out, p, 8);
+  out[p++] = 0;
+  p += out.write(authPluginName, p, 'utf8');
+  out[p] = 0;
+  return out;
 }
 
 export function parseGreeting(payload: Buffer): Greeting {
@@ -111,16 +122,14 @@ export function parseHandshakeResponse(payload: Buffer): HandshakeResponse {
   if (capabilities & Capability.CONNECT_WITH_DB && reader.remaining > 0) database = reader.nulString();
   let authPluginName: string | null = null;
   if (capabilities & Capability.PLUGIN_AUTH && reader.remaining > 0) authPluginName = reader.nulString();
-  const connectAttributes = new Map<string, string>();
+  let attributesStart = 0;
+  let attributesEnd = 0;
   if (capabilities & Capability.CONNECT_ATTRS && reader.remaining > 0) {
     const total = reader.lenencInt();
-    const attributes = new PayloadReader(payload, reader.offset, Math.min(payload.length, reader.offset + total));
-    while (attributes.remaining > 0) {
-      const key = attributes.lenencBytes().toString('utf8');
-      const value = attributes.lenencBytes().toString('utf8');
-      connectAttributes.set(key, value);
-    }
+    attributesStart = reader.offset;
+    attributesEnd = Math.min(payload.length, reader.offset + total);
   }
+  let connectAttributes: Map<string, string> | null = null;
   return {
     capabilities,
     maxPacketSize,
@@ -129,8 +138,22 @@ export function parseHandshakeResponse(payload: Buffer): HandshakeResponse {
     authResponse: Buffer.from(authResponse),
     database: database === '' ? null : database,
     authPluginName,
-    connectAttributes,
+    // Decoded when first read: a login does not need them, and a driver sends a dozen strings.
+    get connectAttributes() {
+      connectAttributes ??= parseConnectAttributes(payload, attributesStart, attributesEnd);
+      return connectAttributes;
+    },
   };
+}
+
+function parseConnectAttributes(payload: Buffer, start: number, end: number): Map<string, string> {
+  const attributes = new Map<string, string>();
+  const reader = new PayloadReader(payload, start, end);
+  while (reader.remaining > 0) {
+    const key = reader.lenencBytes().toString('utf8');
+    attributes.set(key, reader.lenencBytes().toString('utf8'));
+  }
+  return attributes;
 }
 
 export function encodeHandshakeResponse(response: HandshakeResponse): Buffer {

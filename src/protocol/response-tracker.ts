@@ -95,9 +95,10 @@ export class ResponseTracker {
 
   // Frame walking state, kept across chunks.
   private payloadRemaining = 0;
-  private readonly header = Buffer.alloc(4);
+  /** Scratch for a header or head split across reads; allocated the first time one is (one tracker per connection). */
+  private header: Buffer | null = null;
   private headerHave = 0;
-  private readonly head = Buffer.alloc(HEAD_BYTES);
+  private head: Buffer | null = null;
   private headHave = 0;
   private headNeed = 0;
   private headPayloadLength = 0;
@@ -160,12 +161,12 @@ export class ResponseTracker {
     while (i < end) {
       if (this.headNeed > 0) {
         const n = Math.min(this.headNeed, end - i);
-        chunk.copy(this.head, this.headHave, i, i + n);
+        chunk.copy(this.head!, this.headHave, i, i + n);
         this.headHave += n;
         this.headNeed -= n;
         this.payloadRemaining -= n;
         i += n;
-        if (this.headNeed === 0) this.onPacket(this.head, 0, this.headHave, this.headPayloadLength);
+        if (this.headNeed === 0) this.onPacket(this.head!, 0, this.headHave, this.headPayloadLength);
         continue;
       }
       if (this.payloadRemaining > 0) {
@@ -176,13 +177,14 @@ export class ResponseTracker {
       }
       let length: number;
       if (this.headerHave > 0 || end - i < 4) {
+        const header = (this.header ??= Buffer.allocUnsafe(4));
         const n = Math.min(4 - this.headerHave, end - i);
-        chunk.copy(this.header, this.headerHave, i, i + n);
+        chunk.copy(header, this.headerHave, i, i + n);
         this.headerHave += n;
         i += n;
         if (this.headerHave < 4) break;
         this.headerHave = 0;
-        length = this.header[0] | (this.header[1] << 8) | (this.header[2] << 16);
+        length = header[0] | (header[1] << 8) | (header[2] << 16);
       } else {
         length = chunk[i] | (chunk[i + 1] << 8) | (chunk[i + 2] << 16);
         i += 4;
@@ -196,7 +198,7 @@ export class ResponseTracker {
         this.onPacket(chunk, i, headLength, length);
       } else {
         const n = end - i;
-        chunk.copy(this.head, 0, i, end);
+        chunk.copy((this.head ??= Buffer.allocUnsafe(HEAD_BYTES)), 0, i, end);
         this.headHave = n;
         this.headNeed = headLength - n;
         this.headPayloadLength = length;

@@ -19,6 +19,25 @@ describe('handshake codec', () => {
     expect(parseGreeting(encodeGreeting(greeting))).toEqual(greeting);
   });
 
+  it('encodes a greeting byte for byte (Protocol::HandshakeV10)', () => {
+    const greeting = {
+      serverVersion: '10.11.19-MariaDB-mysqlda',
+      connectionId: 0x01020304,
+      scramble: Buffer.from('abcdefghijklmnopqrst'),
+      capabilities: 0xf7fea6ff,
+      charset: 45,
+      statusFlags: 2,
+      authPluginName: 'mysql_native_password',
+    };
+    const expected = [
+      '0a', Buffer.from('10.11.19-MariaDB-mysqlda\0').toString('hex'), '04030201', // protocol 10, version, connection id (LE)
+      Buffer.from('abcdefgh').toString('hex'), '00', // scramble part 1 and its filler
+      'ffa6', '2d', '0200', 'fef7', '15', '00'.repeat(10), // capabilities low, charset, status, capabilities high, 21, reserved
+      Buffer.from('ijklmnopqrst\0mysql_native_password\0').toString('hex'), // scramble part 2, plugin name
+    ].join('');
+    expect(encodeGreeting(greeting).toString('hex')).toBe(expected);
+  });
+
   it('round-trips a handshake response with database, plugin and attributes', () => {
     const response = {
       capabilities:
