@@ -89,6 +89,8 @@ export class ClientSession implements KillableSession {
 
   private readonly splitter: CommandSplitter;
   private backlog: Buffer | null = null;
+  /** The client socket's reads (plain TCP): into the shared scratch buffer until routed, then its own buffer. */
+  private input: ReadBuffer | null = null;
   private readBufferAdopted = false;
   /** The backlog is a view of the client socket's reused read buffer (valid until the next read). */
   private backlogBorrowed = false;
@@ -198,7 +200,8 @@ export class ClientSession implements KillableSession {
   // ---- the client socket and the login -----------------------------------------------------------
 
   private listenToClient(socket: net.Socket): void {
-    socket.on('data', this.onClientData);
+    this.readIntoScratch(socket);
+    if (this.input === null) socket.on('data', this.onClientData);
     socket.on('drain', this.onClientDrain);
     socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
     socket.on('close', () => this.close('client closed the connection'));
@@ -206,8 +209,22 @@ export class ClientSession implements KillableSession {
 
   private readonly onClientData = (chunk: Buffer): void => void this.receive(chunk, false);
 
-  /** Client bytes read into the socket's reused buffer (plain TCP, once routed). True when they stay referenced. */
-  private readonly onClientRead = (chunk: Buffer): boolean => this.receive(chunk, true);
+  /** Client bytes read into a reused buffer (plain TCP). True when a borrowed chunk stays referenced. */
+  private readonly onClientRead = (chunk: Buffer, borrowed: boolean): boolean => this.receive(chunk, borrowed);
+
+  /**
+   * Until it is routed, a plain TCP client reads into the process-wide scratch buffer and each chunk is copied
+   * (login and set-up statements are small): no 64 KB buffer per read, as 'data' events allocate, and none held
+   * by an idle client. Only where clients cannot ask for TLS: an upgrade takes the socket's reads over.
+   */
+  private readIntoScratch(socket: net.Socket): void {
+    if (this.services.config().tls !== null) return;
+    const input = new ReadBuffer().readIntoScratch();
+    input.setReader(this.onClientRead);
+    if (!adoptReadBuffer(socket, input)) return;
+    this.input = input;
+    socket.once('close', () => input.release());
+  }
 
   private receive(chunk: Buffer, borrowed: boolean): boolean {
     this.bytesFromClient += chunk.length;
@@ -313,6 +330,7 @@ export class ClientSession implements KillableSession {
    * is not possible, and a socket with bytes already buffered keep 'data' events.
    */
   private readIntoReusedBuffer(): void {
+    if (this.input !== null) return this.input.ownBuffer();
     if (this.readBufferAdopted || this.socket instanceof tls.TLSSocket) return;
     this.readBufferAdopted = true;
     const input = new ReadBuffer();

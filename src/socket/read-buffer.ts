@@ -1,11 +1,11 @@
 import net from 'node:net';
 
 /**
- * Receives a socket's bytes. The chunk is a view of the socket's read buffer, which the next read overwrites:
- * a reader that hands it on to something that keeps it (a write still queued on another socket) returns true,
- * and the socket reads into a fresh buffer from then on.
+ * Receives a socket's bytes. A `borrowed` chunk is a view of the socket's read buffer, which the next read
+ * overwrites: a reader that hands it on to something that keeps it (a write still queued on another socket)
+ * returns true, and the socket reads into a fresh buffer from then on. Other chunks are the reader's to keep.
  */
-export type ChunkReader = (chunk: Buffer) => boolean;
+export type ChunkReader = (chunk: Buffer, borrowed: boolean) => boolean;
 
 /** Node's default read size: large results move in as few reads as with 'data' events. */
 export const READ_BUFFER_BYTES = 64 * 1024;
@@ -18,6 +18,13 @@ const spareBuffers: Buffer[] = [];
 const MAX_SPARE_BUFFERS = 256;
 
 /**
+ * One buffer that every socket in scratch mode reads into. Reads run one at a time on the event loop and each
+ * chunk is copied out before the next read, so sockets that are not on the splice yet (logging in, in the lobby)
+ * allocate no 64 KB buffer per read and hold none while idle.
+ */
+let scratch: Buffer | null = null;
+
+/**
  * One socket's read buffer, reused from read to read (Node's `onread`): the splice then allocates no buffer
  * and skips the readable-stream machinery per read. Bytes that arrive while no reader is set are copied and
  * kept for the next one.
@@ -27,10 +34,12 @@ export class ReadBuffer {
   private buffer: Buffer | null = null;
   private bufferKept = false;
   private early: Buffer[] = [];
+  private useScratch = false;
 
   /** Node's `onread` option: the buffer for the next read (called after every read), and the callback. */
   readonly onread = {
     buffer: (): Buffer => {
+      if (this.useScratch) return (scratch ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
       if (this.buffer === null || this.bufferKept) {
         this.buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
         this.bufferKept = false;
@@ -38,14 +47,28 @@ export class ReadBuffer {
       return this.buffer;
     },
     callback: (length: number, buffer: Uint8Array): boolean => {
-      this.deliver(Buffer.from(buffer.buffer, buffer.byteOffset, length), true);
+      const view = Buffer.from(buffer.buffer, buffer.byteOffset, length);
+      // A read may still land in the scratch buffer after ownBuffer(): the handle was given it after the last read.
+      if (scratch !== null && buffer.buffer === scratch.buffer) this.deliver(Buffer.from(view), false);
+      else this.deliver(view, true);
       return true; // pausing is the reader's business (socket.pause())
     },
   };
 
+  /** Reads go into the process-wide scratch buffer and each chunk is copied out, until ownBuffer(). */
+  readIntoScratch(): this {
+    this.useScratch = true;
+    return this;
+  }
+
+  /** From the next read on, reads go into this socket's own reused buffer (a spliced socket's large reads). */
+  ownBuffer(): void {
+    this.useScratch = false;
+  }
+
   setReader(reader: ChunkReader | null): void {
     this.reader = reader;
-    while (reader !== null && this.early.length > 0 && this.reader === reader) reader(this.early.shift()!);
+    while (reader !== null && this.early.length > 0 && this.reader === reader) reader(this.early.shift()!, false);
   }
 
   /**
@@ -66,7 +89,7 @@ export class ReadBuffer {
       this.early.push(borrowed ? Buffer.from(chunk) : chunk);
       return;
     }
-    if (reader(chunk) && borrowed) this.bufferKept = true;
+    if (reader(chunk, borrowed) && borrowed) this.bufferKept = true;
   }
 }
 
