@@ -1,4 +1,3 @@
-import * as crypto from 'node:crypto';
 import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 export const NATIVE_PASSWORD_PLUGIN = 'mysql_native_password';
@@ -24,22 +23,16 @@ export function generateScramble(): Buffer {
 }
 
 
-/** Node's one-shot digest (20.12 and later): no Hash object per call, several per login otherwise. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
-
-function digest(algorithm: 'sha1' | 'sha256', parts: Buffer[]): Buffer {
-  if (oneShot) return oneShot(algorithm, parts.length === 1 ? parts[0] : Buffer.concat(parts), 'buffer');
-  const hash = createHash(algorithm);
+function sha1(...parts: Buffer[]): Buffer {
+  const hash = createHash('sha1');
   for (const part of parts) hash.update(part);
   return hash.digest();
 }
 
-function sha1(...parts: Buffer[]): Buffer {
-  return digest('sha1', parts);
-}
-
 function sha256(...parts: Buffer[]): Buffer {
-  return digest('sha256', parts);
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
 }
 
 function xor(a: Buffer, b: Buffer): Buffer {

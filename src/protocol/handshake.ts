@@ -13,66 +13,36 @@ export interface Greeting {
   authPluginName: string;
 }
 
-/** Offsets of the per-connection fields in a greeting: the connection id, then the two parts of the scramble. */
-const SCRAMBLE_PART1_OFFSET_FROM_ID = 4;
-const SCRAMBLE_PART2_OFFSET_FROM_ID = 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10;
-
-interface GreetingLayout {
-  source: Omit<Greeting, 'connectionId' | 'scramble'>;
-  /** The greeting with a zero connection id and scramble. */
-  bytes: Buffer;
-  idOffset: number;
-}
-
-/** The last layout built: every connection greets with the same server fields until a reload or failover. */
-let lastLayout: GreetingLayout | null = null;
-
-/** Runs once per client connection, ahead of everything else: a copy of the cached layout, three fields patched. */
+/** Written field by field into one buffer: it runs once per client connection, ahead of everything else. */
 export function encodeGreeting(greeting: Greeting): Buffer {
-  const { scramble } = greeting;
+  const { scramble, serverVersion, authPluginName, capabilities } = greeting;
   if (scramble.length !== 20) throw new ProtocolError('scramble must be 20 bytes');
-  let layout = lastLayout;
-  if (layout === null || !sameServerFields(layout.source, greeting)) layout = lastLayout = greetingLayout(greeting);
-  const out = Buffer.allocUnsafe(layout.bytes.length);
-  layout.bytes.copy(out);
-  out.writeUInt32LE(greeting.connectionId >>> 0, layout.idOffset);
-  scramble.copy(out, layout.idOffset + SCRAMBLE_PART1_OFFSET_FROM_ID, 0, 8);
-  scramble.copy(out, layout.idOffset + SCRAMBLE_PART2_OFFSET_FROM_ID, 8);
-  return out;
-}
-
-function sameServerFields(a: GreetingLayout['source'], b: Greeting): boolean {
-  return (
-    a.serverVersion === b.serverVersion &&
-    a.capabilities === b.capabilities &&
-    a.charset === b.charset &&
-    a.statusFlags === b.statusFlags &&
-    a.authPluginName === b.authPluginName
-  );
-}
-
-function greetingLayout(greeting: Greeting): GreetingLayout {
-  const { serverVersion, authPluginName, capabilities, charset, statusFlags } = greeting;
   const versionLength = Buffer.byteLength(serverVersion, 'utf8');
   const pluginLength = Buffer.byteLength(authPluginName, 'utf8');
-  const out = Buffer.alloc(1 + versionLength + 1 + SCRAMBLE_PART2_OFFSET_FROM_ID + 12 + 1 + pluginLength + 1);
+  const out = Buffer.allocUnsafe(1 + versionLength + 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10 + 12 + 1 + pluginLength + 1);
   let p = 0;
   out[p++] = 10; // protocol version
   p += out.write(serverVersion, p, 'utf8');
-  p++; // NUL
-  const idOffset = p;
-  p += 4 + 8 + 1; // connection id, scramble part 1, filler
+  out[p++] = 0;
+  out.writeUInt32LE(greeting.connectionId >>> 0, p);
+  p += 4;
+  p += scramble.copy(out, p, 0, 8);
+  out[p++] = 0;
   out.writeUInt16LE(capabilities & 0xffff, p);
   p += 2;
-  out[p++] = charset;
-  out.writeUInt16LE(statusFlags, p);
+  out[p++] = greeting.charset;
+  out.writeUInt16LE(greeting.statusFlags, p);
   p += 2;
   out.writeUInt16LE(capabilities >>> 16, p);
   p += 2;
-  out[p++] = 21; // auth-plugin-data length: 20 bytes of scramble and its NUL
-  p += 10 + 12 + 1; // reserved, scramble part 2, NUL
-  out.write(authPluginName, p, 'utf8');
-  return { source: { serverVersion, capabilities, charset, statusFlags, authPluginName }, bytes: out, idOffset };
+  out[p++] = scramble.length + 1; // auth-plugin-data length, its NUL included
+  out.fill(0, p, p + 10); // reserved
+  p += 10;
+  p += scramble.copy(out, p, 8);
+  out[p++] = 0;
+  p += out.write(authPluginName, p, 'utf8');
+  out[p] = 0;
+  return out;
 }
 
 export function parseGreeting(payload: Buffer): Greeting {

@@ -37,17 +37,9 @@ export function buildGreeting(template: GreetingTemplate, connectionId: number, 
  */
 export class Sha2Cache {
   private readonly digests = new Map<string, Buffer>();
-  /** Each account's key, built once per account object (a reload makes new ones): logins look it up every time. */
-  private readonly keys = new WeakMap<ClientAccount, string>();
 
-  /** User and stored hash: a digest outlives a reload that keeps the password, and dies with a changed one. */
   private keyOf(account: ClientAccount): string {
-    let key = this.keys.get(account);
-    if (key === undefined) {
-      key = `${account.user}\0${account.passwordHash?.toString('hex') ?? ''}`;
-      this.keys.set(account, key);
-    }
-    return key;
+    return `${account.user}\0${account.passwordHash?.toString('hex') ?? ''}`;
   }
 
   get(account: ClientAccount): Buffer | undefined {
