@@ -95,6 +95,8 @@ export class ClientSession implements KillableSession {
   /** The backlog is a view of the client socket's reused read buffer (valid until the next read). */
   private backlogBorrowed = false;
   private pumping = false;
+  /** The client sent COM_QUIT: nothing more is owed to it. */
+  private quitting = false;
   private pauseReasons = 0;
   private backendPausedForClient = false;
   private idleWaiters: (() => void)[] = [];
@@ -156,7 +158,11 @@ export class ClientSession implements KillableSession {
     this.releaseBackend();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.backlog = null;
-    if (!this.socket.destroyed) {
+    if (this.quitting && this.socket.writableLength === 0) {
+      // After COM_QUIT the client expects nothing more: the socket closes at once, as MySQL's does, without the
+      // half-close and the wait for the client's FIN that a refused or failed session needs for its last ERR.
+      this.socket.destroy();
+    } else if (!this.socket.destroyed) {
       // End politely (a queued ERR still goes out), but never let a silent peer hold the socket open.
       // The timer goes once the socket has closed: a pending timer keeps the whole session alive, and thousands of
       // sessions a second kept for the grace period reach V8's old space, where only a full collection frees them.
@@ -481,6 +487,7 @@ export class ClientSession implements KillableSession {
 
   private async quit(): Promise<void> {
     await this.waitIdle();
+    this.quitting = true;
     this.close('client quit');
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
+import { query, rawClient } from '../support/raw-client.js';
 
 const env = useProxyFixture('splice', { libraries: 2, replicas: 0, extra: { session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: 300 } } });
 
@@ -160,5 +161,17 @@ describe('the splice', () => {
     const deadline = Date.now() + 500;
     while ((status().open > 0 || status().closing! > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(status()).toMatchObject({ open: 0, closing: 0 });
+  });
+
+  it('delivers a whole result pipelined before COM_QUIT, then closes the socket', async () => {
+    const client = await rawClient(env.proxy.port);
+    const closed = new Promise<void>((resolve) => client.connection.socket.once('close', () => resolve()));
+    // OK for select library; then column count, column definition, EOF, 100,000 rows, EOF; nothing for COM_QUIT.
+    const packets = await client.pipeline([query('select library quit-after-rows'), query('select seq from seq_1_to_100000'), Buffer.from([0x01])], 100_005);
+    expect(packets.length).toBe(100_005);
+    expect(packets[packets.length - 2].subarray(1).toString()).toBe('100000');
+    expect(packets[packets.length - 1][0]).toBe(0xfe);
+    client.connection.socket.resume(); // the pipeline helper pauses it; the proxy's FIN is read from here on
+    await closed;
   });
 });
