@@ -35,10 +35,16 @@ export class ReadBuffer {
   private bufferKept = false;
   private early: Buffer[] = [];
   private useScratch = false;
+  /**
+   * Whether the buffer handed out last, where the next read lands, is the scratch buffer. Node asks for the next
+   * buffer after each read's callback, so a read may still land in the scratch buffer after ownBuffer().
+   */
+  private readingIntoScratch = false;
 
   /** Node's `onread` option: the buffer for the next read (called after every read), and the callback. */
   readonly onread = {
     buffer: (): Buffer => {
+      this.readingIntoScratch = this.useScratch;
       if (this.useScratch) return (scratch ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
       if (this.buffer === null || this.bufferKept) {
         this.buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -48,8 +54,7 @@ export class ReadBuffer {
     },
     callback: (length: number, buffer: Uint8Array): boolean => {
       const view = Buffer.from(buffer.buffer, buffer.byteOffset, length);
-      // A read may still land in the scratch buffer after ownBuffer(): the handle was given it after the last read.
-      if (scratch !== null && buffer.buffer === scratch.buffer) this.deliver(Buffer.from(view), false);
+      if (this.readingIntoScratch) this.deliver(Buffer.from(view), false);
       else this.deliver(view, true);
       return true; // pausing is the reader's business (socket.pause())
     },

@@ -79,6 +79,36 @@ describe('reused socket read buffer', () => {
     expect(kept[0].buffer).not.toBe(kept[1].buffer);
   });
 
+  it('in scratch mode hands out copies, shares one buffer between sockets, and reads into its own after ownBuffer()', async () => {
+    const pairs = [await socketPair(), await socketPair()];
+    close = () => pairs.forEach((pair) => pair.close());
+    const seen: { text: string; borrowed: boolean }[] = [];
+    const inputs = pairs.map(() => new ReadBuffer().readIntoScratch());
+    for (const input of inputs) {
+      input.setReader((chunk, borrowed) => {
+        seen.push({ text: chunk.toString('latin1'), borrowed });
+        return borrowed; // keeps what it may keep: the copies, never the scratch buffer
+      });
+    }
+    pairs.forEach((pair, i) => {
+      expect(adoptReadBuffer(pair.accepted, inputs[i])).toBe(true);
+      pair.accepted.resume();
+    });
+    expect(inputs[0].onread.buffer()).toBe(inputs[1].onread.buffer());
+    await sendAndRead(pairs[0].client, Buffer.from('one'), () => seen.length, 1);
+    await sendAndRead(pairs[1].client, Buffer.from('two'), () => seen.length, 2);
+    inputs[0].ownBuffer();
+    // This read still lands in the scratch buffer, handed to the socket after its last read: it is copied too.
+    await sendAndRead(pairs[0].client, Buffer.from('three'), () => seen.length, 3);
+    await sendAndRead(pairs[0].client, Buffer.from('four'), () => seen.length, 4);
+    expect(seen).toEqual([
+      { text: 'one', borrowed: false },
+      { text: 'two', borrowed: false },
+      { text: 'three', borrowed: false },
+      { text: 'four', borrowed: true },
+    ]);
+  });
+
   it('keeps copies of bytes that arrive while no reader is set, for the next reader', () => {
     const input = new ReadBuffer();
     const view = input.onread.buffer();
