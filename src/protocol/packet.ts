@@ -60,6 +60,16 @@ export class PacketFramer {
 
   constructor(private readonly maxPayload = 1 << 30) {}
 
+  /** Like push(), for callers that answer a malformed stream rather than throw: null when it is one. */
+  tryPush(chunk: Buffer): Packet[] | null {
+    try {
+      return this.push(chunk);
+    } catch (err) {
+      if (err instanceof ProtocolError) return null;
+      throw err;
+    }
+  }
+
   /** Every packet completed by this chunk, in order. */
   push(chunk: Buffer): Packet[] {
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;

@@ -65,12 +65,8 @@ export class ChangeUserExchange {
 
   /** Client bytes while the exchange runs: whole packets go to the authentication steps. */
   receive(chunk: Buffer): void {
-    let packets: Packet[];
-    try {
-      packets = this.framer.push(chunk);
-    } catch {
-      return this.host.refuse(ProxyErrors.badHandshake(), 1, 'malformed handshake');
-    }
+    const packets = this.framer.tryPush(chunk);
+    if (packets === null) return this.host.refuse(ProxyErrors.badHandshake(), 1, 'malformed handshake');
     for (let i = 0; i < packets.length; i++) {
       const step = this.exchange.next(packets[i].payload);
       void this.onStep(step, packets[i].sequenceId + 1);

@@ -95,12 +95,8 @@ export class ClientLogin {
   /** Bytes of the login: whole packets go to the phase they arrive in. */
   receive(chunk: Buffer): void {
     if (this.phase.name === 'ended' || this.phase.name === 'tls-handshake') return;
-    let packets: Packet[];
-    try {
-      packets = this.framer.push(chunk);
-    } catch {
-      return this.host.refuse(ProxyErrors.badHandshake(), 1, 'malformed handshake');
-    }
+    const packets = this.framer.tryPush(chunk);
+    if (packets === null) return this.host.refuse(ProxyErrors.badHandshake(), 1, 'malformed handshake');
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i];
       const phase = this.phase;

@@ -89,9 +89,8 @@ export class ClientSession implements KillableSession {
 
   private readonly splitter: CommandSplitter;
   private backlog: Buffer | null = null;
-  /** The client socket's reads (plain TCP): into the shared scratch buffer until routed, then its own buffer. */
+  /** The client socket's reads when not 'data' events (plain TCP): the scratch buffer until routed, then its own. */
   private input: ReadBuffer | null = null;
-  private readBufferAdopted = false;
   /** The backlog is a view of the client socket's reused read buffer (valid until the next read). */
   private backlogBorrowed = false;
   private pumping = false;
@@ -224,11 +223,15 @@ export class ClientSession implements KillableSession {
    * by an idle client. Only where clients cannot ask for TLS: an upgrade takes the socket's reads over.
    */
   private readIntoScratch(socket: net.Socket): void {
-    if (this.services.config().tls !== null) return;
-    const input = new ReadBuffer().readIntoScratch();
+    if (this.services.config().tls === null) this.adoptClientReads(socket, new ReadBuffer().readIntoScratch());
+  }
+
+  /** Switches the client socket from 'data' events to `input`; changes nothing where that cannot be done. */
+  private adoptClientReads(socket: net.Socket, input: ReadBuffer): void {
     input.setReader(this.onClientRead);
     if (!adoptReadBuffer(socket, input)) return;
     this.input = input;
+    socket.off('data', this.onClientData);
     socket.once('close', () => input.release());
   }
 
@@ -337,13 +340,7 @@ export class ClientSession implements KillableSession {
    */
   private readIntoReusedBuffer(): void {
     if (this.input !== null) return this.input.ownBuffer();
-    if (this.readBufferAdopted || this.socket instanceof tls.TLSSocket) return;
-    this.readBufferAdopted = true;
-    const input = new ReadBuffer();
-    input.setReader(this.onClientRead);
-    if (!adoptReadBuffer(this.socket, input)) return;
-    this.socket.off('data', this.onClientData);
-    this.socket.once('close', () => input.release());
+    if (!(this.socket instanceof tls.TLSSocket)) this.adoptClientReads(this.socket, new ReadBuffer());
   }
 
   private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {
