@@ -42,6 +42,7 @@ export function poolOptionsOf(config: MysqldaConfig): PoolOptions {
     maxConnections: config.pool.maxConnectionsPerServer,
     idleTimeoutMs: config.pool.idleTimeoutSeconds * 1000,
     connectTimeoutMs: config.pool.connectTimeoutMs,
+    maxResetDelayMs: config.pool.maxResetDelayMs,
   };
 }
 

@@ -1,10 +1,16 @@
 import type { ServerConfig } from '../config/types.js';
+import { ServerStatus } from '../protocol/constants.js';
 import { BackendConnection, BackendError, serverAddress, type ConnectionShape } from './backend-connection.js';
 
 export interface PoolOptions {
   maxConnections: number;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
+  /**
+   * How long a released connection may keep its last user's session before it is reset. Within this time the
+   * reset goes out with the next user's first command; 0 resets at release.
+   */
+  maxResetDelayMs: number;
 }
 
 interface Waiter {
@@ -31,6 +37,9 @@ export class ConnectionPool {
   private total = 0;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
+  /** Connections that owe their reset (idle or handed out again), and the timer that sees it done in time. */
+  private readonly owing = new Set<BackendConnection>();
+  private resetTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly server: ServerConfig,
@@ -87,13 +96,27 @@ export class ConnectionPool {
   }
 
   /**
-   * Takes a connection back after use. It must be idle (no response in flight); it is reset before anyone
-   * else gets it, and destroyed instead when the reset fails.
+   * Takes a connection back after use. It must be idle (no response in flight). Its reset is deferred to its
+   * next use (see BackendConnection.deferReset), or to maxResetDelayMs from now when it is not used by then;
+   * a connection left inside a transaction is reset at once, so that its locks go with its user.
+   * A connection whose reset fails is destroyed.
    */
   async release(connection: BackendConnection): Promise<void> {
     if (this.closed || !connection.alive) return this.discard(connection);
+    if (this.options.maxResetDelayMs > 0 && !(connection.statusFlags & ServerStatus.IN_TRANS)) {
+      connection.deferReset();
+      this.owing.add(connection);
+      this.resetTimer ??= setTimeout(this.resetOverdue, this.options.maxResetDelayMs).unref();
+      this.handBack(connection);
+      return;
+    }
     const reset = await connection.reset();
     if (!reset || !connection.alive) return this.discard(connection);
+    this.handBack(connection);
+  }
+
+  /** A clean (or reset-owing) connection: to the oldest waiter, else to the idle list. */
+  private handBack(connection: BackendConnection): void {
     connection.lastUsedAt = Date.now();
     const waiter = this.waiters.shift();
     if (waiter) {
@@ -103,6 +126,35 @@ export class ConnectionPool {
     }
     this.idle.push(connection);
   }
+
+  /**
+   * Sees owed resets done within maxResetDelayMs of the release: an idle connection is reset (out of the idle list
+   * meanwhile); one handed out again whose user has sent nothing yet gets its reset sent alone.
+   */
+  private readonly resetOverdue = (): void => {
+    this.resetTimer = null;
+    const delay = this.options.maxResetDelayMs;
+    const now = Date.now();
+    let nextDue = Infinity;
+    for (const connection of this.owing) {
+      const due = connection.owedResetSince + delay;
+      if (!connection.owesReset || !connection.alive) {
+        this.owing.delete(connection);
+      } else if (due > now) {
+        nextDue = Math.min(nextDue, due);
+      } else {
+        this.owing.delete(connection);
+        const index = this.idle.indexOf(connection);
+        if (index === -1) {
+          connection.sendOwedReset();
+          continue;
+        }
+        this.idle.splice(index, 1);
+        void connection.reset().then((ok) => (ok && connection.alive && !this.closed ? this.handBack(connection) : this.discard(connection)));
+      }
+    }
+    if (nextDue !== Infinity && !this.closed) this.resetTimer = setTimeout(this.resetOverdue, nextDue - now).unref();
+  };
 
   /** Drops a connection that cannot be reused (dead, or left mid-response). */
   discard(connection: BackendConnection): void {
@@ -117,6 +169,8 @@ export class ConnectionPool {
   close(): void {
     this.closed = true;
     clearInterval(this.sweeper);
+    if (this.resetTimer) clearTimeout(this.resetTimer);
+    this.owing.clear();
     for (const connection of this.idle.splice(0)) {
       connection.close();
       this.total--;

@@ -149,8 +149,8 @@ function describeServerChange(change: LibraryServerChange): string[] {
 }
 
 function describePool(config: MysqldaConfig): string {
-  const { idleTimeoutSeconds, maxConnectionsPerServer, connectTimeoutMs } = config.pool;
-  return `idle ${idleTimeoutSeconds} s, max ${maxConnectionsPerServer}, connect ${connectTimeoutMs} ms`;
+  const { idleTimeoutSeconds, maxConnectionsPerServer, connectTimeoutMs, maxResetDelayMs } = config.pool;
+  return `idle ${idleTimeoutSeconds} s, max ${maxConnectionsPerServer}, connect ${connectTimeoutMs} ms, reset within ${maxResetDelayMs} ms`;
 }
 
 function describeHealth(config: MysqldaConfig): string {

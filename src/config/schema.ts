@@ -25,6 +25,11 @@ export const DEFAULTS = {
   maxConnectionsPerServer: 100,
   /** Extension session_pool.connect_timeout_ms: connect + authenticate to one backend server. */
   connectTimeoutMs: 3000,
+  /**
+   * Extension session_pool.max_reset_delay_ms: a released backend connection's reset travels with its next user's
+   * first command, or is sent on its own after this long. 0 resets at release.
+   */
+  maxResetDelayMs: 5,
   /** Extension forwards[].weight: every library has the same share of new keys. */
   libraryWeight: 1,
   /** Extension `health`: check every server each 2 s; 3 failures make it down, 2 successes up again. */
@@ -72,6 +77,8 @@ export const LIMITS = {
   /** Node timers hold at most 2^31-1 ms; a longer idle timeout would fire at once. */
   idleTimeoutSeconds: { min: 0, max: 2_147_483 },
   connectTimeoutMs: { min: 100, max: 2_147_483_647 },
+  /** Deferring a reset longer would keep a gone client's locks held for longer than a client would notice. */
+  maxResetDelayMs: { min: 0, max: 1000 },
   maxConnectionsPerServer: { min: 1, max: Number.MAX_SAFE_INTEGER },
   /** Library names are written into save-file lines: no whitespace, bounded length. (mysqlda: 20 bytes.) */
   libraryNameMaxLength: 64,
@@ -90,7 +97,7 @@ export const KNOWN_KEYS = {
   top: ['server', 'auth', 'session_pool', 'forwards', 'storage', 'users', 'tls', 'health', 'failover', 'admin', 'daemon'],
   server: ['listen_ip', 'listen_port'],
   auth: ['user', 'pass', 'db'],
-  session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms'],
+  session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
   storage: ['save_dir'],
   library: ['instance', 'weight', 'forward'],
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],

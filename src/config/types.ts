@@ -49,6 +49,8 @@ export interface PoolConfig {
   maxConnectionsPerServer: number;
   /** A backend connect + authenticate that takes longer fails over to the next server. */
   connectTimeoutMs: number;
+  /** How long a released backend connection's reset may wait for its next user's first command (0: reset at release). */
+  maxResetDelayMs: number;
 }
 
 /**

@@ -126,10 +126,21 @@ function readPool(review: Review, document: JsonObject): PoolConfig | undefined 
     LIMITS.connectTimeoutMs,
     DEFAULTS.connectTimeoutMs,
   );
-  if (idleTimeoutSeconds === undefined || maxConnectionsPerServer === undefined || connectTimeoutMs === undefined) {
+  const maxResetDelayMs = readInteger(
+    review,
+    field(pool, 'max_reset_delay_ms', 'session_pool'),
+    LIMITS.maxResetDelayMs,
+    DEFAULTS.maxResetDelayMs,
+  );
+  if (
+    idleTimeoutSeconds === undefined ||
+    maxConnectionsPerServer === undefined ||
+    connectTimeoutMs === undefined ||
+    maxResetDelayMs === undefined
+  ) {
     return undefined;
   }
-  return { idleTimeoutSeconds, maxConnectionsPerServer, connectTimeoutMs };
+  return { idleTimeoutSeconds, maxConnectionsPerServer, connectTimeoutMs, maxResetDelayMs };
 }
 
 function readSaveDir(review: Review, document: JsonObject, configPath: string): string | undefined {

@@ -817,7 +817,7 @@ export class ClientSession implements KillableSession {
     if (this.tracker?.awaitingResponseStart) {
       this.writeClient(encodePacket(encodeErr(ProxyErrors.backendLost(library, address)), this.lastCommandSequence + 1));
     }
-    this.close(`backend ${address} of library ${library} closed the connection`, 'warn');
+    this.close(`backend ${address} of library ${library}: ${this.backend.failure ?? 'the server closed the connection'}`, 'warn');
   };
 
   private readonly onBackendDrain = (): void => this.unpause(PauseReason.BACKEND_FULL);
@@ -831,7 +831,7 @@ export class ClientSession implements KillableSession {
 
   private forwardToBackend(bytes: Buffer): void {
     if (!this.backend) return; // bytes of a packet answered locally (oversized lobby statement)
-    if (!this.backend.socket.write(bytes)) this.pause(PauseReason.BACKEND_FULL);
+    if (!this.backend.write(bytes)) this.pause(PauseReason.BACKEND_FULL);
   }
 
   /** Resolves when every response forwarded so far has reached the client. */

@@ -100,7 +100,7 @@ describe('diffConfigs', () => {
     expect(diff).toMatchObject({ pool: true, users: true, tls: false, health: true, failover: true, admin: true, daemonFiles: true });
     expect(diff.logLevel).toEqual({ from: null, to: 'debug' });
     expect(diff.changes).toEqual([
-      'session_pool: idle 60 s, max 100, connect 3000 ms → idle 5 s, max 7, connect 500 ms',
+      'session_pool: idle 60 s, max 100, connect 3000 ms, reset within 5 ms → idle 5 s, max 7, connect 500 ms, reset within 5 ms',
       'client accounts changed (1 → 2); new logins use them',
       'health checks: every 2000 ms, timeout 1000 ms, down after 3, up after 2 → every 500 ms, timeout 200 ms, down after 1, up after 1',
       'failover.auto_failback false → true',

@@ -140,7 +140,7 @@ describe('defaults', () => {
     delete config.auth.pass;
     delete config.auth.db;
     const { config: loaded } = parse(config);
-    expect(loaded.pool).toEqual({ idleTimeoutSeconds: 60, maxConnectionsPerServer: 100, connectTimeoutMs: 3000 });
+    expect(loaded.pool).toEqual({ idleTimeoutSeconds: 60, maxConnectionsPerServer: 100, connectTimeoutMs: 3000, maxResetDelayMs: 5 });
     expect(loaded.auth).toEqual({ user: 'app', password: '', database: '' });
     expect(loaded.saveDir).toBe('/srv/mysqlda/etc');
     expect(loaded.libraries.map((l) => l.weight)).toEqual([1, 1]);
@@ -204,11 +204,14 @@ describe('extensions', () => {
     ]);
   });
 
-  it('session_pool.max_connections_per_server and connect_timeout_ms', () => {
+  it('session_pool.max_connections_per_server, connect_timeout_ms and max_reset_delay_ms', () => {
     const config = baseConfig();
     config.session_pool.max_connections_per_server = 8;
     config.session_pool.connect_timeout_ms = 250;
-    expect(parse(config).config.pool).toEqual({ idleTimeoutSeconds: 60, maxConnectionsPerServer: 8, connectTimeoutMs: 250 });
+    config.session_pool.max_reset_delay_ms = 0;
+    expect(parse(config).config.pool).toEqual({ idleTimeoutSeconds: 60, maxConnectionsPerServer: 8, connectTimeoutMs: 250, maxResetDelayMs: 0 });
+    config.session_pool.max_reset_delay_ms = 5000;
+    expect(() => parse(config)).toThrow(/max_reset_delay_ms/);
   });
 
   it('storage.save_dir is taken relative to the config file directory', () => {

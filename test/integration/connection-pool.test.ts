@@ -25,7 +25,7 @@ afterAll(async () => {
 
 describe('ConnectionPool', () => {
   it('reuses a released connection, reset, instead of opening another', async () => {
-    const pool = new ConnectionPool(config, shape, { maxConnections: 4, idleTimeoutMs: 60_000, connectTimeoutMs: 2000 });
+    const pool = new ConnectionPool(config, shape, { maxConnections: 4, idleTimeoutMs: 60_000, connectTimeoutMs: 2000, maxResetDelayMs: 0 });
     const first = await pool.acquire();
     await first.execute(Buffer.from('\x03set @x = 1'));
     await pool.release(first);
@@ -37,7 +37,7 @@ describe('ConnectionPool', () => {
   });
 
   it('never opens more than its maximum; a waiter gets the next released connection', async () => {
-    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000 });
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000, maxResetDelayMs: 0 });
     const a = await pool.acquire();
     await pool.acquire();
     const waiting = pool.acquire();
@@ -48,14 +48,14 @@ describe('ConnectionPool', () => {
   });
 
   it('fails a waiter after the connect timeout when every connection stays busy', async () => {
-    const pool = new ConnectionPool(config, shape, { maxConnections: 1, idleTimeoutMs: 60_000, connectTimeoutMs: 200 });
+    const pool = new ConnectionPool(config, shape, { maxConnections: 1, idleTimeoutMs: 60_000, connectTimeoutMs: 200, maxResetDelayMs: 0 });
     await pool.acquire();
     await expect(pool.acquire()).rejects.toThrow(/busy/);
     pool.close();
   });
 
   it('closes idle connections after the idle timeout', async () => {
-    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 300, connectTimeoutMs: 2000 });
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 300, connectTimeoutMs: 2000, maxResetDelayMs: 0 });
     const connection = await pool.acquire();
     await pool.release(connection);
     expect(pool.stats().idle).toBe(1);
@@ -65,7 +65,7 @@ describe('ConnectionPool', () => {
   });
 
   it('drops an idle connection the server closed, and never hands it out', async () => {
-    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000 });
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000, maxResetDelayMs: 0 });
     const connection = await pool.acquire();
     await pool.release(connection);
     await server.query(`KILL ${connection.threadId}`);
@@ -76,8 +76,81 @@ describe('ConnectionPool', () => {
     pool.close();
   });
 
+  describe('deferred reset', () => {
+    const options = { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000 };
+    const isFree = async (lock: string) => {
+      const rows = (await server.query(`SELECT IS_FREE_LOCK('${lock}') AS free`)) as { free: number }[];
+      return rows[0].free === 1;
+    };
+    const until = async (condition: () => Promise<boolean>, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!(await condition())) {
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return true;
+    };
+    const textRows = (result: { packets: Buffer[] }) => result.packets.slice(3, -1).map((row) => row.subarray(1).toString());
+
+    it('sends the reset with the next command and drops its answer', async () => {
+      const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 60_000 });
+      const first = await pool.acquire();
+      await first.execute(Buffer.from("\x03set @x = 'left over'"));
+      await pool.release(first);
+      expect(first.owesReset).toBe(true);
+      const second = await pool.acquire();
+      expect(second).toBe(first);
+      const result = await second.execute(Buffer.from("\x03select concat('x=', ifnull(@x, 'null'))"));
+      expect(result.ok).toBe(true);
+      expect(textRows(result)).toEqual(['x=null']);
+      expect(second.owesReset).toBe(false);
+      pool.close();
+    });
+
+    it('resets an unused idle connection within the delay: its last user\'s locks are let go', async () => {
+      const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 100 });
+      const connection = await pool.acquire();
+      await connection.execute(Buffer.from("\x03select get_lock('pool-idle', 0)"));
+      expect(await isFree('pool-idle')).toBe(false);
+      await pool.release(connection);
+      expect(await until(() => isFree('pool-idle'), 5_000)).toBe(true);
+      expect(connection.owesReset).toBe(false);
+      expect(pool.stats()).toEqual({ idle: 1, active: 0, waiting: 0 });
+      const again = await pool.acquire();
+      expect(again).toBe(connection);
+      expect((await again.execute(Buffer.from('\x03select 1'))).ok).toBe(true);
+      pool.close();
+    });
+
+    it('sends the reset on its own when the next user sends nothing within the delay', async () => {
+      const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 100 });
+      const connection = await pool.acquire();
+      await connection.execute(Buffer.from("\x03select get_lock('pool-held', 0)"));
+      await pool.release(connection);
+      const next = await pool.acquire();
+      expect(next).toBe(connection);
+      expect(next.owesReset).toBe(true);
+      expect(await until(() => isFree('pool-held'), 5_000)).toBe(true);
+      // The reset's answer arrived while nobody read; it is dropped before the next command's answer.
+      const result = await next.execute(Buffer.from("\x03select 'mine'"));
+      expect(textRows(result)).toEqual(['mine']);
+      pool.close();
+    });
+
+    it('resets at once a connection released inside a transaction', async () => {
+      const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 60_000 });
+      const connection = await pool.acquire();
+      await connection.execute(Buffer.from('\x03begin'));
+      await connection.execute(Buffer.from("\x03select get_lock('pool-in-trx', 0)"));
+      await pool.release(connection);
+      expect(connection.owesReset).toBe(false);
+      expect(await isFree('pool-in-trx')).toBe(true);
+      pool.close();
+    });
+  });
+
   it('hands a refused connect straight to the caller instead of waiting for the connect timeout', async () => {
-    const pool = new ConnectionPool({ ...config, port: await findFreePort() }, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 30_000 });
+    const pool = new ConnectionPool({ ...config, port: await findFreePort() }, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 30_000, maxResetDelayMs: 0 });
     const started = Date.now();
     await expect(pool.acquire()).rejects.toThrow(/ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(15_000); // far below the 30 s timeout: not waited out

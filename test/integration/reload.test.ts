@@ -187,7 +187,7 @@ describe('live reload', () => {
     const result = await proxy.reload();
     expect(result.changes).toEqual([
       'library mysqlda2: weight 1 → 3',
-      'session_pool: idle 60 s, max 100, connect 3000 ms → idle 60 s, max 7, connect 3000 ms',
+      'session_pool: idle 60 s, max 100, connect 3000 ms, reset within 5 ms → idle 60 s, max 7, connect 3000 ms, reset within 5 ms',
       'health checks: every 250 ms, timeout 2000 ms, down after 3, up after 2 → every 250 ms, timeout 2000 ms, down after 3, up after 3',
     ]);
     await reloaded;

@@ -67,6 +67,47 @@ describe('the splice', () => {
     await b.end();
   });
 
+  it('hands a pooled connection on with its reset in the first command: nothing of the last client is left, no stray answer', async () => {
+    const a = await connectClient(env.proxy.port);
+    await a.query('select library reset-in-flight');
+    const [[{ id }]] = (await a.query('select connection_id() as id')) as unknown as [[{ id: number }]];
+    await a.query('set @secret = 42');
+    await a.query('create temporary table tmp_gone (a int)');
+    await a.query("select get_lock('splice-reset', 0)");
+    await a.end();
+
+    // Straight after: the reset still owed goes out with b's first statement, and b sees only its own answers.
+    const b = await connectClient(env.proxy.port);
+    await b.query('select library reset-in-flight');
+    const [[reused]] = (await b.query('select connection_id() as id, @secret as secret, is_used_lock(\'splice-reset\') as holder')) as unknown as [
+      [{ id: number; secret: unknown; holder: unknown }],
+    ];
+    expect(reused.id).toBe(id);
+    expect(reused.secret).toBeNull();
+    expect(reused.holder).toBeNull();
+    await expect(b.query('select * from tmp_gone')).rejects.toMatchObject({ errno: 1146 });
+    const [[{ one }]] = (await b.query('select 1 as one')) as unknown as [[{ one: number }]];
+    expect(one).toBe(1);
+    await b.end();
+  });
+
+  it("lets go of a gone client's named lock within the reset delay even when no one reuses its connection", async () => {
+    const a = await connectClient(env.proxy.port);
+    await a.query('select library lock-holder');
+    const [[{ port }]] = (await a.query('select @@port as port')) as unknown as [[{ port: number }]];
+    await a.query("select get_lock('splice-idle-lock', 0)");
+    await a.end();
+    const master = env.sandbox.libraries.map((library) => library.master).find((candidate) => candidate.port === port)!;
+    const deadline = Date.now() + 5_000;
+    let free = false;
+    while (!free && Date.now() < deadline) {
+      const rows = (await master.query("select is_free_lock('splice-idle-lock') as free")) as { free: number }[];
+      free = rows[0].free === 1;
+      if (!free) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(free).toBe(true);
+  });
+
   it('holds no unbounded memory for a client that stops reading a large result, and keeps serving others', async () => {
     const { rawClient, query } = await import('../support/raw-client.js');
     const slow = await rawClient(env.proxy.port);
