@@ -67,6 +67,8 @@ let runCounter = 0;
  * haproxy), and connect() slows down as the 28k ephemeral ports run out: a churn run first lets them drain.
  */
 const MAX_TIME_WAIT_BEFORE_CHURN = 5_000;
+/** Connections of the warm-up's churn run per path; their TIME_WAIT ports are long gone when the churn cells run. */
+const CHURN_WARM_UP_CONNECTIONS = 3_000;
 const TIME_WAIT_DRAIN_MS = 65_000;
 
 async function drainTimeWait(log: (line: string) => void): Promise<void> {
@@ -151,21 +153,16 @@ export async function measureCells(context: LoadContext, specs: readonly CellSpe
 
 /**
  * A short run of each path, not recorded: JIT, page cache, the proxy's backend pool (as many connections as the
- * largest cell uses) and the keys of its connections are all warm before anything is measured.
+ * largest cell uses) and the keys of its connections are all warm before anything is measured. Logins are warmed
+ * too (a churn run): a long-running proxy has served many, and V8 sizes its young generation by what it has seen.
  */
 export async function warmUp(context: LoadContext): Promise<void> {
+  const quick = context.settings.mode === 'quick';
   for (const path of context.stage.paths) {
+    const common = { sysbench: context.sysbench, port: path.port, ...context.stage.account, libraryKey: path.libraryKey, tableSize: context.settings.data.pointRows };
     for (const workload of ['point_ps', 'point_text'] as const) {
-      await runSysbench({
-        sysbench: context.sysbench,
-        workload,
-        port: path.port,
-        ...context.stage.account,
-        threads: Math.max(...context.settings.connections),
-        ...(context.settings.mode === 'quick' ? { events: 200 } : { seconds: 1 }),
-        libraryKey: path.libraryKey,
-        tableSize: context.settings.data.pointRows,
-      });
+      await runSysbench({ ...common, workload, threads: Math.max(...context.settings.connections), ...(quick ? { events: 200 } : { seconds: 1 }) });
     }
+    await runSysbench({ ...common, workload: 'churn', threads: Math.max(...context.settings.churnClients), events: quick ? 40 : CHURN_WARM_UP_CONNECTIONS });
   }
 }
