@@ -98,8 +98,8 @@ export class ConnectionPool {
   /**
    * Takes a connection back after use. It must be idle (no response in flight). Its reset is deferred to its
    * next use (see BackendConnection.deferReset), or to maxResetDelayMs from now when it is not used by then;
-   * a connection left inside a transaction is reset at once, so that its locks go with its user.
-   * A connection whose reset fails is destroyed.
+   * a connection left inside a transaction is reset at once, so that its locks go with its user. A connection
+   * whose reset fails is destroyed (a deferred one when its answer is read, ending its new user's session).
    */
   async release(connection: BackendConnection): Promise<void> {
     if (this.closed || !connection.alive) return this.discard(connection);
@@ -128,29 +128,23 @@ export class ConnectionPool {
   }
 
   /**
-   * Sees owed resets done within maxResetDelayMs of the release: an idle connection is reset (out of the idle list
-   * meanwhile); one handed out again whose user has sent nothing yet gets its reset sent alone.
+   * Sees owed resets done within maxResetDelayMs of the release: a connection still owing one, idle or handed out
+   * to a user who has sent nothing yet, gets its reset sent alone. It stays where it is (an idle one can be taken
+   * meanwhile); the reset's answer is dropped when the connection is next read.
    */
   private readonly resetOverdue = (): void => {
     this.resetTimer = null;
-    const delay = this.options.maxResetDelayMs;
     const now = Date.now();
     let nextDue = Infinity;
     for (const connection of this.owing) {
-      const due = connection.owedResetSince + delay;
+      const due = connection.owedResetSince + this.options.maxResetDelayMs;
       if (!connection.owesReset || !connection.alive) {
         this.owing.delete(connection);
       } else if (due > now) {
         nextDue = Math.min(nextDue, due);
       } else {
         this.owing.delete(connection);
-        const index = this.idle.indexOf(connection);
-        if (index === -1) {
-          connection.sendOwedReset();
-          continue;
-        }
-        this.idle.splice(index, 1);
-        void connection.reset().then((ok) => (ok && connection.alive && !this.closed ? this.handBack(connection) : this.discard(connection)));
+        connection.sendOwedReset();
       }
     }
     if (nextDue !== Infinity && !this.closed) this.resetTimer = setTimeout(this.resetOverdue, nextDue - now).unref();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { query, rawClient } from '../support/raw-client.js';
@@ -108,6 +109,54 @@ describe('the splice', () => {
     expect(free).toBe(true);
   });
 
+  it('stops reading a client whose backend stops reading, serves others meanwhile, and delivers every byte once the backend reads again', async () => {
+    const writer = await connectClient(env.proxy.port);
+    await writer.query('select library slow-backend');
+    await writer.query('create table if not exists slow_sink (id int primary key, body longblob)');
+    const [[{ port, pidFile }]] = (await writer.query('select @@port as port, @@pid_file as pidFile')) as unknown as [[{ port: number; pidFile: string }]];
+    const { readFile } = await import('node:fs/promises');
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    const other = env.sandbox.libraries.map((library) => library.master).find((master) => master.port !== port)!;
+    // 24 MB, sent as a 48 MB statement (hex): far more than the kernel's socket buffers between proxy and server hold.
+    const body = Buffer.alloc(24 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4096) body.writeUInt32LE(i, i);
+    const session = () => env.proxy.proxy.sessions().find((summary) => summary.key === 'slow-backend')!;
+    // A key of the other library, found while both servers answer.
+    const finder = await connectClient(env.proxy.port);
+    let otherKey = '';
+    for (let i = 0; i < 50 && !otherKey; i++) {
+      await finder.query(`select library bystander-${i}`);
+      const [[{ servedBy }]] = (await finder.query('select @@port as servedBy')) as unknown as [[{ servedBy: number }]];
+      if (servedBy === other.port) otherKey = `bystander-${i}`;
+    }
+    await finder.end();
+    expect(otherKey).not.toBe('');
+    // A stopped mariadbd reads nothing: the proxy's writes to it fill the kernel's buffers and must stop there.
+    process.kill(pid, 'SIGSTOP');
+    let inserted: Promise<unknown> = Promise.resolve();
+    try {
+      const before = session().bytesFromClient;
+      inserted = writer.query('replace into slow_sink values (1, ?)', [body]);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const taken = session().bytesFromClient - before;
+      expect(taken).toBeGreaterThan(0);
+      expect(taken).toBeLessThan(16 * 1024 * 1024); // no further than the socket buffers toward the server take
+      // A client of another library is not held up.
+      const bystander = await connectClient(env.proxy.port);
+      await bystander.query(`select library ${otherKey}`);
+      const [[{ servedBy }]] = (await bystander.query('select @@port as servedBy')) as unknown as [[{ servedBy: number }]];
+      expect(servedBy).toBe(other.port);
+      await bystander.end();
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await inserted;
+    const [[stored]] = (await writer.query('select length(body) as n, md5(body) as digest from slow_sink where id = 1')) as unknown as [[{ n: number; digest: string }]];
+    expect(stored.n).toBe(body.length);
+    expect(stored.digest).toBe(createHash('md5').update(body).digest('hex'));
+    await writer.end();
+  });
+
   it('holds no unbounded memory for a client that stops reading a large result, and keeps serving others', async () => {
     const { rawClient, query } = await import('../support/raw-client.js');
     const slow = await rawClient(env.proxy.port);
@@ -131,7 +180,6 @@ describe('the splice', () => {
   it('relays every byte of a 55 MB result to a client that keeps stalling (back-pressure with reused read buffers)', async () => {
     const { rawClient, query } = await import('../support/raw-client.js');
     const { encodePacket, PacketFramer } = await import('../../src/protocol/packet.js');
-    const { createHash } = await import('node:crypto');
     const stalling = await rawClient(env.proxy.port);
     await stalling.query('select library stalling-reader');
     const socket = stalling.connection.socket;
