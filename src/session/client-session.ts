@@ -8,7 +8,7 @@ import { Command, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
 import { encodePacket, type Packet } from '../protocol/packet.js';
-import { ResponseTracker } from '../protocol/response-tracker.js';
+import type { ResponseTracker } from '../protocol/response-tracker.js';
 import { mayBeExtensionSql, parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
 import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
 import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
@@ -22,6 +22,7 @@ import { Lobby, type LobbyHost } from './lobby.js';
 import { SessionHistory } from './session-history.js';
 import { killByConnectionId, killRunningStatement, type KillHost } from './session-kill.js';
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
+import { PauseReason, Splice, type SpliceOwner } from './splice.js';
 import { StatementBroker, type StatementHost } from './statement-broker.js';
 
 /**
@@ -35,9 +36,6 @@ type Phase =
   /** COM_CHANGE_USER's authentication exchange, on a ready session: see change-user.ts. */
   | { name: 'changing-user'; exchange: ChangeUserExchange }
   | { name: 'closed' };
-
-/** Why the client socket is paused; it reads again only when no reason is left. */
-const PauseReason = { BACKEND_FULL: 1, HANDLING_COMMAND: 2 } as const;
 
 /** Response tags (ResponseTracker) that are not settings proposals. */
 const TAG_RESET_CONNECTION = -1;
@@ -78,12 +76,12 @@ export class ClientSession implements KillableSession {
   /** The capabilities the client and mysqlda agreed on at login. */
   private clientCapabilities = 0;
   private deprecateEof = false;
-  private backend: BackendConnection | null = null;
-  private tracker: ResponseTracker | null = null;
+  /** The backend connection the session is on and the bytes both ways (splice.ts). */
+  private readonly splice: Splice;
   private route: { library: string; key: string } | null = null;
   private readonly history = new SessionHistory();
   /** The session as its parts see it (statement broker, lobby, extension SQL, KILL). */
-  private readonly host: StatementHost & LobbyHost & ExtensionHost & KillHost;
+  private readonly host: StatementHost & LobbyHost & ExtensionHost & KillHost & SpliceOwner;
   private readonly broker: StatementBroker;
   private readonly lobby: Lobby;
 
@@ -96,13 +94,9 @@ export class ClientSession implements KillableSession {
   private pumping = false;
   /** The client sent COM_QUIT: nothing more is owed to it. */
   private quitting = false;
-  private pauseReasons = 0;
-  private backendPausedForClient = false;
-  private idleWaiters: (() => void)[] = [];
   private lastCommandSequence = 0;
 
   private bytesFromClient = 0;
-  private bytesToClient = 0;
   private commands = 0;
   /** Traffic already reported to observers (events are per library, emitted when the session leaves it). */
   private reported = { commands: 0, bytesIn: 0, bytesOut: 0 };
@@ -119,6 +113,7 @@ export class ClientSession implements KillableSession {
     this.host = new ClientSession.Host(this);
     this.broker = new StatementBroker(this.host);
     this.lobby = new Lobby(this.host, this.history);
+    this.splice = new Splice(socket, this.host);
     socket.setNoDelay(true);
     this.listenToClient(socket);
     const login = new ClientLogin(this.loginHost(), socket, this.scramble);
@@ -137,7 +132,7 @@ export class ClientSession implements KillableSession {
       server: this.route && this.backend ? this.backend.address : null,
       startedAt: this.startedAt,
       bytesFromClient: this.bytesFromClient,
-      bytesToClient: this.bytesToClient,
+      bytesToClient: this.splice.bytesToClient,
     };
   }
 
@@ -155,7 +150,7 @@ export class ClientSession implements KillableSession {
     if (left.name === 'login') left.login.stop();
     if (this.relocation) clearTimeout(this.relocation.timer);
     this.releaseBackend();
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.splice.releaseWaiters();
     this.backlog = null;
     if (this.quitting && this.socket.writableLength === 0) {
       // After COM_QUIT the client expects nothing more: the socket closes at once, as MySQL's does, without the
@@ -186,7 +181,7 @@ export class ClientSession implements KillableSession {
           library: this.route?.library ?? null,
           durationMs: Date.now() - this.startedAt,
           bytesIn: this.bytesFromClient,
-          bytesOut: this.bytesToClient,
+          bytesOut: this.splice.bytesToClient,
         },
         `session closed: ${reason}`,
       );
@@ -196,7 +191,8 @@ export class ClientSession implements KillableSession {
 
   /** Reports the traffic since the last report against the library the session is on. */
   private reportTraffic(): void {
-    const { commands, bytesFromClient: bytesIn, bytesToClient: bytesOut } = this;
+    const { commands, bytesFromClient: bytesIn } = this;
+    const bytesOut = this.splice.bytesToClient;
     const delta = { commands: commands - this.reported.commands, bytesIn: bytesIn - this.reported.bytesIn, bytesOut: bytesOut - this.reported.bytesOut };
     this.reported = { commands, bytesIn, bytesOut };
     if (delta.commands || delta.bytesIn || delta.bytesOut) this.services.events.emit('traffic', { library: this.route?.library ?? null, ...delta });
@@ -207,7 +203,6 @@ export class ClientSession implements KillableSession {
   private listenToClient(socket: net.Socket): void {
     this.readIntoScratch(socket);
     if (this.input === null) socket.on('data', this.onClientData);
-    socket.on('drain', this.onClientDrain);
     socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
     socket.on('close', () => this.close('client closed the connection'));
   }
@@ -252,7 +247,7 @@ export class ClientSession implements KillableSession {
         this.backlogBorrowed = false;
       }
       // Forwarded bytes still queued for the backend reference the read buffer.
-      return borrowed && this.backend !== null && (this.backend.socket.writableLength > 0 || this.backend.socket.destroyed);
+      return borrowed && this.splice.backendHoldsWrites();
     }
     this.onAuthenticationData(borrowed ? Buffer.from(chunk) : chunk);
     return false;
@@ -283,7 +278,7 @@ export class ClientSession implements KillableSession {
     return {
       services: this.services,
       clientAddress: this.clientAddress,
-      write: (bytes) => void this.writeClient(bytes),
+      write: (bytes) => void this.splice.writeClient(bytes),
       refuse: (error, sequenceId, reason) => this.refuseLogin(error, sequenceId, reason),
       close: (reason, level) => this.close(reason, level),
       stopReading: () => {
@@ -293,7 +288,7 @@ export class ClientSession implements KillableSession {
       secured: (socket) => {
         this.socket = socket;
         socket.on('data', this.onClientData);
-        socket.on('drain', this.onClientDrain);
+        this.splice.setClient(socket);
       },
       loggedIn: (result) => this.loggedIn(result),
     };
@@ -311,14 +306,14 @@ export class ClientSession implements KillableSession {
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
     const { library, key } = account;
     if (library === null && key === null) {
-      this.writeClient(encodePacket(encodeOk(this.lobby.status), sequenceId));
+      this.splice.writeClient(encodePacket(encodeOk(this.lobby.status), sequenceId));
     } else {
       // An account with fixed routing is spliced before it hears OK, so its very first statement runs on the library.
-      this.pause(PauseReason.HANDLING_COMMAND);
+      this.splice.pause(PauseReason.HANDLING_COMMAND);
       this.pumping = true; // commands pipelined behind the login wait until the session is spliced
       void this.routeAtLogin(library, key, sequenceId).finally(() => {
         this.pumping = false;
-        this.unpause(PauseReason.HANDLING_COMMAND);
+        this.splice.unpause(PauseReason.HANDLING_COMMAND);
         this.pump();
       });
     }
@@ -345,7 +340,7 @@ export class ClientSession implements KillableSession {
 
   private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {
     this.services.events.emit('client-rejected', { client: this.clientAddress, reason });
-    this.writeClient(encodePacket(encodeErr(error), sequenceId));
+    this.splice.writeClient(encodePacket(encodeErr(error), sequenceId));
     this.close(reason, 'warn');
   }
 
@@ -411,7 +406,7 @@ export class ClientSession implements KillableSession {
     while (this.backlog && this.phase.name === 'ready') {
       const input = this.backlog;
       const step = this.splitter.split(input);
-      if (step.forwardBytes > 0) this.forwardToBackend(step.forwardBytes === input.length ? input : input.subarray(0, step.forwardBytes));
+      if (step.forwardBytes > 0) this.splice.forward(step.forwardBytes === input.length ? input : input.subarray(0, step.forwardBytes));
       this.backlog = step.consumed === input.length ? null : input.subarray(step.consumed);
       if (this.oversizedLobbyPacket !== null && this.splitter.atPacketBoundary) {
         const sequenceId = this.oversizedLobbyPacket;
@@ -422,7 +417,7 @@ export class ClientSession implements KillableSession {
       // The command is handled asynchronously: it must not be a view of a buffer the next read reuses.
       const command = this.backlogBorrowed ? { sequenceId: step.command.sequenceId, payload: Buffer.from(step.command.payload) } : step.command;
       this.pumping = true;
-      this.pause(PauseReason.HANDLING_COMMAND);
+      this.splice.pause(PauseReason.HANDLING_COMMAND);
       this.handleCommand(command)
         .catch((err: unknown) => {
           this.services.logger.error({ session: this.id, err }, 'unexpected error while handling a command');
@@ -430,7 +425,7 @@ export class ClientSession implements KillableSession {
         })
         .finally(() => {
           this.pumping = false;
-          this.unpause(PauseReason.HANDLING_COMMAND);
+          this.splice.unpause(PauseReason.HANDLING_COMMAND);
           this.pump();
         });
       return;
@@ -447,7 +442,7 @@ export class ClientSession implements KillableSession {
       const sql = payload.toString('utf8', 1);
       const extension = parseExtensionSql(sql);
       if (extension) {
-        await this.waitIdle();
+        await this.splice.waitIdle();
         if (this.closed) return;
         if (!extension.ok) return this.replyError(packet.sequenceId + 1, ProxyErrors.invalidExtensionSql(extension.message));
         return runExtension(this.host, extension.command, packet);
@@ -470,20 +465,20 @@ export class ClientSession implements KillableSession {
         return this.changeUser(packet);
       case Command.PING:
         if (this.route) return this.forward(packet, 0);
-        await this.waitIdle();
+        await this.splice.waitIdle();
         return this.replyOk(packet.sequenceId + 1);
       case Command.STATISTICS:
         return this.route ? this.forward(packet, 0) : this.forwardToLobby(packet, 0);
       default:
         // Routed sessions reach here only for commands held back by a pending move: they pass through.
         if (this.route) return this.forward(packet, 0);
-        await this.waitIdle();
+        await this.splice.waitIdle();
         return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
     }
   }
 
   private async quit(): Promise<void> {
-    await this.waitIdle();
+    await this.splice.waitIdle();
     this.quitting = true;
     this.close('client quit');
   }
@@ -495,7 +490,7 @@ export class ClientSession implements KillableSession {
    * session starts afresh (settings, transaction and temporary tables gone) and stays on its library.
    */
   private async changeUser(packet: Packet): Promise<void> {
-    await this.waitIdle();
+    await this.splice.waitIdle();
     if (this.closed) return;
     const login = { capabilities: this.clientCapabilities, charset: this.shape.charset };
     const exchange = ChangeUserExchange.open(this.changeUserHost(), packet, login, this.authContext());
@@ -504,11 +499,11 @@ export class ClientSession implements KillableSession {
     // Auth-switch answers arrive as packets of the exchange, not as commands.
     const early = this.backlog;
     this.backlog = null;
-    this.unpause(PauseReason.HANDLING_COMMAND);
+    this.splice.unpause(PauseReason.HANDLING_COMMAND);
     exchange.start(packet.sequenceId + 1);
     if (early) this.onAuthenticationData(early); // already counted in bytesFromClient when it was read
     await exchange.ended;
-    this.pause(PauseReason.HANDLING_COMMAND);
+    this.splice.pause(PauseReason.HANDLING_COMMAND);
   }
 
   /** The COM_CHANGE_USER exchange's view of the session (dropped with the exchange). */
@@ -516,7 +511,7 @@ export class ClientSession implements KillableSession {
     return {
       services: this.services,
       clientAddress: this.clientAddress,
-      write: (bytes) => void this.writeClient(bytes),
+      write: (bytes) => void this.splice.writeClient(bytes),
       // Not a client turned away before login (client-rejected): the exchange reports the failed authentication.
       refuse: (error, sequenceId, reason) => {
         this.replyError(sequenceId, error);
@@ -594,19 +589,7 @@ export class ClientSession implements KillableSession {
    * session is idle. Null when the backend was lost (the session is then closed).
    */
   private async runInternal(payload: Buffer): Promise<CommandResult | null> {
-    const connection = this.backend!;
-    connection.setReader(null);
-    connection.socket.off('close', this.onBackendClose);
-    const result = await connection.execute(payload);
-    if (this.backend === connection) {
-      connection.setReader(this.onBackendData);
-      connection.socket.on('close', this.onBackendClose);
-      connection.socket.resume();
-      if (!connection.alive) {
-        this.onBackendClose();
-        return null;
-      }
-    }
+    const result = await this.splice.runAside(payload);
     return this.closed ? null : result;
   }
 
@@ -626,7 +609,7 @@ export class ClientSession implements KillableSession {
     if (!this.backend || !this.tracker) return;
     this.lastCommandSequence = packet.sequenceId;
     this.tracker.commandSent(packet.payload[0], tag);
-    this.forwardToBackend(encodePacket(packet.payload, packet.sequenceId));
+    this.splice.forward(encodePacket(packet.payload, packet.sequenceId));
   }
 
   /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
@@ -678,7 +661,7 @@ export class ClientSession implements KillableSession {
    * closed instead (grace period over inside a transaction, or no server of the library answers).
    */
   private async relocate(packet: Packet): Promise<boolean> {
-    await this.waitIdle();
+    await this.splice.waitIdle();
     if (this.closed || !this.relocation || !this.route) return !this.closed;
     if (this.tracker?.inTransaction) {
       // Still in a transaction: this command runs where the transaction is, until the grace period ends.
@@ -749,14 +732,8 @@ export class ClientSession implements KillableSession {
   // ---- backend attachment and the splice ---------------------------------------------------------
 
   private attachBackend(connection: BackendConnection): void {
-    this.backend = connection;
+    this.splice.attach(connection, this.deprecateEof);
     this.broker.backendChanged();
-    this.tracker = new ResponseTracker(this.deprecateEof, this.onResponseEnd);
-    this.tracker.statusFlags = connection.statusFlags;
-    connection.setReader(this.onBackendData);
-    connection.socket.on('drain', this.onBackendDrain);
-    connection.socket.on('close', this.onBackendClose);
-    connection.socket.resume();
   }
 
   /** Gives the backend, if any, back to its pool (reset there when idle, else destroyed). */
@@ -767,37 +744,20 @@ export class ClientSession implements KillableSession {
 
   /** Takes the backend off the session; `idle` tells whether it may be pooled again. */
   private detachBackend(): { connection: BackendConnection; idle: boolean } | null {
-    const connection = this.backend;
-    if (!connection) return null;
-    const idle = this.tracker?.idle ?? false;
     if (this.tracker) this.lobby.status = this.tracker.statusFlags;
-    connection.statusFlags = this.tracker?.statusFlags ?? connection.statusFlags;
-    connection.setReader(null);
-    connection.socket.off('drain', this.onBackendDrain);
-    connection.socket.off('close', this.onBackendClose);
-    this.backend = null;
-    this.tracker = null;
-    if (this.backendPausedForClient) this.backendPausedForClient = false;
-    this.unpause(PauseReason.BACKEND_FULL);
-    return { connection, idle };
+    return this.splice.detach();
   }
 
-  /** Server bytes on the splice: passed on as they are. True when the chunk stays queued for the client. */
-  private readonly onBackendData = (chunk: Buffer): boolean => {
-    this.tracker!.scan(chunk);
-    if (!this.writeClient(chunk) && this.backend) {
-      this.backend.socket.pause();
-      this.backendPausedForClient = true;
-    }
-    if (this.idleWaiters.length > 0 && this.tracker?.idle) {
-      for (const resolve of this.idleWaiters.splice(0)) resolve();
-    }
-    // Usually the write went straight to the kernel; when it did not, the chunk is still referenced.
-    return this.socket.writableLength > 0 || this.socket.destroyed;
-  };
+  private get backend(): BackendConnection | null {
+    return this.splice.connection;
+  }
 
-  private readonly onResponseEnd = (tag: number, ok: boolean): void => {
-    if (tag === 0) return;
+  private get tracker(): ResponseTracker | null {
+    return this.splice.tracker;
+  }
+
+  /** A response to a command sent with a tag has ended: a setting to keep, or the client's own reset. */
+  private responseEnded(tag: number, ok: boolean): void {
     if (tag === TAG_RESET_CONNECTION) {
       if (ok) {
         this.history.clear();
@@ -808,36 +768,17 @@ export class ClientSession implements KillableSession {
     if (!this.history.settle(tag, ok)) {
       this.services.logger.warn({ session: this.id }, `more than ${this.history.limit} session settings; the oldest are not carried over`);
     }
-  };
-
-  private readonly onBackendClose = (): void => {
-    if (this.closed || !this.backend) return;
-    const address = this.backend.address;
-    const library = this.route?.library ?? '(lobby)';
-    if (this.tracker?.awaitingResponseStart) {
-      this.writeClient(encodePacket(encodeErr(ProxyErrors.backendLost(library, address)), this.lastCommandSequence + 1));
-    }
-    this.close(`backend ${address} of library ${library}: ${this.backend.failure ?? 'the server closed the connection'}`, 'warn');
-  };
-
-  private readonly onBackendDrain = (): void => this.unpause(PauseReason.BACKEND_FULL);
-
-  private readonly onClientDrain = (): void => {
-    if (this.backendPausedForClient && this.backend) {
-      this.backendPausedForClient = false;
-      this.backend.socket.resume();
-    }
-  };
-
-  private forwardToBackend(bytes: Buffer): void {
-    if (!this.backend) return; // bytes of a packet answered locally (oversized lobby statement)
-    if (!this.backend.write(bytes)) this.pause(PauseReason.BACKEND_FULL);
   }
 
-  /** Resolves when every response forwarded so far has reached the client. */
-  private waitIdle(): Promise<void> {
-    if (!this.tracker || this.tracker.idle || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** The backend closed under the session: the client hears why, if it waits for an answer, and the session ends. */
+  private backendClosed(connection: BackendConnection): void {
+    if (this.closed) return;
+    const address = connection.address;
+    const library = this.route?.library ?? '(lobby)';
+    if (this.tracker?.awaitingResponseStart) {
+      this.splice.writeClient(encodePacket(encodeErr(ProxyErrors.backendLost(library, address)), this.lastCommandSequence + 1));
+    }
+    this.close(`backend ${address} of library ${library}: ${connection.failure ?? 'the server closed the connection'}`, 'warn');
   }
 
   // ---- replies made here ---------------------------------------------------------------------------
@@ -849,28 +790,11 @@ export class ClientSession implements KillableSession {
   }
 
   private replyOk(sequenceId: number): void {
-    this.writeClient(encodePacket(encodeOk(this.currentStatus()), sequenceId));
+    this.splice.writeClient(encodePacket(encodeOk(this.currentStatus()), sequenceId));
   }
 
   private replyError(sequenceId: number, error: ProxyError | ErrPacket): void {
-    this.writeClient(encodePacket(encodeErr(error), sequenceId));
-  }
-
-  private writeClient(bytes: Buffer): boolean {
-    if (this.socket.destroyed) return true;
-    this.bytesToClient += bytes.length;
-    return this.socket.write(bytes);
-  }
-
-  private pause(reason: number): void {
-    if (this.pauseReasons === 0) this.socket.pause();
-    this.pauseReasons |= reason;
-  }
-
-  private unpause(reason: number): void {
-    if (!(this.pauseReasons & reason)) return;
-    this.pauseReasons &= ~reason;
-    if (this.pauseReasons === 0 && !this.closed) this.socket.resume();
+    this.splice.writeClient(encodePacket(encodeErr(error), sequenceId));
   }
 
   /**
@@ -878,7 +802,7 @@ export class ClientSession implements KillableSession {
    * methods are shared by every session: an idle client costs one small object here, not a closure per method.
    * Declared inside ClientSession, which lets it read the session's private state.
    */
-  private static readonly Host = class implements StatementHost, LobbyHost, ExtensionHost, KillHost {
+  private static readonly Host = class implements StatementHost, LobbyHost, ExtensionHost, KillHost, SpliceOwner {
     constructor(readonly session: ClientSession) {}
     get services(): SessionServices {
       return this.session.services;
@@ -899,7 +823,7 @@ export class ClientSession implements KillableSession {
       return this.session.currentStatus();
     }
     waitIdle(): Promise<void> {
-      return this.session.waitIdle();
+      return this.session.splice.waitIdle();
     }
     ensureBackend(reply: number): Promise<boolean> {
       return this.session.ensureBackend(reply);
@@ -935,7 +859,13 @@ export class ClientSession implements KillableSession {
       this.session.replyError(sequenceId, error);
     }
     write(bytes: Buffer): void {
-      this.session.writeClient(bytes);
+      this.session.splice.writeClient(bytes);
+    }
+    responseEnded(tag: number, ok: boolean): void {
+      this.session.responseEnded(tag, ok);
+    }
+    backendClosed(connection: BackendConnection): void {
+      this.session.backendClosed(connection);
     }
   };
 }

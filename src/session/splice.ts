@@ -1,0 +1,163 @@
+import type net from 'node:net';
+import type { BackendConnection, CommandResult } from '../backend/backend-connection.js';
+import { ResponseTracker } from '../protocol/response-tracker.js';
+
+/** Why the client socket is paused; it reads again only when no reason is left. */
+export const PauseReason = { BACKEND_FULL: 1, HANDLING_COMMAND: 2 } as const;
+
+/** What the splice tells its session. */
+export interface SpliceOwner {
+  /** A response to a command sent with a non-zero tag has ended (ResponseTracker tags). */
+  responseEnded(tag: number, ok: boolean): void;
+  /** The backend connection closed while the session was on it. */
+  backendClosed(connection: BackendConnection): void;
+  /** Once closed, the session's client socket never reads again. */
+  isClosed(): boolean;
+}
+
+/**
+ * The splice: the backend connection a session is on, and the bytes between it and the client socket. Server
+ * bytes go to the client as they arrive, client bytes to the server as the session lets them through; either
+ * side's back-pressure pauses the other, and a response tracker tells where each answer ends. Replies the proxy
+ * makes itself go to the client through here too, so that one counter sees every byte.
+ */
+export class Splice {
+  connection: BackendConnection | null = null;
+  tracker: ResponseTracker | null = null;
+  /** Bytes written to the client: relayed answers and the proxy's own replies. */
+  bytesToClient = 0;
+  private pauseReasons = 0;
+  private backendPausedForClient = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private client: net.Socket,
+    private readonly owner: SpliceOwner,
+  ) {
+    client.on('drain', this.onClientDrain);
+  }
+
+  /** The client socket was replaced (TLS upgrade during the login). */
+  setClient(socket: net.Socket): void {
+    this.client = socket;
+    socket.on('drain', this.onClientDrain);
+  }
+
+  /** Puts the session on `connection`: its bytes go to the client from now on. */
+  attach(connection: BackendConnection, deprecateEof: boolean): void {
+    this.connection = connection;
+    this.tracker = new ResponseTracker(deprecateEof, this.onResponseEnd);
+    this.tracker.statusFlags = connection.statusFlags;
+    connection.setReader(this.onBackendData);
+    connection.socket.on('drain', this.onBackendDrain);
+    connection.socket.on('close', this.onBackendClose);
+    connection.socket.resume();
+  }
+
+  /** Takes the session off its backend connection; `idle` tells whether it may be pooled again. */
+  detach(): { connection: BackendConnection; idle: boolean } | null {
+    const connection = this.connection;
+    if (!connection) return null;
+    const tracker = this.tracker;
+    const idle = tracker?.idle ?? false;
+    connection.statusFlags = tracker?.statusFlags ?? connection.statusFlags;
+    connection.setReader(null);
+    connection.socket.off('drain', this.onBackendDrain);
+    connection.socket.off('close', this.onBackendClose);
+    this.connection = null;
+    this.tracker = null;
+    this.backendPausedForClient = false;
+    this.unpause(PauseReason.BACKEND_FULL);
+    return { connection, idle };
+  }
+
+  /** Client bytes to the server; the client stops being read while the server's socket is full. */
+  forward(bytes: Buffer): void {
+    if (!this.connection) return; // bytes of a packet answered locally (oversized lobby statement)
+    if (!this.connection.write(bytes)) this.pause(PauseReason.BACKEND_FULL);
+  }
+
+  /** Whether bytes forwarded to the server are still queued (they may reference the client's read buffer). */
+  backendHoldsWrites(): boolean {
+    const connection = this.connection;
+    return connection !== null && (connection.socket.writableLength > 0 || connection.socket.destroyed);
+  }
+
+  writeClient(bytes: Buffer): boolean {
+    if (this.client.destroyed) return true;
+    this.bytesToClient += bytes.length;
+    return this.client.write(bytes);
+  }
+
+  /**
+   * Runs one command of the proxy's own on the backend while the session is idle (its answer is not relayed).
+   * Null when the backend was lost meanwhile (the session is told).
+   */
+  async runAside(payload: Buffer): Promise<CommandResult | null> {
+    const connection = this.connection!;
+    connection.setReader(null);
+    connection.socket.off('close', this.onBackendClose);
+    const result = await connection.execute(payload);
+    if (this.connection === connection) {
+      connection.setReader(this.onBackendData);
+      connection.socket.on('close', this.onBackendClose);
+      connection.socket.resume();
+      if (!connection.alive) {
+        this.onBackendClose();
+        return null;
+      }
+    }
+    return result;
+  }
+
+  /** Resolves when every response forwarded so far has reached the client (at once when closed). */
+  waitIdle(): Promise<void> {
+    if (!this.tracker || this.tracker.idle || this.owner.isClosed()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** The session is closing: nobody waits for a response any more. */
+  releaseWaiters(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  pause(reason: number): void {
+    if (this.pauseReasons === 0) this.client.pause();
+    this.pauseReasons |= reason;
+  }
+
+  unpause(reason: number): void {
+    if (!(this.pauseReasons & reason)) return;
+    this.pauseReasons &= ~reason;
+    if (this.pauseReasons === 0 && !this.owner.isClosed()) this.client.resume();
+  }
+
+  /** Server bytes: passed on as they are. True when the chunk stays queued for the client. */
+  private readonly onBackendData = (chunk: Buffer): boolean => {
+    this.tracker!.scan(chunk);
+    if (!this.writeClient(chunk) && this.connection) {
+      this.connection.socket.pause();
+      this.backendPausedForClient = true;
+    }
+    if (this.idleWaiters.length > 0 && this.tracker?.idle) this.releaseWaiters();
+    // Usually the write went straight to the kernel; when it did not, the chunk is still referenced.
+    return this.client.writableLength > 0 || this.client.destroyed;
+  };
+
+  private readonly onResponseEnd = (tag: number, ok: boolean): void => {
+    if (tag !== 0) this.owner.responseEnded(tag, ok);
+  };
+
+  private readonly onBackendClose = (): void => {
+    if (this.connection) this.owner.backendClosed(this.connection);
+  };
+
+  private readonly onBackendDrain = (): void => this.unpause(PauseReason.BACKEND_FULL);
+
+  private readonly onClientDrain = (): void => {
+    if (this.backendPausedForClient && this.connection) {
+      this.backendPausedForClient = false;
+      this.connection.socket.resume();
+    }
+  };
+}
