@@ -72,6 +72,11 @@ export class BackendConnection {
   lastUsedAt = Date.now();
   /** The server's last reported status flags (autocommit, in-transaction). */
   statusFlags: number;
+  /**
+   * Whether a reset has worked on this connection: only then is one deferred (a server without
+   * COM_RESET_CONNECTION would otherwise fail the next user's first command instead of the release).
+   */
+  resetWorks = false;
   /** Why mysqlda gave up on the connection, when it did (for the session's log line). */
   failure: string | null = null;
   private closeListeners: (() => void)[] = [];
@@ -386,6 +391,7 @@ export class BackendConnection {
     this.owedReset = null;
     const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]));
     if (!result.ok) return false;
+    this.resetWorks = true;
     if (this.negotiatedCapabilities & Capability.IGNORE_SPACE) {
       const restored = await this.execute(Buffer.from(RESTORE_IGNORE_SPACE, 'latin1'));
       return restored.ok;

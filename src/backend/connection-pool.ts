@@ -98,12 +98,13 @@ export class ConnectionPool {
   /**
    * Takes a connection back after use. It must be idle (no response in flight). Its reset is deferred to its
    * next use (see BackendConnection.deferReset), or to maxResetDelayMs from now when it is not used by then;
-   * a connection left inside a transaction is reset at once, so that its locks go with its user. A connection
+   * a connection left inside a transaction is reset at once, so that its locks go with its user, and so is one
+   * whose reset has not yet been seen to work (its first release). A connection
    * whose reset fails is destroyed (a deferred one when its answer is read, ending its new user's session).
    */
   async release(connection: BackendConnection): Promise<void> {
     if (this.closed || !connection.alive) return this.discard(connection);
-    if (this.options.maxResetDelayMs > 0 && !(connection.statusFlags & ServerStatus.IN_TRANS)) {
+    if (this.options.maxResetDelayMs > 0 && connection.resetWorks && !(connection.statusFlags & ServerStatus.IN_TRANS)) {
       connection.deferReset();
       this.owing.add(connection);
       this.resetTimer ??= setTimeout(this.resetOverdue, this.options.maxResetDelayMs).unref();

@@ -91,10 +91,18 @@ describe('ConnectionPool', () => {
       return true;
     };
     const textRows = (result: { packets: Buffer[] }) => result.packets.slice(3, -1).map((row) => row.subarray(1).toString());
+    /** A connection whose first release has reset it at once (a reset is deferred only once one has worked). */
+    const provenConnection = async (pool: ConnectionPool) => {
+      const connection = await pool.acquire();
+      await pool.release(connection);
+      expect(connection.owesReset).toBe(false);
+      expect(await pool.acquire()).toBe(connection);
+      return connection;
+    };
 
     it('sends the reset with the next command and drops its answer', async () => {
       const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 60_000 });
-      const first = await pool.acquire();
+      const first = await provenConnection(pool);
       await first.execute(Buffer.from("\x03set @x = 'left over'"));
       await pool.release(first);
       expect(first.owesReset).toBe(true);
@@ -109,7 +117,7 @@ describe('ConnectionPool', () => {
 
     it('resets an unused idle connection within the delay: its last user\'s locks are let go', async () => {
       const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 100 });
-      const connection = await pool.acquire();
+      const connection = await provenConnection(pool);
       await connection.execute(Buffer.from("\x03select get_lock('pool-idle', 0)"));
       expect(await isFree('pool-idle')).toBe(false);
       await pool.release(connection);
@@ -124,7 +132,7 @@ describe('ConnectionPool', () => {
 
     it('sends the reset on its own when the next user sends nothing within the delay', async () => {
       const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 100 });
-      const connection = await pool.acquire();
+      const connection = await provenConnection(pool);
       await connection.execute(Buffer.from("\x03select get_lock('pool-held', 0)"));
       await pool.release(connection);
       const next = await pool.acquire();
@@ -139,7 +147,7 @@ describe('ConnectionPool', () => {
 
     it('resets at once a connection released inside a transaction', async () => {
       const pool = new ConnectionPool(config, shape, { ...options, maxResetDelayMs: 60_000 });
-      const connection = await pool.acquire();
+      const connection = await provenConnection(pool);
       await connection.execute(Buffer.from('\x03begin'));
       await connection.execute(Buffer.from("\x03select get_lock('pool-in-trx', 0)"));
       await pool.release(connection);

@@ -69,6 +69,11 @@ describe('the splice', () => {
   });
 
   it('hands a pooled connection on with its reset in the first command: nothing of the last client is left, no stray answer', async () => {
+    // A first client, so that the backend connection has been reset once (only then is a reset deferred).
+    const first = await connectClient(env.proxy.port);
+    await first.query('select library reset-in-flight');
+    await first.end();
+    while (env.proxy.proxy.sessions().some((session) => session.key === 'reset-in-flight')) await new Promise((resolve) => setTimeout(resolve, 10));
     const a = await connectClient(env.proxy.port);
     await a.query('select library reset-in-flight');
     const [[{ id }]] = (await a.query('select connection_id() as id')) as unknown as [[{ id: number }]];
