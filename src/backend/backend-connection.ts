@@ -138,8 +138,8 @@ export class BackendConnection {
    * in the same write. Returns socket.write()'s verdict (false: the socket's buffer is full).
    */
   write(bytes: Buffer): boolean {
-    const owed = this.takeOwedReset();
-    return this.socket.write(owed === null ? bytes : Buffer.concat([owed, bytes]));
+    if (this.owedReset === null) return this.socket.write(bytes);
+    return this.socket.write(Buffer.concat([this.takeOwedReset()!, bytes]));
   }
 
   /** Sends a deferred reset on its own: its user has sent nothing within the pool's time limit. */

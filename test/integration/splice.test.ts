@@ -5,6 +5,21 @@ import { query, rawClient } from '../support/raw-client.js';
 
 const env = useProxyFixture('splice', { libraries: 2, replicas: 0, extra: { session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: 300 } } });
 
+/**
+ * A client that routes to `key`, leaves a user variable and a temporary table behind (and whatever `more` leaves),
+ * then quits. Returns the id of the backend connection it was on.
+ */
+async function leaveStateBehind(key: string, table: string, more: string[]): Promise<number> {
+  const client = await connectClient(env.proxy.port);
+  await client.query(`select library ${key}`);
+  const [[{ id }]] = (await client.query('select connection_id() as id')) as unknown as [[{ id: number }]];
+  await client.query('set @secret = 42');
+  await client.query(`create temporary table ${table} (a int)`);
+  for (const sql of more) await client.query(sql);
+  await client.end();
+  return id;
+}
+
 describe('the splice', () => {
   it('relays a 100k-row result intact', async () => {
     const c = await connectClient(env.proxy.port);
@@ -47,14 +62,7 @@ describe('the splice', () => {
   });
 
   it('resets a pooled connection: no user variable, temporary table or open transaction leaks to the next client', async () => {
-    const a = await connectClient(env.proxy.port);
-    await a.query('select library leak-check');
-    const [[{ id }]] = (await a.query('select connection_id() as id')) as unknown as [[{ id: number }]];
-    await a.query('set @secret = 42');
-    await a.query('create temporary table tmp_leak (a int)');
-    await a.query('begin');
-    await a.query("insert into test_table values ('uncommitted', 'x')");
-    await a.end();
+    const id = await leaveStateBehind('leak-check', 'tmp_leak', ['begin', "insert into test_table values ('uncommitted', 'x')"]);
     await new Promise((resolve) => setTimeout(resolve, 300)); // the reset happens after the client leaves
 
     const b = await connectClient(env.proxy.port);
@@ -74,13 +82,7 @@ describe('the splice', () => {
     await first.query('select library reset-in-flight');
     await first.end();
     while (env.proxy.proxy.sessions().some((session) => session.key === 'reset-in-flight')) await new Promise((resolve) => setTimeout(resolve, 10));
-    const a = await connectClient(env.proxy.port);
-    await a.query('select library reset-in-flight');
-    const [[{ id }]] = (await a.query('select connection_id() as id')) as unknown as [[{ id: number }]];
-    await a.query('set @secret = 42');
-    await a.query('create temporary table tmp_gone (a int)');
-    await a.query("select get_lock('splice-reset', 0)");
-    await a.end();
+    const id = await leaveStateBehind('reset-in-flight', 'tmp_gone', ["select get_lock('splice-reset', 0)"]);
 
     // Straight after: the reset still owed goes out with b's first statement, and b sees only its own answers.
     const b = await connectClient(env.proxy.port);
