@@ -2,19 +2,29 @@
  * The in-memory directory: core-object key → library, and per correl class, correl object → key.
  * Pure bookkeeping with its invariants enforced; durability lives in src/store/.
  *
- * Memory: one Map entry per key whose value is the interned library-name string (one per library), so 1M keys cost
- * the key strings plus the Map's own slots (V8 Maps hold at most 2^24 entries, about 16.7M keys).
+ * Memory: keys live in a KeyTable (their UTF-8 bytes plus about 30 bytes each, no string per key) whose value is a
+ * library id; a correl object's value is its key's entry, so an alias costs its own bytes and no copy of the key.
+ * The loader feeds save-file bytes straight in (putBytes, bindCorrelBytes).
  */
 
 import type { LibraryLoad } from './assignment.js';
+import { KeyTable } from './key-table.js';
+
+/** What loading one save-file record did: the binding is new, already there, or contradicted by an earlier one. */
+export type LoadOutcome = 'added' | 'repeated' | { boundTo: string };
 
 export class Directory {
-  /** Library name → number of keys it owns, in config order. */
-  private counts = new Map<string, number>();
-  /** Library name → the one string instance stored as a value in libraryByKey (survives reloads). */
-  private readonly interned = new Map<string, string>();
-  private readonly libraryByKey = new Map<string, string>();
-  private readonly correls = new Map<string, Map<string, string>>();
+  private readonly keys = new KeyTable();
+  /** Library id (the value stored per key) → name. Ids are never reused, so a stored id always means one name. */
+  private readonly names: string[] = [];
+  private readonly idByName = new Map<string, number>();
+  /** Keys per library id. */
+  private readonly counts: number[] = [];
+  /** Library ids in config order. */
+  private order: number[] = [];
+  private readonly configured = new Set<number>();
+  /** Correl class → (object → entry of its key in `keys`). */
+  private readonly correls = new Map<string, KeyTable>();
   private correlTotal = 0;
 
   constructor(libraryNames: readonly string[]) {
@@ -22,35 +32,38 @@ export class Directory {
   }
 
   libraryOf(key: string): string | undefined {
-    return this.libraryByKey.get(key);
+    const entry = this.keys.findString(key);
+    return entry === -1 ? undefined : this.names[this.keys.value(entry)];
   }
 
   keyOfCorrel(correlClass: string, object: string): string | undefined {
-    return this.correls.get(correlClass)?.get(object);
+    const objects = this.correls.get(correlClass);
+    const entry = objects === undefined ? -1 : objects.findString(object);
+    return entry === -1 ? undefined : this.keyOfEntry(objects!.value(entry));
   }
 
   hasLibrary(library: string): boolean {
-    return this.counts.has(library);
+    return this.libraryId(library) !== -1;
   }
 
   keyCount(library: string): number {
-    return this.counts.get(library) ?? 0;
+    const id = this.idByName.get(library);
+    return id === undefined ? 0 : this.counts[id];
   }
 
   /** Library names in config order. */
   libraries(): string[] {
-    return [...this.counts.keys()];
+    return this.order.map((id) => this.names[id]);
   }
 
   /** Loads in config order, for chooseLibrary. Throws when a library has no weight. */
   loads(weights: ReadonlyMap<string, number>): LibraryLoad[] {
-    const result: LibraryLoad[] = [];
-    for (const [name, keyCount] of this.counts) {
+    return this.order.map((id) => {
+      const name = this.names[id];
       const weight = weights.get(name);
       if (weight === undefined) throw new Error(`Directory.loads: no weight for library '${name}'`);
-      result.push({ name, weight, keyCount });
-    }
-    return result;
+      return { name, weight, keyCount: this.counts[id] };
+    });
   }
 
   /**
@@ -58,34 +71,60 @@ export class Directory {
    * nothing, when a library that would be removed still owns keys.
    */
   setLibraries(names: readonly string[]): void {
-    const next = new Map<string, number>();
+    const next = new Set<string>();
     for (const name of names) {
       if (name.length === 0) throw new Error('Directory: empty library name');
       if (next.has(name)) throw new Error(`Directory: library '${name}' is listed twice`);
-      next.set(name, this.counts.get(name) ?? 0);
+      next.add(name);
     }
-    const stranded = [...this.counts].filter(([name, count]) => count > 0 && !next.has(name));
+    const stranded = this.libraries().filter((name) => this.keyCount(name) > 0 && !next.has(name));
     if (stranded.length > 0) {
-      const list = stranded.map(([name, count]) => `'${name}' (${count} keys)`).join(', ');
+      const list = stranded.map((name) => `'${name}' (${this.keyCount(name)} keys)`).join(', ');
       throw new Error(`Directory: cannot remove libraries that still own keys: ${list}`);
     }
-    for (const name of this.interned.keys()) if (!next.has(name)) this.interned.delete(name);
-    for (const name of next.keys()) if (!this.interned.has(name)) this.interned.set(name, name);
-    this.counts = next;
+    this.order = names.map((name) => this.idOf(name));
+    this.configured.clear();
+    for (const id of this.order) this.configured.add(id);
+  }
+
+  /** Room for about `keys` more keys of `keyBytes` bytes in all (the loader's estimate for a save file). */
+  reserveKeys(keys: number, keyBytes: number): void {
+    this.keys.reserve(keys, keyBytes);
+  }
+
+  /** Room for about `objects` more objects of a correl class, of `objectBytes` bytes in all. */
+  reserveCorrels(correlClass: string, objects: number, objectBytes: number): void {
+    this.objectsOf(correlClass).reserve(objects, objectBytes);
   }
 
   /** Bind a key to a library. Returns false when it was already bound there; throws when bound elsewhere. */
   put(key: string, library: string): boolean {
-    const name = this.interned.get(library);
-    if (name === undefined) throw new Error(`Directory.put: unknown library '${library}'`);
-    const current = this.libraryByKey.get(key);
-    if (current === name) return false;
-    if (current !== undefined) {
+    const id = this.configuredId(library, 'put');
+    const entry = this.keys.insertString(key, id);
+    if (!this.keys.added) {
+      const current = this.names[this.keys.value(entry)];
+      if (current === library) return false;
       throw new Error(`Directory.put: key '${key}' is bound to '${current}', cannot bind it to '${library}'`);
     }
-    this.libraryByKey.set(key, name);
-    this.counts.set(name, this.counts.get(name)! + 1);
+    this.counts[id]++;
     return true;
+  }
+
+  /** A configured library's id for putBytes, or -1. */
+  libraryId(library: string): number {
+    const id = this.idByName.get(library);
+    return id !== undefined && this.configured.has(id) ? id : -1;
+  }
+
+  /** put() from a save file: the key is buf[start, end) (valid UTF-8), the library a libraryId(). */
+  putBytes(buf: Uint8Array, start: number, end: number, id: number): LoadOutcome {
+    const entry = this.keys.insert(buf, start, end, id);
+    if (this.keys.added) {
+      this.counts[id]++;
+      return 'added';
+    }
+    const current = this.keys.value(entry);
+    return current === id ? 'repeated' : { boundTo: this.names[current] };
   }
 
   /**
@@ -93,11 +132,10 @@ export class Directory {
    * directory never binds one to a key whose own binding is not yet on disk, so there are none.
    */
   unput(key: string): void {
-    const library = this.libraryByKey.get(key);
-    if (library === undefined) return;
-    this.libraryByKey.delete(key);
-    const count = this.counts.get(library);
-    if (count !== undefined) this.counts.set(library, count - 1);
+    const entry = this.keys.findString(key);
+    if (entry === -1) return;
+    this.counts[this.keys.value(entry)]--;
+    this.keys.remove(entry);
   }
 
   /**
@@ -105,33 +143,56 @@ export class Directory {
    * key; throws when the key is unknown or the object is bound to another key.
    */
   bindCorrel(correlClass: string, object: string, key: string): boolean {
-    if (!this.libraryByKey.has(key)) throw new Error(`Directory.bindCorrel: key '${key}' has no library`);
-    let objects = this.correls.get(correlClass);
-    const current = objects?.get(object);
-    if (current === key) return false;
-    if (current !== undefined) {
-      throw new Error(`Directory.bindCorrel: ${correlClass} object '${object}' is bound to key '${current}'`);
+    const keyEntry = this.keys.findString(key);
+    if (keyEntry === -1) throw new Error(`Directory.bindCorrel: key '${key}' has no library`);
+    const objects = this.objectsOf(correlClass);
+    const entry = objects.insertString(object, keyEntry);
+    if (objects.added) {
+      this.correlTotal++;
+      return true;
     }
-    if (objects === undefined) {
-      objects = new Map();
-      this.correls.set(correlClass, objects);
+    const current = objects.value(entry);
+    if (current === keyEntry) return false;
+    if (!this.keys.isLive(current)) {
+      // Bound to a key rolled back since (cannot happen through the durable directory): the new binding stands.
+      objects.setValue(entry, keyEntry);
+      return true;
     }
-    objects.set(object, key);
-    this.correlTotal++;
-    return true;
+    throw new Error(`Directory.bindCorrel: ${correlClass} object '${object}' is bound to key '${this.keyOfEntry(current)}'`);
+  }
+
+  /**
+   * bindCorrel() from a save file: object and key are byte ranges of `buf` (valid UTF-8). 'unknown-key' when the
+   * key has no library.
+   */
+  bindCorrelBytes(
+    correlClass: string, buf: Uint8Array, objectStart: number, objectEnd: number, keyStart: number, keyEnd: number,
+  ): LoadOutcome | 'unknown-key' {
+    const keyEntry = this.keys.find(buf, keyStart, keyEnd);
+    if (keyEntry === -1) return 'unknown-key';
+    const objects = this.objectsOf(correlClass);
+    const entry = objects.insert(buf, objectStart, objectEnd, keyEntry);
+    if (objects.added) {
+      this.correlTotal++;
+      return 'added';
+    }
+    const current = objects.value(entry);
+    return current === keyEntry ? 'repeated' : { boundTo: this.keyOfEntry(current)! };
   }
 
   /** Undo bindCorrel() (rollback when persistence failed). */
   unbindCorrel(correlClass: string, object: string): void {
     const objects = this.correls.get(correlClass);
-    if (objects === undefined || !objects.delete(object)) return;
+    const entry = objects === undefined ? -1 : objects.findString(object);
+    if (entry === -1) return;
+    objects!.remove(entry);
     this.correlTotal--;
-    if (objects.size === 0) this.correls.delete(correlClass);
+    if (objects!.size === 0) this.correls.delete(correlClass);
   }
 
   /** Number of keys. */
   size(): number {
-    return this.libraryByKey.size;
+    return this.keys.size;
   }
 
   /** Number of correl objects, in one class or in all. */
@@ -145,6 +206,37 @@ export class Directory {
 
   /** Keys per library, in config order. */
   perLibrary(): Record<string, number> {
-    return Object.fromEntries(this.counts);
+    return Object.fromEntries(this.order.map((id) => [this.names[id], this.counts[id]]));
+  }
+
+  private idOf(name: string): number {
+    let id = this.idByName.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(name);
+      this.counts.push(0);
+      this.idByName.set(name, id);
+    }
+    return id;
+  }
+
+  private configuredId(library: string, caller: string): number {
+    const id = this.libraryId(library);
+    if (id === -1) throw new Error(`Directory.${caller}: unknown library '${library}'`);
+    return id;
+  }
+
+  private objectsOf(correlClass: string): KeyTable {
+    let objects = this.correls.get(correlClass);
+    if (objects === undefined) {
+      objects = new KeyTable();
+      this.correls.set(correlClass, objects);
+    }
+    return objects;
+  }
+
+  /** The key of a core entry; undefined when that key was rolled back. */
+  private keyOfEntry(entry: number): string | undefined {
+    return this.keys.isLive(entry) ? this.keys.keyOf(entry) : undefined;
   }
 }

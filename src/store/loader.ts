@@ -10,15 +10,16 @@
  * - Every other malformed or contradictory line is an error naming `file:line`; all of them are collected and
  *   thrown together as one SaveFileError, on which the daemon refuses to start.
  *
- * The whole file is read into one Buffer and scanned in place; keys are decoded into fresh strings, so the Buffer
- * is garbage once loading is done.
+ * Files are read line by line through one reused buffer (LineFile) and keys go into the directory as bytes: a
+ * million-line file costs no string per line and no copy of the whole file.
  */
 
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Directory } from '../routing/directory.js';
 import { classProblem } from '../routing/identifiers.js';
-import { CORE_SAVE_FILE, correlClassOfFileName, RecordReader } from './save-format.js';
+import { LineFile } from './line-file.js';
+import { CORE_SAVE_FILE, correlClassOfFileName, RecordReader, type RecordSpans } from './save-format.js';
 
 export class SaveFileError extends Error {
   constructor(
@@ -63,8 +64,7 @@ export async function loadSaveFiles(saveDir: string, libraryNames: readonly stri
   const names = await readdir(saveDir); // a missing directory is the caller's error to report
   const corePath = join(saveDir, CORE_SAVE_FILE);
   if (names.includes(CORE_SAVE_FILE)) {
-    const buf = await readOrReport(corePath, report);
-    if (buf !== undefined) loadCoreFile(corePath, buf, directory, report);
+    await loadFile(corePath, report, (file) => loadCoreFile(file, directory, report));
   } else {
     report.warnings.push(`${corePath} does not exist: starting with no keys`);
   }
@@ -78,8 +78,7 @@ export async function loadSaveFiles(saveDir: string, libraryNames: readonly stri
       report.warnings.push(`${path}: ignored, ${problem}`);
       continue;
     }
-    const buf = await readOrReport(path, report);
-    if (buf !== undefined) loadCorrelFile(path, buf, correlClass, directory, report);
+    await loadFile(path, report, (file) => loadCorrelFile(file, correlClass, directory, report));
   }
 
   if (report.errors.length > 0) throw new SaveFileError(saveDir, report.errors);
@@ -91,59 +90,87 @@ export async function loadSaveFiles(saveDir: string, libraryNames: readonly stri
   };
 }
 
-async function readOrReport(path: string, report: Report): Promise<Buffer | undefined> {
+/** One save file being loaded. */
+interface OpenFile {
+  path: string;
+  lines: LineFile;
+}
+
+async function loadFile(path: string, report: Report, load: (file: OpenFile) => Promise<void>): Promise<void> {
+  let lines: LineFile;
   try {
-    return await readFile(path);
+    lines = await LineFile.open(path);
   } catch (err) {
     report.errors.push(`${path}: cannot read: ${(err as Error).message}`);
-    return undefined;
+    return;
+  }
+  try {
+    await load({ path, lines });
+  } catch (err) {
+    // Only I/O fails here (records are judged, never thrown): the file cannot be trusted to have been read whole.
+    report.errors.push(`${path}: cannot read: ${(err as Error).message}`);
+  } finally {
+    await lines.close();
   }
 }
 
 /** What applying one record did. */
 type Outcome = 'added' | 'repeated' | 'rejected';
 
+/** Lines read before the tables are sized for the whole file (a few hundred KB: the first keys of a file are
+ * often shorter than its average). */
+const SAMPLE_LINES = 10_000;
+
 /**
- * Walk the lines of one file. `apply` handles a record that parsed (and reports its own errors); this function
- * handles syntax errors, blank lines and the torn last line.
+ * Walk the records of one file. `apply` handles a record that parsed (and reports its own errors); this function
+ * handles syntax errors, blank lines and the torn last line. After the first lines it tells `expect` about how
+ * many records the file holds and how many bytes their first values take, so the directory sizes its tables once
+ * instead of doubling them through a million keys. The buffer and spans passed to `apply` are reused for the next
+ * line.
  */
-function forEachRecord(
-  path: string,
-  buf: Buffer,
+async function forEachRecord(
+  { path, lines }: OpenFile,
   reader: RecordReader,
   report: Report,
-  apply: (first: string, second: string, line: number, torn: boolean) => Outcome,
-): void {
+  expect: (records: number, firstBytes: number) => void,
+  apply: (buf: Buffer, record: RecordSpans, line: number, torn: boolean) => Outcome,
+): Promise<void> {
   let repeated = 0;
   let firstRepeat = 0;
   let blank = 0;
   let line = 0;
-  for (let pos = 0; pos < buf.length; ) {
+  let sampledBytes = 0;
+  let sampledFirstBytes = 0;
+  await lines.forEachLine((buf, start, end, offset, torn) => {
     line++;
-    const newline = buf.indexOf(0x0a, pos);
-    const torn = newline === -1;
-    const end = torn ? buf.length : newline;
-    const record = reader.read(buf, pos, end);
+    const record = reader.readSpans(buf, start, end);
+    if (line <= SAMPLE_LINES) {
+      sampledBytes += end + 1 - start;
+      if (record.ok) sampledFirstBytes += record.firstEnd - record.firstStart;
+      if (line === SAMPLE_LINES) {
+        const records = Math.ceil((lines.size / sampledBytes) * SAMPLE_LINES * 1.02);
+        expect(records, Math.ceil((records * sampledFirstBytes) / SAMPLE_LINES));
+      }
+    }
     if (torn) {
-      const kept = record.ok && apply(record.first, record.second, line, true) !== 'rejected';
+      const kept = record.ok && apply(buf, record, line, true) !== 'rejected';
       if (kept) {
         report.repairs.push({ path, action: 'append-newline' });
         report.warnings.push(`${path}:${line}: the last line has no newline (interrupted write); it is complete and kept`);
       } else {
-        report.repairs.push({ path, action: 'truncate', length: pos });
+        report.repairs.push({ path, action: 'truncate', length: offset });
         const why = record.ok ? 'it does not apply (unknown library or key, or a contradicting binding)' : record.message;
         report.warnings.push(`${path}:${line}: the last line is incomplete (interrupted write) and is removed: ${why}`);
       }
-      break;
+      return;
     }
     if (!record.ok) {
       if (record.blank) blank++;
       else report.errors.push(`${path}:${line}: ${record.message}`);
-    } else if (apply(record.first, record.second, line, false) === 'repeated' && repeated++ === 0) {
+    } else if (apply(buf, record, line, false) === 'repeated' && repeated++ === 0) {
       firstRepeat = line;
     }
-    pos = end + 1;
-  }
+  });
   if (repeated > 0) {
     report.warnings.push(
       `${path}: ${repeated} line(s) repeat an existing binding (harmless; first at line ${firstRepeat})`,
@@ -152,37 +179,38 @@ function forEachRecord(
   if (blank > 0) report.warnings.push(`${path}: ${blank} blank line(s) ignored`);
 }
 
-function loadCoreFile(path: string, buf: Buffer, directory: Directory, report: Report): void {
+async function loadCoreFile(file: OpenFile, directory: Directory, report: Report): Promise<void> {
+  const { path } = file;
   const unknown = new Map<string, { count: number; firstLine: number }>();
   const conflicts: { key: string; line: number; library: string; previous: string }[] = [];
-  const reader = new RecordReader('core', directory.libraries());
-  forEachRecord(path, buf, reader, report, (key, library, line, torn) => {
-    if (!directory.hasLibrary(library)) {
+  const configured = directory.libraries();
+  const reader = new RecordReader('core', configured);
+  const ids = configured.map((library) => directory.libraryId(library));
+  const reserve = (keys: number, keyBytes: number) => directory.reserveKeys(keys, keyBytes);
+  await forEachRecord(file, reader, report, reserve, (buf, record, line, torn) => {
+    const known = reader.knownIndex(buf, record);
+    if (known === -1) {
       if (torn) return 'rejected';
+      const library = reader.secondText(buf, record);
       const seen = unknown.get(library);
       if (seen === undefined) unknown.set(library, { count: 1, firstLine: line });
       else seen.count++;
       return 'rejected';
     }
-    const previous = directory.libraryOf(key);
-    if (previous === undefined) {
-      directory.put(key, library);
-      return 'added';
-    }
-    if (previous === library) return 'repeated';
-    if (!torn) conflicts.push({ key, line, library, previous });
+    const outcome = directory.putBytes(buf, record.firstStart, record.firstEnd, ids[known]);
+    if (typeof outcome === 'string') return outcome;
+    if (!torn) conflicts.push({ key: reader.firstText(buf, record), line, library: configured[known], previous: outcome.boundTo });
     return 'rejected';
   });
 
-  const configured = directory.libraries().join(', ');
   for (const [library, { count, firstLine }] of unknown) {
     report.errors.push(
-      `${path}:${firstLine}: library '${library}' is not in the config (configured: ${configured}); ` +
+      `${path}:${firstLine}: library '${library}' is not in the config (configured: ${configured.join(', ')}); ` +
         `${count} line(s) of this file assign keys to it`,
     );
   }
   if (conflicts.length > 0) {
-    const firstLines = firstOccurrences(buf, reader, new Set(conflicts.map((c) => c.key)));
+    const firstLines = await firstOccurrences(file, reader, new Set(conflicts.map((c) => c.key)));
     for (const c of conflicts) {
       report.errors.push(
         `${path}:${c.line}: key '${c.key}' is assigned to library '${c.library}' here but to '${c.previous}' ` +
@@ -192,26 +220,27 @@ function loadCoreFile(path: string, buf: Buffer, directory: Directory, report: R
   }
 }
 
-function loadCorrelFile(path: string, buf: Buffer, correlClass: string, directory: Directory, report: Report): void {
+async function loadCorrelFile(file: OpenFile, correlClass: string, directory: Directory, report: Report): Promise<void> {
+  const { path } = file;
   const conflicts: { object: string; line: number; key: string; previous: string }[] = [];
   const reader = new RecordReader('correl');
-  forEachRecord(path, buf, reader, report, (object, key, line, torn) => {
-    if (directory.libraryOf(key) === undefined) {
-      if (!torn) report.errors.push(`${path}:${line}: key '${key}' of object '${object}' has no library in ${CORE_SAVE_FILE}`);
+  const reserve = (objects: number, objectBytes: number) => directory.reserveCorrels(correlClass, objects, objectBytes);
+  await forEachRecord(file, reader, report, reserve, (buf, record, line, torn) => {
+    const outcome = directory.bindCorrelBytes(correlClass, buf, record.firstStart, record.firstEnd, record.secondStart, record.secondEnd);
+    if (outcome === 'unknown-key') {
+      if (!torn) {
+        const [object, key] = [reader.firstText(buf, record), reader.secondText(buf, record)];
+        report.errors.push(`${path}:${line}: key '${key}' of object '${object}' has no library in ${CORE_SAVE_FILE}`);
+      }
       return 'rejected';
     }
-    const previous = directory.keyOfCorrel(correlClass, object);
-    if (previous === undefined) {
-      directory.bindCorrel(correlClass, object, key);
-      return 'added';
-    }
-    if (previous === key) return 'repeated';
-    if (!torn) conflicts.push({ object, line, key, previous });
+    if (typeof outcome === 'string') return outcome;
+    if (!torn) conflicts.push({ object: reader.firstText(buf, record), line, key: reader.secondText(buf, record), previous: outcome.boundTo });
     return 'rejected';
   });
 
   if (conflicts.length > 0) {
-    const firstLines = firstOccurrences(buf, reader, new Set(conflicts.map((c) => c.object)));
+    const firstLines = await firstOccurrences(file, reader, new Set(conflicts.map((c) => c.object)));
     for (const c of conflicts) {
       report.errors.push(
         `${path}:${c.line}: object '${c.object}' is bound to key '${c.key}' here but to key '${c.previous}' ` +
@@ -222,17 +251,17 @@ function loadCorrelFile(path: string, buf: Buffer, correlClass: string, director
 }
 
 /** Line numbers of the first records whose first field is in `wanted` (only needed to word errors). */
-function firstOccurrences(buf: Buffer, reader: RecordReader, wanted: ReadonlySet<string>): Map<string, number> {
+async function firstOccurrences({ lines }: OpenFile, reader: RecordReader, wanted: ReadonlySet<string>): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   let line = 0;
-  for (let pos = 0; pos < buf.length && found.size < wanted.size; ) {
+  await lines.forEachLine((buf, start, end) => {
     line++;
-    const newline = buf.indexOf(0x0a, pos);
-    const end = newline === -1 ? buf.length : newline;
-    const record = reader.read(buf, pos, end);
-    if (record.ok && wanted.has(record.first) && !found.has(record.first)) found.set(record.first, line);
-    pos = end + 1;
-  }
+    if (found.size === wanted.size) return;
+    const record = reader.readSpans(buf, start, end);
+    if (!record.ok) return;
+    const first = reader.firstText(buf, record);
+    if (wanted.has(first) && !found.has(first)) found.set(first, line);
+  });
   return found;
 }
 

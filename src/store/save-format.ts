@@ -60,17 +60,36 @@ export function formatCorrelRecord(object: string, key: string, at: Date = new D
 export type RecordParse =
   /** `first`/`second` are key/library (core) or object/key (correl); `dated` is false for the old 2-field form. */
   | { ok: true; first: string; second: string; dated: boolean }
-  /** `blank` marks a line holding only whitespace, which is not a record at all. */
-  | { ok: false; message: string; blank?: boolean };
+  | RecordProblem;
+
+/** `blank` marks a line holding only whitespace, which is not a record at all. */
+export type RecordProblem = { ok: false; message: string; blank?: boolean };
+
+/**
+ * A record whose values are checked but not decoded: byte ranges of the buffer it was read from (valid UTF-8).
+ * The loader puts keys into the directory straight from these bytes, without a string per line.
+ */
+export interface RecordSpans {
+  ok: true;
+  firstStart: number;
+  firstEnd: number;
+  secondStart: number;
+  secondEnd: number;
+  dated: boolean;
+  /** Both values are printable ASCII. */
+  plain: boolean;
+}
 
 /**
  * Reads the records of one kind of file. The loader builds one per file: for the layout every writer produces
- * (`YYYY-MM-DD HH:MM:SS first second`, printable-ASCII values) a line costs a few byte comparisons and one string
- * decode, which matters for a mysqlda.save of a million lines. Anything else takes the general path, which handles
- * tabs, repeated spaces, the undated form and UTF-8 values.
+ * (`YYYY-MM-DD HH:MM:SS first second`, printable-ASCII values) a line costs a few byte comparisons and no string
+ * at all. Anything else takes the general path, which handles tabs, repeated spaces, the undated form and UTF-8
+ * values.
  */
 export class RecordReader {
   private readonly known: readonly { bytes: Buffer; name: string }[];
+  /** Reused for every record: readSpans() allocates nothing on the common path. */
+  private readonly spans: RecordSpans = { ok: true, firstStart: 0, firstEnd: 0, secondStart: 0, secondEnd: 0, dated: true, plain: true };
 
   /**
    * `knownSeconds`: second-field values (library names of a core file) returned as these very string instances,
@@ -83,12 +102,20 @@ export class RecordReader {
     this.known = knownSeconds.map((name) => ({ bytes: Buffer.from(name, 'utf8'), name }));
   }
 
+  /** Parse the record in buf[start, end) (the line without its LF) into strings (see readSpans). */
+  read(buf: Buffer, start: number, end: number): RecordParse {
+    const spans = this.readSpans(buf, start, end);
+    if (!spans.ok) return spans;
+    return { ok: true, first: this.firstText(buf, spans), second: this.secondText(buf, spans), dated: spans.dated };
+  }
+
   /**
    * Parse the record in buf[start, end) (the line without its LF). Checks the field count, the date and time, and
    * that both values are valid keys/objects (library names are only checked to be tokens without control
-   * characters: whether they are configured is the loader's business).
+   * characters: whether they are configured is the loader's business). The spans returned are reused by the next
+   * call.
    */
-  read(buf: Buffer, start: number, end: number): RecordParse {
+  readSpans(buf: Buffer, start: number, end: number): RecordSpans | RecordProblem {
     if (end > start && buf[end - 1] === 0x0d) end--; // CRLF written by an editor
     if (end - start >= 23 && buf[start + 10] === 0x20 && buf[start + 19] === 0x20) {
       const firstStart = start + 20;
@@ -103,7 +130,23 @@ export class RecordReader {
     return this.readGeneral(buf, start, end);
   }
 
-  private readGeneral(buf: Buffer, start: number, end: number): RecordParse {
+  /** The first value of a record just read (key or object). */
+  firstText(buf: Buffer, spans: RecordSpans): string {
+    return buf.toString(spans.plain ? 'latin1' : 'utf8', spans.firstStart, spans.firstEnd);
+  }
+
+  /** The second value of a record just read (library name or key); a known library name is that very string. */
+  secondText(buf: Buffer, spans: RecordSpans): string {
+    const known = this.knownIndex(buf, spans);
+    return known !== -1 ? this.known[known].name : buf.toString(spans.plain ? 'latin1' : 'utf8', spans.secondStart, spans.secondEnd);
+  }
+
+  /** Where the second value of a record just read stands in `knownSeconds`, or -1: no string needed. */
+  knownIndex(buf: Buffer, spans: RecordSpans): number {
+    return this.knownSecond(buf, spans.secondStart, spans.secondEnd);
+  }
+
+  private readGeneral(buf: Buffer, start: number, end: number): RecordSpans | RecordProblem {
     // Up to four token boundaries without allocating an array per line.
     let s0 = 0, e0 = 0, s1 = 0, e1 = 0, s2 = 0, e2 = 0, s3 = 0, e3 = 0;
     let count = 0;
@@ -132,32 +175,36 @@ export class RecordReader {
     return this.values(buf, s2, e2, s3, e3, true, false);
   }
 
-  /** `plain`: both values are known to be printable ASCII, so only their length needs checking. */
+  /** Checks both values and returns their spans. `plain`: both are printable ASCII, so only lengths need checking. */
   private values(
     buf: Buffer, s0: number, e0: number, s1: number, e1: number, dated: boolean, plain: boolean,
-  ): RecordParse {
+  ): RecordSpans | RecordProblem {
     const core = this.kind === 'core';
-    const first = decodeValue(buf, s0, e0, core ? 'key' : 'object', plain);
-    if (typeof first !== 'string') return first;
-    let second: string | { ok: false; message: string };
-    if (!core) {
-      second = decodeValue(buf, s1, e1, 'key', plain);
-    } else {
-      second = this.knownSecond(buf, s1, e1) ?? decodeLibrary(buf, s1, e1);
-    }
-    if (typeof second !== 'string') return second;
-    return { ok: true, first, second, dated };
+    const problem =
+      checkValue(buf, s0, e0, core ? 'key' : 'object', plain) ??
+      (core ? (this.knownSecond(buf, s1, e1) === -1 ? checkLibrary(buf, s1, e1) : undefined) : checkValue(buf, s1, e1, 'key', plain));
+    if (problem !== undefined) return problem;
+    const spans = this.spans;
+    spans.firstStart = s0;
+    spans.firstEnd = e0;
+    spans.secondStart = s1;
+    spans.secondEnd = e1;
+    spans.dated = dated;
+    spans.plain = plain;
+    return spans;
   }
 
-  private knownSecond(buf: Buffer, start: number, end: number): string | undefined {
+  private knownSecond(buf: Buffer, start: number, end: number): number {
     const length = end - start;
-    for (const { bytes, name } of this.known) {
+    const known = this.known;
+    for (let index = 0; index < known.length; index++) {
+      const { bytes } = known[index];
       if (bytes.length !== length) continue;
       let k = 0;
       while (k < length && buf[start + k] === bytes[k]) k++;
-      if (k === length) return name;
+      if (k === length) return index;
     }
-    return undefined;
+    return -1;
   }
 }
 
@@ -177,26 +224,23 @@ export function parseRecordLine(line: string, kind: SaveFileKind): RecordParse {
   return parseRecord(buf, 0, buf.length, kind);
 }
 
-/** The value, or why it is invalid. `plain` values are printable ASCII already. */
-function decodeValue(
-  buf: Buffer, start: number, end: number, role: ValueRole, plain: boolean,
-): string | { ok: false; message: string } {
+/** Why buf[start, end) cannot be a key or object, or undefined. `plain` values are printable ASCII already. */
+function checkValue(buf: Buffer, start: number, end: number, role: ValueRole, plain: boolean): RecordProblem | undefined {
   const bytes = end - start;
   if (bytes > MAX_IDENTIFIER_BYTES) return { ok: false, message: `${role} is longer than ${MAX_IDENTIFIER_BYTES} bytes` };
-  if (plain) return buf.toString('latin1', start, end);
-  const value = buf.toString('utf8', start, end);
-  const problem = valueProblem(value, role, bytes);
-  return problem === undefined ? value : { ok: false, message: `${problem}: ${quoteText(buf, start, end)}` };
+  if (plain) return undefined;
+  const problem = valueProblem(buf.toString('utf8', start, end), role, bytes);
+  return problem === undefined ? undefined : { ok: false, message: `${problem}: ${quoteText(buf, start, end)}` };
 }
 
-function decodeLibrary(buf: Buffer, start: number, end: number): string | { ok: false; message: string } {
+function checkLibrary(buf: Buffer, start: number, end: number): RecordProblem | undefined {
   if (end - start > MAX_IDENTIFIER_BYTES) {
     return { ok: false, message: `library name is longer than ${MAX_IDENTIFIER_BYTES} bytes` };
   }
   for (let i = start; i < end; i++) {
     if (buf[i] < 0x20 || buf[i] === 0x7f) return { ok: false, message: 'library name contains a control character' };
   }
-  return buf.toString('utf8', start, end);
+  return undefined;
 }
 
 /** Where the run of printable ASCII (0x21..0x7e) starting at `i` ends. */

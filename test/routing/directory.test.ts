@@ -110,3 +110,49 @@ describe('Directory', () => {
     expect(d.correlClasses()).toEqual([]);
   });
 });
+
+describe('Directory, loading from save-file bytes', () => {
+  const line = Buffer.from('2026-01-01 00:00:00 13812345678 mysqlda1\n');
+
+  it('puts a key from bytes, then says it is repeated, or bound elsewhere', () => {
+    const d = new Directory(['mysqlda1', 'mysqlda2']);
+    const one = d.libraryId('mysqlda1');
+    const two = d.libraryId('mysqlda2');
+    expect(d.putBytes(line, 20, 31, one)).toBe('added');
+    expect(d.libraryOf('13812345678')).toBe('mysqlda1');
+    expect(d.putBytes(line, 20, 31, one)).toBe('repeated');
+    expect(d.putBytes(line, 20, 31, two)).toEqual({ boundTo: 'mysqlda1' });
+    expect(d.perLibrary()).toEqual({ mysqlda1: 1, mysqlda2: 0 });
+  });
+
+  it('gives -1 for a library that is not configured', () => {
+    const d = new Directory(['a']);
+    expect(d.libraryId('b')).toBe(-1);
+    d.setLibraries(['b']);
+    expect(d.libraryId('a')).toBe(-1);
+    expect(d.libraryId('b')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('binds aliases from bytes to keys it knows, and reports unknown keys and conflicts', () => {
+    const d = new Directory(['a']);
+    d.put('k1', 'a');
+    d.put('k2', 'a');
+    const record = Buffer.from('acct-9 k1 k2 nokey');
+    expect(d.bindCorrelBytes('account', record, 0, 6, 7, 9)).toBe('added');
+    expect(d.keyOfCorrel('account', 'acct-9')).toBe('k1');
+    expect(d.bindCorrelBytes('account', record, 0, 6, 7, 9)).toBe('repeated');
+    expect(d.bindCorrelBytes('account', record, 0, 6, 10, 12)).toEqual({ boundTo: 'k1' });
+    expect(d.bindCorrelBytes('account', record, 0, 6, 13, 18)).toBe('unknown-key');
+    expect(d.correlCount('account')).toBe(1);
+  });
+
+  it('keeps a library id across reloads that drop and re-add the library', () => {
+    const d = new Directory(['a', 'b']);
+    d.put('k', 'a');
+    const b = d.libraryId('b');
+    d.setLibraries(['a']);
+    d.setLibraries(['a', 'b']);
+    expect(d.libraryId('b')).toBe(b);
+    expect(d.libraryOf('k')).toBe('a');
+  });
+});

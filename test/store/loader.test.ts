@@ -199,3 +199,46 @@ describe('loadSaveFiles', () => {
     expect(err.message).toMatch(/\(60 problems\)[\s\S]*… and 10 more$/);
   });
 });
+
+describe('loadSaveFiles on files larger than one read', () => {
+  /** Lines of varied length, so records straddle the 1 MB read buffer at varied places. */
+  function coreLines(count: number): string {
+    let text = '';
+    for (let i = 0; i < count; i++) text += `2026-01-01 00:00:00 key-${i}-${'z'.repeat(i % 37)} mysqlda${(i % 3) + 1}\n`;
+    return text;
+  }
+
+  it('loads every key of a multi-megabyte mysqlda.save, and its aliases', async () => {
+    const count = 60_000; // about 3.5 MB
+    await save('mysqlda.save', coreLines(count));
+    let correl = '';
+    for (let i = 0; i < count; i += 3) correl += `2026-01-01 00:00:00 account-${i} key-${i}-${'z'.repeat(i % 37)}\n`;
+    await save('mysqlda.account.save', correl);
+    const { directory, warnings, stats } = await loadSaveFiles(dir, LIBRARIES);
+    expect(warnings).toEqual([]);
+    expect(stats).toMatchObject({ keys: count, correls: count / 3 });
+    for (let i = 0; i < count; i += 997) {
+      expect(directory.libraryOf(`key-${i}-${'z'.repeat(i % 37)}`)).toBe(`mysqlda${(i % 3) + 1}`);
+    }
+    expect(directory.keyOfCorrel('account', 'account-59997')).toBe(`key-59997-${'z'.repeat(59997 % 37)}`);
+    expect(directory.perLibrary()).toEqual({ mysqlda1: count / 3, mysqlda2: count / 3, mysqlda3: count / 3 });
+  });
+
+  it('cuts a torn last line at its offset in the file, far past the first read', async () => {
+    const whole = coreLines(40_000);
+    const path = await save('mysqlda.save', `${whole}2026-01-01 00:00:00 torn`);
+    const { directory, warnings } = await loadSaveFiles(dir, LIBRARIES);
+    expect(directory.size()).toBe(40_000);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/:40001: the last line is incomplete/);
+    expect(await readFile(path, 'utf8')).toBe(whole);
+  });
+
+  it('names the first line of a key assigned twice, however far apart the lines are', async () => {
+    await save('mysqlda.save', `2026-01-01 00:00:00 twice mysqlda1\n${coreLines(30_000)}2026-01-01 00:00:00 twice mysqlda2\n`);
+    const err = await loadError();
+    expect(err.problems).toEqual([
+      `${join(dir, 'mysqlda.save')}:30002: key 'twice' is assigned to library 'mysqlda2' here but to 'mysqlda1' at line 1`,
+    ]);
+  });
+});
