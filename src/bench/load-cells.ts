@@ -50,6 +50,8 @@ export interface CellSpec {
   workload: Workload;
   connections: number;
   paths: readonly PathName[];
+  /** Runs per path; settings.repetitions when absent. */
+  repetitions?: number;
 }
 
 export interface LoadContext {
@@ -126,12 +128,13 @@ async function runOnce(context: LoadContext, path: BenchPath, workload: Workload
   return run;
 }
 
-/** Measures every cell, each `settings.repetitions` times, the paths of a cell interleaved. */
+/** Measures every cell, each `repetitions` (or `settings.repetitions`) times, the paths of a cell interleaved. */
 export async function measureCells(context: LoadContext, specs: readonly CellSpec[]): Promise<LoadCell[]> {
   const cells: LoadCell[] = [];
   for (const spec of specs) {
     const runs = new Map<PathName, LoadRun[]>(spec.paths.map((name) => [name, []]));
-    for (let repetition = 0; repetition < context.settings.repetitions; repetition++) {
+    const repetitions = spec.repetitions ?? context.settings.repetitions;
+    for (let repetition = 0; repetition < repetitions; repetition++) {
       for (const name of interleaved(spec.paths, repetition)) {
         const run = await runOnce(context, context.stage.path(name), spec.workload, spec.connections, repetition);
         runs.get(name)!.push(run);

@@ -22,7 +22,7 @@ import { measureCells, warmUp, type CellSpec, type LoadContext } from './load-ce
 import { describeCommit, describeMachine, findTools } from './machine.js';
 import { renderMarkdown } from './markdown.js';
 import { findChildPid, machineBusySeconds, raiseOpenFilesLimit, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
-import { judgeTargets, type BenchResult } from './results.js';
+import { judgeTargets, JUDGED_CONNECTIONS, JUDGED_WORKLOADS, type BenchResult } from './results.js';
 import { FULL, QUICK, type BenchSettings } from './settings.js';
 import { bigRowsBytes, PATH_NAMES, Stage } from './stage.js';
 
@@ -72,9 +72,11 @@ async function measure(settings: BenchSettings, stage: Stage, sysbench: string, 
   // The bare Node forwarder runs where it tells what is Node's and what is mysqlda's: point selects and churn.
   const withoutNode = PATH_NAMES.filter((name) => name !== 'node');
   const throughputPaths = (workload: CellSpec['workload']) => (workload === 'point_ps' || workload === 'point_text' ? PATH_NAMES : withoutNode);
+  const judged = (spec: CellSpec): CellSpec =>
+    JUDGED_WORKLOADS.includes(spec.workload) && JUDGED_CONNECTIONS.includes(spec.connections) ? { ...spec, repetitions: settings.judgedRepetitions } : spec;
   const throughput = await measureCells(
     context,
-    settings.throughputWorkloads.flatMap((workload) => grid([workload], settings.connections, throughputPaths(workload))),
+    settings.throughputWorkloads.flatMap((workload) => grid([workload], settings.connections, throughputPaths(workload))).map(judged),
   );
   const largeCells = await measureCells(context, grid(settings.largeResultWorkloads, [1], withoutNode));
   const churn = await measureCells(context, grid(['churn'], settings.churnClients));
@@ -189,6 +191,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     },
     method: {
       repetitions: settings.repetitions,
+      judgedRepetitions: settings.judgedRepetitions,
       load: loadDescription(settings),
       connections: [...settings.connections],
       topology:

@@ -1,6 +1,6 @@
 /** bench/results/latest.md: the machine, issue 5's targets judged, then every figure of the run. */
 import type { LoadCell, LoadFigures } from './load-cells.js';
-import { findCell, megabytesPerSecond, type BenchResult, type Target, type Verdict } from './results.js';
+import { findCell, JUDGED_CONNECTIONS, megabytesPerSecond, type BenchResult, type Target, type Verdict } from './results.js';
 import { PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './stage.js';
 import type { Workload } from './sysbench.js';
 
@@ -219,7 +219,7 @@ export function renderMarkdown(result: BenchResult): string {
         ['MariaDB', machine.mariadb],
         ['haproxy', `${machine.haproxy} (TCP mode, nbthread 1)`],
         ['sysbench', machine.sysbench],
-        ['method', `${result.method.load}, ${result.method.repetitions} repetition(s), paths interleaved, medians; whole run ${fixed(result.durationSeconds / 60, 1)} min`],
+        ['method', `${result.method.load}, ${result.method.repetitions} repetition(s)${result.method.judgedRepetitions && result.method.judgedRepetitions !== result.method.repetitions ? ` (${result.method.judgedRepetitions} for the point-select cells at ${JUDGED_CONNECTIONS.join(' and ')} connections that the targets judge)` : ''}, paths interleaved, medians; whole run ${fixed(result.durationSeconds / 60, 1)} min`],
         ['topology', result.method.topology],
         [
           'other load',

@@ -25,6 +25,8 @@ export interface BenchResult {
   machineLoad: { loadAverageBefore: number; loadAverageAfter: number; otherProcessesCpuShare: number };
   method: {
     repetitions: number;
+    /** Runs of the cells the throughput targets judge (absent in results written before it existed). */
+    judgedRepetitions?: number;
     /** e.g. "4 s per run" or "400 events per run". */
     load: string;
     connections: number[];
@@ -45,6 +47,10 @@ export interface BenchResult {
 }
 
 export type Verdict = 'goal' | 'bar' | 'fail' | 'not judged';
+
+/** The throughput cells whose mysqlda / haproxy ratio a target judges. */
+export const JUDGED_WORKLOADS: readonly Workload[] = ['point_ps', 'point_text'];
+export const JUDGED_CONNECTIONS: readonly number[] = [32, 128];
 
 export interface Target {
   figure: string;
@@ -84,7 +90,7 @@ export function judgeTargets(result: Omit<BenchResult, 'targets'>): Target[] {
     ['point_text', 'text'],
   ] as const;
   for (const [workload, kind] of kinds) {
-    for (const connections of [32, 128]) {
+    for (const connections of JUDGED_CONNECTIONS) {
       rows.push({
         figure: `point select (${kind}), ${connections} connections: mysqlda / haproxy throughput`,
         measured: cell(workload, connections, 'mysqlda').queriesPerSecond / cell(workload, connections, 'haproxy').queriesPerSecond,
