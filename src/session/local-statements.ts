@@ -19,11 +19,12 @@ export interface LocalStatement {
 export const FIRST_LOCAL_STATEMENT_ID = 0xfff0_0000;
 
 export class LocalStatements {
-  private readonly statements = new Map<number, LocalStatement>();
+  /** Made on first use: most sessions never prepare one (an idle client's memory is mostly such parts). */
+  private statements: Map<number, LocalStatement> | null = null;
   private nextId = FIRST_LOCAL_STATEMENT_ID;
 
   get size(): number {
-    return this.statements.size;
+    return this.statements?.size ?? 0;
   }
 
   static isLocalId(id: number): boolean {
@@ -34,15 +35,15 @@ export class LocalStatements {
     const id = this.nextId;
     this.nextId = this.nextId === 0xffff_ffff ? FIRST_LOCAL_STATEMENT_ID : this.nextId + 1;
     const local = { ...statement, id, paramTypes: null };
-    this.statements.set(id, local);
+    (this.statements ??= new Map()).set(id, local);
     return local;
   }
 
   get(id: number): LocalStatement | undefined {
-    return this.statements.get(id);
+    return this.statements?.get(id);
   }
 
   delete(id: number): void {
-    this.statements.delete(id);
+    this.statements?.delete(id);
   }
 }

@@ -5,7 +5,8 @@
  */
 export class SessionHistory {
   private readonly entries: Buffer[] = [];
-  private readonly pending = new Map<number, Buffer>();
+  /** Made on first use: most sessions never set anything, and an idle client's memory is mostly such parts. */
+  private pending: Map<number, Buffer> | null = null;
   private nextTag = 1;
 
   constructor(readonly limit = 256) {}
@@ -22,21 +23,21 @@ export class SessionHistory {
   /** A setting was sent to the server; returns the tag its response will carry. */
   propose(payload: Buffer): number {
     const tag = this.nextTag++;
-    this.pending.set(tag, Buffer.from(payload));
+    (this.pending ??= new Map()).set(tag, Buffer.from(payload));
     return tag;
   }
 
   /** The server answered the setting with this tag. Returns false when the history is full. */
   settle(tag: number, accepted: boolean): boolean {
-    const payload = this.pending.get(tag);
+    const payload = this.pending?.get(tag);
     if (!payload) return true;
-    this.pending.delete(tag);
+    this.pending!.delete(tag);
     if (!accepted) return true;
     return this.add(payload);
   }
 
   isProposal(tag: number): boolean {
-    return this.pending.has(tag);
+    return this.pending?.has(tag) ?? false;
   }
 
   /** Records a setting known to be accepted. An identical earlier entry is dropped: the latest wins. */
@@ -51,6 +52,6 @@ export class SessionHistory {
   /** COM_RESET_CONNECTION / COM_CHANGE_USER: the session is back to its connect-time state. */
   clear(): void {
     this.entries.length = 0;
-    this.pending.clear();
+    this.pending = null;
   }
 }

@@ -21,35 +21,36 @@ export const LAST_PREPARED_STATEMENT_ID = 0xffff_ffff;
 export const UNUSABLE_STATEMENT_ID = 0xffff_fffe;
 
 export class VirtualStatements {
-  private readonly statements = new Map<number, VirtualStatement>();
+  /** Made on first use: a session that never prepares holds no Map (an idle client's memory is mostly such parts). */
+  private statements: Map<number, VirtualStatement> | null = null;
   private nextId = 1;
 
   get size(): number {
-    return this.statements.size;
+    return this.statements?.size ?? 0;
   }
 
   add(prepare: Buffer, paramCount: number, backendId: number): VirtualStatement {
     const statement: VirtualStatement = { id: this.nextId++, prepare: Buffer.from(prepare), paramCount, backendId, paramTypes: null };
-    this.statements.set(statement.id, statement);
+    (this.statements ??= new Map()).set(statement.id, statement);
     return statement;
   }
 
   get(id: number): VirtualStatement | undefined {
-    return this.statements.get(id);
+    return this.statements?.get(id);
   }
 
   delete(id: number): void {
-    this.statements.delete(id);
+    this.statements?.delete(id);
   }
 
   /** The session moved to another backend connection: nothing is prepared there yet. */
   forgetBackend(): void {
-    for (const statement of this.statements.values()) statement.backendId = null;
+    for (const statement of this.statements?.values() ?? []) statement.backendId = null;
   }
 
   /** COM_RESET_CONNECTION / COM_CHANGE_USER: the server closed every statement. */
   clear(): void {
-    this.statements.clear();
+    this.statements = null;
   }
 
   /**
