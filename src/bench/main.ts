@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine (issue 5).
  *
- *   node dist/bench/main.js            the full run (about 10 minutes): bench/results/latest.{json,md} and history/
+ *   node dist/bench/main.js            the full run (about 11 minutes): bench/results/latest.{json,md} and history/
  *   node dist/bench/main.js --quick    every figure from tiny runs (under a minute), written to a temporary
  *                                      directory unless --out is given: what `npm test` runs so the bench never rots
  *   --out DIR                          where latest.json and latest.md go
