@@ -107,8 +107,9 @@ async function loadFile(path: string, report: Report, load: (file: OpenFile) => 
   try {
     await load({ path, lines });
   } catch (err) {
-    // Only I/O fails here (records are judged, never thrown): the file cannot be trusted to have been read whole.
-    report.errors.push(`${path}: cannot read: ${(err as Error).message}`);
+    // Records are judged, never thrown: what fails here is reading (or a full directory), and the file cannot be
+    // trusted to have been loaded whole.
+    report.errors.push(`${path}: cannot load: ${(err as Error).message}`);
   } finally {
     await lines.close();
   }
@@ -117,8 +118,7 @@ async function loadFile(path: string, report: Report, load: (file: OpenFile) => 
 /** What applying one record did. */
 type Outcome = 'added' | 'repeated' | 'rejected';
 
-/** Lines read before the tables are sized for the whole file (a few hundred KB: the first keys of a file are
- * often shorter than its average). */
+/** Lines read before the tables are sized for the whole file: a few hundred KB, as a file's first keys are often shorter. */
 const SAMPLE_LINES = 10_000;
 
 /**
