@@ -107,9 +107,10 @@ async function loadFile(path: string, report: Report, load: (file: OpenFile) => 
   try {
     await load({ path, lines });
   } catch (err) {
-    // Records are judged, never thrown: what fails here is reading (or a full directory), and the file cannot be
-    // trusted to have been loaded whole.
-    report.errors.push(`${path}: cannot load: ${(err as Error).message}`);
+    // Records are judged, never thrown: what fails here is reading (a system error, with its code) or a full
+    // directory, and either way the file was not loaded whole.
+    const what = (err as NodeJS.ErrnoException).code === undefined ? 'cannot load' : 'cannot read';
+    report.errors.push(`${path}: ${what}: ${(err as Error).message}`);
   } finally {
     await lines.close();
   }

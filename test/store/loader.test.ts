@@ -242,3 +242,12 @@ describe('loadSaveFiles on files larger than one read', () => {
     ]);
   });
 });
+
+describe('loadSaveFiles on a save file that is not a file', () => {
+  it('reports a directory named mysqlda.save as unreadable, naming the system error', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'mysqlda.save'));
+    const err = await loadError();
+    expect(err.problems).toEqual([expect.stringMatching(/mysqlda\.save: cannot read: EISDIR/)]);
+  });
+});
