@@ -85,10 +85,7 @@ const MB = 1e6;
 export function judgeTargets(result: Omit<BenchResult, 'targets'>): Target[] {
   const rows: Omit<Target, 'verdict'>[] = [];
   const cell = (workload: Workload, connections: number, path: PathName) => findCell(result.throughput, workload, connections, path);
-  const kinds = [
-    ['point_ps', 'prepared'],
-    ['point_text', 'text'],
-  ] as const;
+  const kinds = JUDGED_WORKLOADS.map((workload) => [workload, workload === 'point_ps' ? 'prepared' : 'text'] as const);
   for (const [workload, kind] of kinds) {
     for (const connections of JUDGED_CONNECTIONS) {
       rows.push({

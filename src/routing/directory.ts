@@ -20,9 +20,8 @@ export class Directory {
   private readonly idByName = new Map<string, number>();
   /** Keys per library id. */
   private readonly counts: number[] = [];
-  /** Library ids in config order. */
+  /** Library ids in config order: the configured libraries (a handful, so a scan is the membership test). */
   private order: number[] = [];
-  private readonly configured = new Set<number>();
   /** Correl class → (object → entry of its key in `keys`). */
   private readonly correls = new Map<string, KeyTable>();
   private correlTotal = 0;
@@ -83,8 +82,6 @@ export class Directory {
       throw new Error(`Directory: cannot remove libraries that still own keys: ${list}`);
     }
     this.order = names.map((name) => this.idOf(name));
-    this.configured.clear();
-    for (const id of this.order) this.configured.add(id);
   }
 
   /** Room for about `keys` more keys of `keyBytes` bytes in all (the loader's estimate for a save file). */
@@ -113,7 +110,7 @@ export class Directory {
   /** A configured library's id for putBytes, or -1. */
   libraryId(library: string): number {
     const id = this.idByName.get(library);
-    return id !== undefined && this.configured.has(id) ? id : -1;
+    return id !== undefined && this.order.includes(id) ? id : -1;
   }
 
   /** put() from a save file: the key is buf[start, end) (valid UTF-8), the library a libraryId(). */
