@@ -21,6 +21,9 @@ import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/co
 import { ClientSession, type SessionSummary } from './session/client-session.js';
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
 import { DurableDirectory } from './store/durable-directory.js';
+import { FrontDoor } from './guard/front-door.js';
+import { encodeErr } from './protocol/generic-packets.js';
+import { encodePacket } from './protocol/packet.js';
 
 export type { ProxyStatus, ReloadResult } from './observability/status.js';
 export { poolOptionsOf };
@@ -60,6 +63,9 @@ const FALLBACK_GREETING: GreetingTemplate = {
 };
 
 const GREETING_RETRY_MS = 5_000;
+
+/** How often idle sessions are looked for (client_idle_timeout_s is whole seconds). */
+const IDLE_SWEEP_MS = 1_000;
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -149,6 +155,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   }
 
   let accounts = accountsOf(config);
+  const frontDoor = new FrontDoor(config);
   const startedAt = new Date();
   let connectionIds = 0;
   let closing: Promise<void> | null = null;
@@ -239,6 +246,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       const previous = config;
       config = next;
       accounts = accountsOf(next);
+      frontDoor.apply(next);
+      if (diff.users || diff.rules) for (const session of sessions) session.refreshGuards();
       const notes = backends.apply(next, diff);
       if (diff.admin) {
         await adminServer?.close();
@@ -285,6 +294,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     findAccount: (user) => accounts.get(user),
     nextConnectionId: () => (connectionIds = (connectionIds % 0xffffffff) + 1),
     events,
+    frontDoor,
     admin: adminStatementHandler(control),
     findSession: (id) => [...sessions].find((session) => session.id === id),
   };
@@ -292,12 +302,31 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const server = net.createServer({ noDelay: true }, (socket) => {
     clientSockets++;
     socket.once('close', () => clientSockets--);
-    const session = new ClientSession(socket, services, (closed) => sessions.delete(closed));
+    const admitted = frontDoor.admitConnection(socket.remoteAddress, sessions.size);
+    if ('refused' in admitted) return refuseConnection(socket, admitted);
+    const session = new ClientSession(socket, services, (closed) => sessions.delete(closed), admitted.delayMs);
     if (!session.closed) sessions.add(session);
   });
+
+  /** As MySQL does, a connection over a limit hears its error in place of the greeting, and is closed. */
+  const refuseConnection = (socket: net.Socket, refusal: Exclude<ReturnType<FrontDoor['admitConnection']>, { delayMs: number }>) => {
+    events.emit('client-refused', { reason: refusal.reason });
+    socket.on('error', () => socket.destroy());
+    socket.end(encodePacket(encodeErr(refusal.refused), 0));
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  };
+
+  /** client_idle_timeout_s: one sweep over the sessions, often enough to close an idle one within a tenth of its timeout. */
+  const idleSweep = setInterval(() => {
+    const timeoutMs = config.frontDoor.clientIdleTimeoutSeconds * 1000;
+    if (timeoutMs === 0) return;
+    const now = Date.now();
+    for (const session of sessions) session.closeIfIdle(now, timeoutMs);
+  }, IDLE_SWEEP_MS).unref();
   server.on('error', (err) => logger.error({ err }, 'listener error'));
   let watcher: ConfigWatcher | null = null;
   const stopEverything = async () => {
+    clearInterval(idleSweep);
     await watcher?.close();
     if (greetingRetry) clearInterval(greetingRetry);
     metrics.close();

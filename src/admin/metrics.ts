@@ -41,6 +41,8 @@ export class ProxyMetrics {
     const connections = counter('mysqlda_client_connections_total', 'Client TCP connections accepted');
     const rejected = counter('mysqlda_client_rejected_total', 'Clients turned away before login finished');
     const authFailures = counter('mysqlda_auth_failures_total', 'Logins refused (wrong user, password or database)');
+    const refused = counter('mysqlda_client_refused_total', 'Connections and commands turned away by a limit of the front door', ['reason']);
+    const ruleBlocks = counter('mysqlda_rule_blocked_total', 'Statements refused by an SQL rule', ['rule']);
     const commands = counter('mysqlda_commands_total', 'Client commands forwarded to a library', ['library']);
     const received = counter('mysqlda_client_received_bytes_total', 'Bytes received from clients', ['library']);
     const sent = counter('mysqlda_client_sent_bytes_total', 'Bytes sent to clients', ['library']);
@@ -62,6 +64,8 @@ export class ProxyMetrics {
       events.on('client-connected', () => connections.inc()),
       events.on('client-rejected', () => rejected.inc()),
       events.on('auth-failed', () => authFailures.inc()),
+      events.on('client-refused', (event) => refused.inc({ reason: event.reason })),
+      events.on('rule-blocked', (event) => ruleBlocks.inc({ rule: event.rule })),
       events.on('traffic', (event) => {
         const library = event.library ?? LOBBY_LABEL;
         let children = traffic.get(library);

@@ -26,6 +26,9 @@ export interface ConfigDiff {
   servers: LibraryServerChange[];
   pool: boolean;
   users: boolean;
+  /** Client limits, timeouts or allow lists changed: new connections and the next command of each session use them. */
+  frontDoor: boolean;
+  rules: boolean;
   tls: boolean;
   health: boolean;
   failover: boolean;
@@ -83,6 +86,10 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
   // Users are compared without showing them: a password hash is a secret.
   const users = !sameJson(old.users, next.users);
   if (users) changes.push(`client accounts changed (${old.users.length} → ${next.users.length}); new logins use them`);
+  const frontDoor = !sameJson(old.frontDoor, next.frontDoor);
+  if (frontDoor) changes.push('client limits, timeouts or allow list changed (server.*)');
+  const rules = !sameJson(old.rules, next.rules);
+  if (rules) changes.push(`SQL rules changed (${old.rules.length} → ${next.rules.length}); every session applies them from its next statement`);
   const tls = !sameJson(old.tls, next.tls);
   if (tls) changes.push(`client TLS ${next.tls ? (old.tls ? 'settings changed' : 'turned on') : 'turned off'}; new connections use it`);
   const health = !sameJson(old.health, next.health);
@@ -105,6 +112,8 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
     servers,
     pool,
     users,
+    frontDoor,
+    rules,
     tls,
     health,
     failover,

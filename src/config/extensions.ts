@@ -21,6 +21,7 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, LOG_LEVEL_NAMES } from './schema.js';
+import { readAccountLimits } from './front-door.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import { valueProblem } from '../routing/identifiers.js';
 import type { AdminConfig, BackendTlsConfig, BackendTlsMode, ClientUserConfig, DaemonConfig, FailoverConfig, HealthConfig, TlsConfig } from './types.js';
@@ -100,9 +101,10 @@ function readUser(
       'admin statements are answered only before a library is chosen, and this account is routed at login: it cannot use them',
     );
   }
+  const limits = readAccountLimits(review, entry, userPath);
   if (!ok || user === undefined || passwordHash === undefined || database === undefined) return undefined;
-  if (library === undefined || key === undefined || admin === undefined) return undefined;
-  return { user, passwordHash, database, library, key, admin };
+  if (library === undefined || key === undefined || admin === undefined || limits === undefined) return undefined;
+  return { user, passwordHash, database, library, key, admin, ...limits };
 }
 
 /** '*' + 40 upper-case hex, null for an empty password, undefined after a problem. */

@@ -48,6 +48,23 @@ export const DEFAULTS = {
   /** Extension users[].db and users[].admin. */
   userDatabase: '',
   userAdmin: false,
+  /** Extension keys of `server`: the front door's limits (see FrontDoorConfig). */
+  frontDoor: {
+    maxConnections: 10_000,
+    loginTimeoutMs: 10_000,
+    /** MySQL's wait_timeout default. */
+    clientIdleTimeoutSeconds: 28_800,
+    /** MySQL's connection_control_failed_connections_threshold and _max_connection_delay, scaled to a proxy. */
+    maxLoginFailures: 10,
+    maxLoginDelayMs: 10_000,
+    maxThrottleMs: 1_000,
+    /** Set-up statements are well under this; a client that sends more before `select library` is refused. */
+    maxLobbyPacketBytes: 65_536,
+  },
+  /** Each delayed login attempt waits this much longer than the one before, up to maxLoginDelayMs. */
+  loginDelayStepMs: 1_000,
+  /** Not a config key: the largest packet a client may send before login (a handshake response with attributes). */
+  maxLoginPacketBytes: 16_384,
   /**
    * Not a config key: how long a session whose server left its library (reload, failover, failback) may stay on
    * it before it is closed with an error, when it does not reach a command boundary outside a transaction sooner.
@@ -88,20 +105,42 @@ export const LIMITS = {
   healthThreshold: { min: 1, max: 1000 },
   /** Admin HTTP port; 0 = any free port (tests), shown by `status`. */
   adminPort: { min: 0, max: 65535 },
+  maxClientConnections: { min: 1, max: 1_000_000 },
+  loginTimeoutMs: { min: 100, max: 600_000 },
+  clientIdleTimeoutSeconds: { min: 0, max: 31_536_000 },
+  maxLoginFailures: { min: 0, max: 1_000_000 },
+  maxLoginDelayMs: { min: 0, max: 3_600_000 },
+  maxThrottleMs: { min: 0, max: 60_000 },
+  /** Below 1 KB even `SET NAMES` with a collation would not fit; above 16 MB is a data statement. */
+  maxLobbyPacketBytes: { min: 1024, max: 16 * 1024 * 1024 },
+  accountMaxConnections: { min: 1, max: 1_000_000 },
+  maxQueriesPerSecond: { min: 1, max: 10_000_000 },
   /** users[].password_hash: SELECT PASSWORD('x') of mysql_native_password. */
   passwordHashPattern: /^\*[0-9A-Fa-f]{40}$/,
 } satisfies Record<string, IntegerRange | number | RegExp>;
 
 /** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
 export const KNOWN_KEYS = {
-  top: ['server', 'auth', 'session_pool', 'forwards', 'storage', 'users', 'tls', 'health', 'failover', 'admin', 'daemon'],
-  server: ['listen_ip', 'listen_port'],
+  top: ['server', 'auth', 'session_pool', 'forwards', 'storage', 'users', 'tls', 'health', 'failover', 'admin', 'daemon', 'rules'],
+  server: [
+    'listen_ip',
+    'listen_port',
+    'max_connections',
+    'login_timeout_ms',
+    'client_idle_timeout_s',
+    'allow',
+    'max_login_failures',
+    'max_login_delay_ms',
+    'max_throttle_ms',
+    'max_lobby_packet_bytes',
+  ],
   auth: ['user', 'pass', 'db'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
   storage: ['save_dir'],
   library: ['instance', 'weight', 'forward'],
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
-  user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin'],
+  user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second'],
+  rule: ['name', 'match', 'users', 'libraries', 'action', 'message'],
   tls: ['cert', 'key', 'require'],
   server_tls: ['mode', 'ca', 'cert', 'key'],
   health: ['interval_ms', 'timeout_ms', 'fail_threshold', 'rise_threshold'],

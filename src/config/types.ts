@@ -69,6 +69,47 @@ export interface ClientUserConfig {
   key: string | null;
   /** May run mysqlda's admin statements on the SQL port. */
   admin: boolean;
+  /** Extension users[].hosts: client addresses and CIDR blocks this account may log in from; null: any. */
+  hosts: string[] | null;
+  /** Extension users[].max_connections: sessions of this account at once; null: no limit of its own. */
+  maxConnections: number | null;
+  /** Extension users[].max_queries_per_second: commands per second over all its sessions; null: no limit. */
+  maxQueriesPerSecond: number | null;
+}
+
+/** What one client may do to the others before and after login (extension keys of `server`). */
+export interface FrontDoorConfig {
+  /** Client connections at once (server.max_connections); the next one hears 1040 Too many connections. */
+  maxConnections: number;
+  /** Greeting to OK (server.login_timeout_ms): a client that takes longer is closed. */
+  loginTimeoutMs: number;
+  /** A logged-in client silent for this long between commands is closed, as MySQL's wait_timeout (0: never). */
+  clientIdleTimeoutSeconds: number;
+  /** Client addresses and CIDR blocks that may connect at all (server.allow); null: any. */
+  allow: string[] | null;
+  /** Consecutive failed logins from one address before its next attempts are delayed (0: never delayed). */
+  maxLoginFailures: number;
+  /** The longest such delay. */
+  maxLoginDelayMs: number;
+  /** How long a command over its account's query rate may wait before it is refused with 1226. */
+  maxThrottleMs: number;
+  /** The largest command a client may send before it has chosen a library (set-up statements are small). */
+  maxLobbyPacketBytes: number;
+}
+
+/** Extension `rules`: statements refused before they reach a server (UMP's SQL blocking). */
+export interface SqlRuleConfig {
+  /** Shown in logs and in /metrics (rule label); `rules[i]` when the config gives none. */
+  name: string;
+  /** Regular expression (JavaScript syntax, case-insensitive) tested against the statement text. */
+  match: string;
+  /** Accounts the rule applies to; null: every account. */
+  users: string[] | null;
+  /** Libraries the rule applies to; null: every library and the lobby. */
+  libraries: string[] | null;
+  action: 'block';
+  /** The error message the client gets. */
+  message: string;
 }
 
 /** TLS towards clients (extension `tls`). Paths are absolute. */
@@ -118,6 +159,8 @@ export interface MysqldaConfig {
   /** Absolute path of the file this was loaded from. */
   configPath: string;
   listen: { host: string; port: number };
+  /** Limits, timeouts and allow lists of the client side (extension keys of `server`). */
+  frontDoor: FrontDoorConfig;
   /** The credentials clients log in with (mysqlda's single auth block). */
   auth: { user: string; password: string; database: string };
   pool: PoolConfig;
@@ -131,4 +174,6 @@ export interface MysqldaConfig {
   failover: FailoverConfig;
   admin: AdminConfig;
   daemon: DaemonConfig;
+  /** Extension `rules`, in config order: the first that matches decides. */
+  rules: SqlRuleConfig[];
 }

@@ -21,6 +21,7 @@ import {
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
 import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readTls, readUsers } from './extensions.js';
+import { readFrontDoor, readRules } from './front-door.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
 
@@ -40,7 +41,9 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const review = new Review();
   checkKnownKeys(review, document, '', KNOWN_KEYS.top);
 
-  const listen = readListen(review, document);
+  const server = readListen(review, document);
+  const listen = server?.listen;
+  const frontDoor = server?.frontDoor;
   const auth = readAuth(review, document);
   const pool = readPool(review, document);
   const saveDir = readSaveDir(review, document, absolutePath);
@@ -54,13 +57,15 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const failover = readFailover(review, document);
   const admin = readAdmin(review, document);
   const daemon = readDaemon(review, document, configDir);
+  const accountNames = users && auth ? new Set([auth.user, ...users.map((user) => user.user)]) : undefined;
+  const rules = readRules(review, document, accountNames, libraryNames);
 
-  if (review.problems.length > 0 || !listen || !auth || !pool || saveDir === undefined || !libraries) {
+  if (review.problems.length > 0 || !listen || !frontDoor || !auth || !pool || saveDir === undefined || !libraries || !rules) {
     throw new ConfigError(absolutePath, review.problems);
   }
   if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
-  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon };
-  return { config: { configPath: absolutePath, listen, auth, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
+  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules };
+  return { config: { configPath: absolutePath, listen, frontDoor, auth, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }
 
 /** mysqlda's single `auth` block as the first client account. */
@@ -72,10 +77,14 @@ function authAccount(auth: Credentials): ClientUserConfig {
     library: null,
     key: null,
     admin: false,
+    hosts: null,
+    maxConnections: null,
+    maxQueriesPerSecond: null,
   };
 }
 
-function readListen(review: Review, document: JsonObject): MysqldaConfig['listen'] | undefined {
+/** `server`: the listen address, and the front door's extension keys. */
+function readListen(review: Review, document: JsonObject): Pick<MysqldaConfig, 'listen' | 'frontDoor'> | undefined {
   const server = readSection(review, field(document, 'server', ''), KNOWN_KEYS.server);
   if (!server) return undefined;
   const ip = field(server, 'listen_ip', 'server');
@@ -92,7 +101,8 @@ function readListen(review: Review, document: JsonObject): MysqldaConfig['listen
     host = readHost(review, ip);
   }
   const port = readInteger(review, field(server, 'listen_port', 'server'), LIMITS.port);
-  return host !== undefined && port !== undefined ? { host, port } : undefined;
+  const frontDoor = readFrontDoor(review, server);
+  return host !== undefined && port !== undefined && frontDoor !== undefined ? { listen: { host, port }, frontDoor } : undefined;
 }
 
 function readAuth(review: Review, document: JsonObject): Credentials | undefined {

@@ -1,3 +1,5 @@
+import type { RefusalReason } from '../guard/front-door.js';
+
 /**
  * What happens inside the proxy, as events for metrics and logs to subscribe to. Emitted at session and
  * backend boundaries (connect, route, close, failover), never per packet: the splice stays free of it.
@@ -8,6 +10,10 @@ export interface ProxyEventMap {
   /** A client was turned away before login finished (bad handshake, too many connections, TLS required). */
   'client-rejected': { client: string; reason: string };
   'auth-failed': { client: string; user: string };
+  /** A limit of the front door turned a client or a command away (see guard/front-door.ts). */
+  'client-refused': { reason: RefusalReason };
+  /** An SQL rule refused a statement. */
+  'rule-blocked': { rule: string };
   'session-opened': { session: number; user: string };
   /** A session was spliced onto a library (previous: the library it left, if any). */
   'session-routed': { session: number; library: string; previous: string | null };

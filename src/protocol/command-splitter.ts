@@ -1,7 +1,11 @@
 import { MAX_PACKET_PAYLOAD } from './constants.js';
 import type { Packet } from './packet.js';
 
-export const Verdict = { FORWARD: 0, INTERCEPT: 1 } as const;
+/**
+ * FORWARD: the packet passes through. INTERCEPT: the session handles the whole packet itself. DISCARD: the packet
+ * is read and dropped without being buffered (too large to be what the session allows); the session answers it.
+ */
+export const Verdict = { FORWARD: 0, INTERCEPT: 1, DISCARD: 2 } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
 /**
@@ -17,8 +21,10 @@ export interface SplitResult {
   forwardBytes: number;
   /** A whole intercepted packet right after the forwarded bytes, or null when the input ran out first. */
   command: Packet | null;
-  /** Bytes of the input dealt with (forwarded or intercepted); the rest waits for more data. */
+  /** Bytes of the input dealt with (forwarded, intercepted or discarded); the rest waits for more data. */
   consumed: number;
+  /** The sequence id of a discarded packet whose last byte this step consumed, else -1. */
+  discarded: number;
 }
 
 /**
@@ -29,11 +35,19 @@ export interface SplitResult {
 export class CommandSplitter {
   private payloadRemaining = 0;
   private continuing = false;
+  /** The packet being passed over is discarded: its bytes are consumed, never forwarded. */
+  private discardingPacket = false;
+  private discardedSequenceId = 0;
 
   constructor(
     private readonly classify: Classifier,
     private readonly headBytes = 128,
   ) {}
+
+  /** Whether a packet is being passed over (DISCARD): the next bytes are its body. */
+  get discarding(): boolean {
+    return this.discardingPacket;
+  }
 
   /** True when the last forwarded packet is complete: the next byte starts a new packet. */
   get atPacketBoundary(): boolean {
@@ -41,6 +55,7 @@ export class CommandSplitter {
   }
 
   split(input: Buffer): SplitResult {
+    if (this.discardingPacket) return this.discard(input);
     let i = 0;
     const end = input.length;
     while (i < end) {
@@ -61,19 +76,53 @@ export class CommandSplitter {
       const headLength = Math.min(length, this.headBytes);
       if (end - i - 4 < headLength) break;
       const sequenceId = input[i + 3];
-      if (this.classify(input, i + 4, headLength, length, sequenceId) === Verdict.FORWARD) {
+      const verdict = this.classify(input, i + 4, headLength, length, sequenceId);
+      if (verdict === Verdict.FORWARD) {
         this.continuing = length === MAX_PACKET_PAYLOAD;
         this.payloadRemaining = length;
         i += 4;
         continue;
+      }
+      if (verdict === Verdict.DISCARD) {
+        // The bytes before it go on; the packet itself is passed over from the next call on.
+        this.discardingPacket = true;
+        this.discardedSequenceId = sequenceId;
+        this.continuing = length === MAX_PACKET_PAYLOAD;
+        this.payloadRemaining = length;
+        return { forwardBytes: i, command: null, consumed: i + 4, discarded: -1 };
       }
       if (end - i - 4 < length) break;
       return {
         forwardBytes: i,
         command: { sequenceId, payload: input.subarray(i + 4, i + 4 + length) },
         consumed: i + 4 + length,
+        discarded: -1,
       };
     }
-    return { forwardBytes: i, command: null, consumed: i };
+    return { forwardBytes: i, command: null, consumed: i, discarded: -1 };
+  }
+
+  /** Passes over the rest of a discarded packet (continuation frames too); reports it once its last byte is read. */
+  private discard(input: Buffer): SplitResult {
+    let i = 0;
+    const end = input.length;
+    for (;;) {
+      if (this.payloadRemaining > 0) {
+        const n = Math.min(this.payloadRemaining, end - i);
+        this.payloadRemaining -= n;
+        i += n;
+        if (this.payloadRemaining > 0) break;
+      }
+      if (!this.continuing) {
+        this.discardingPacket = false;
+        return { forwardBytes: 0, command: null, consumed: i, discarded: this.discardedSequenceId };
+      }
+      if (end - i < 4) break;
+      const length = input[i] | (input[i + 1] << 8) | (input[i + 2] << 16);
+      this.continuing = length === MAX_PACKET_PAYLOAD;
+      this.payloadRemaining = length;
+      i += 4;
+    }
+    return { forwardBytes: 0, command: null, consumed: i, discarded: -1 };
   }
 }

@@ -21,6 +21,14 @@ export const ProxyErrors = {
   insecureTransport: () =>
     error(3159, 'HY000', 'Connections using insecure transport are prohibited while --require_secure_transport=ON.'),
   tooManyConnections: () => error(1040, 'HY000', 'Too many connections'),
+  hostNotAllowed: (host: string) => error(1130, 'HY000', `Host '${host}' is not allowed to connect to this mysqlda server`),
+  userLimitReached: (user: string, resource: string, limit: number) =>
+    error(1226, '42000', `User '${user}' has exceeded the '${resource}' resource (current value: ${limit})`),
+  /** Commands a client of a sharding proxy has no business sending to the shared backend account (COM_SHUTDOWN…). */
+  commandRefused: (name: string) => error(1227, '42000', `Access denied; mysqlda does not pass ${name} to its servers`),
+  ruleBlocked: (message: string) => error(1148, '42000', message),
+  lobbyPacketTooLarge: (limit: number) =>
+    error(1153, '08S01', `Got a packet bigger than server.max_lobby_packet_bytes (${limit}) before a library was chosen`),
   notSupported: (what: string) => error(1235, '42000', `This version of mysqlda doesn't yet support '${what}'`),
 
   noLibrarySelected: () =>

@@ -78,6 +78,10 @@ export class PacketFramer {
     let offset = 0;
     while (data.length - offset >= HEADER_LENGTH) {
       const length = data.readUIntLE(offset, 3);
+      // Refused from its header: a packet over the limit is never buffered.
+      if (length > this.maxPayload || (length === MAX_PACKET_PAYLOAD && (this.partial.length + 1) * MAX_PACKET_PAYLOAD > this.maxPayload)) {
+        throw new ProtocolError('packet larger than allowed');
+      }
       if (data.length - offset < HEADER_LENGTH + length) break;
       const sequenceId = data[offset + 3];
       const frame = data.subarray(offset + HEADER_LENGTH, offset + HEADER_LENGTH + length);
@@ -85,7 +89,6 @@ export class PacketFramer {
       if (this.partial.length === 0) this.partialSequenceId = sequenceId;
       if (length === MAX_PACKET_PAYLOAD) {
         this.partial.push(frame);
-        if (this.partial.length * MAX_PACKET_PAYLOAD > this.maxPayload) throw new ProtocolError('packet larger than allowed');
         continue;
       }
       const payload = this.partial.length ? Buffer.concat([...this.partial, frame]) : frame;

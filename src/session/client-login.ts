@@ -12,17 +12,18 @@ import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeGreeting, isSslRequest, parseHandshakeResponse, type HandshakeResponse } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
 import { secureContextFromFiles } from '../socket/secure-context.js';
+import { DEFAULTS } from '../config/schema.js';
 import { sessionAuthContext } from './auth-context.js';
 import { buildGreeting, ClientAuthExchange, type AuthStep } from './client-auth.js';
 import type { ClientAccount, SessionServices } from './session-services.js';
-
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * The phases of a login. It ends when the client is accepted (the session takes over) or when the session
  * closes (a refusal, the handshake timer, the client leaving).
  */
 type LoginPhase =
+  /** A client whose address failed to log in too often waits for its greeting (failed-login throttling). */
+  | { name: 'delayed'; timer: NodeJS.Timeout }
   | { name: 'greeting-sent' }
   | { name: 'tls-handshake' }
   | { name: 'authenticating'; exchange: ClientAuthExchange; response: HandshakeResponse; capabilities: number }
@@ -65,20 +66,32 @@ export interface LoginHost {
  */
 export class ClientLogin {
   private phase: LoginPhase = { name: 'greeting-sent' };
-  private readonly framer = new PacketFramer(1 << 20);
-  private readonly timer: NodeJS.Timeout;
+  /** A handshake response is a few hundred bytes: a larger packet closes the connection unread. */
+  private readonly framer = new PacketFramer(DEFAULTS.maxLoginPacketBytes);
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly host: LoginHost,
     private socket: net.Socket,
     private readonly scramble: Buffer,
-  ) {
-    this.timer = setTimeout(() => host.close('no handshake response in time'), HANDSHAKE_TIMEOUT_MS);
-  }
+  ) {}
 
-  /** Sends the greeting: the backends' version and status, mysqlda's connection id and scramble. */
-  greet(connectionId: number): void {
+  /**
+   * Sends the greeting (after `delayMs`, for an address being throttled): the backends' version and status,
+   * mysqlda's connection id and scramble. The login timeout runs from the greeting.
+   */
+  greet(connectionId: number, delayMs = 0): void {
+    if (delayMs > 0) {
+      this.phase = { name: 'delayed', timer: setTimeout(() => this.greet(connectionId), delayMs) };
+      return;
+    }
+    this.phase = { name: 'greeting-sent' };
     const { services } = this.host;
+    const timeoutMs = services.config().frontDoor.loginTimeoutMs;
+    this.timer = setTimeout(() => {
+      services.events.emit('client-refused', { reason: 'login_timeout' });
+      this.host.close(`no login within ${timeoutMs} ms (server.login_timeout_ms)`);
+    }, timeoutMs);
     const greeting = buildGreeting(services.greeting(), connectionId, this.scramble, {
       tls: services.config().tls !== null,
       authPlugin: NATIVE_PASSWORD_PLUGIN,
@@ -88,15 +101,18 @@ export class ClientLogin {
 
   /** The session closed before the login ended. */
   stop(): void {
-    clearTimeout(this.timer);
+    if (this.timer) clearTimeout(this.timer);
+    if (this.phase.name === 'delayed') clearTimeout(this.phase.timer);
     this.phase = { name: 'ended' };
   }
 
   /** Bytes of the login: whole packets go to the phase they arrive in. */
   receive(chunk: Buffer): void {
     if (this.phase.name === 'ended' || this.phase.name === 'tls-handshake') return;
+    // A client that speaks before its greeting is not a MySQL client: nothing it sent is kept.
+    if (this.phase.name === 'delayed') return this.host.close('the client sent data before the greeting', 'warn');
     const packets = this.framer.tryPush(chunk);
-    if (packets === null) return this.host.refuse(ProxyErrors.badHandshake(), 1, 'malformed handshake');
+    if (packets === null) return this.host.refuse(ProxyErrors.badHandshake(), 1, 'malformed or oversized handshake');
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i];
       const phase = this.phase;
@@ -136,6 +152,12 @@ export class ClientLogin {
       response = parseHandshakeResponse(packet.payload);
     } catch (err) {
       this.host.refuse(ProxyErrors.badHandshake(), packet.sequenceId + 1, `bad handshake: ${(err as Error).message}`);
+      return null;
+    }
+    const hostRefusal = this.host.services.frontDoor.checkAccountHost(response.user, this.socket.remoteAddress);
+    if (hostRefusal) {
+      this.host.services.events.emit('client-refused', { reason: 'host_not_allowed' });
+      this.host.refuse(hostRefusal, packet.sequenceId + 1, `account '${response.user}' may not log in from this address (users[].hosts)`);
       return null;
     }
     const context = sessionAuthContext(this.host.services, this.scramble, {
@@ -184,12 +206,20 @@ export class ClientLogin {
     }
     for (const payload of step.kind === 'accept' ? step.before : []) this.host.write(encodePacket(payload, sequenceId++));
     const { response, capabilities } = phase;
+    const { frontDoor } = this.host.services;
     if (step.kind === 'refuse') {
+      frontDoor.loginFailed(this.socket.remoteAddress);
       this.host.services.events.emit('auth-failed', { client: this.host.clientAddress, user: response.user });
       this.host.refuse(step.error, sequenceId, `login refused for user '${response.user}': ${step.error.message}`);
       return null;
     }
-    clearTimeout(this.timer);
+    const overLimit = frontDoor.enter(step.account, this.socket.remoteAddress);
+    if (overLimit) {
+      this.host.services.events.emit('client-refused', { reason: 'user_max_connections' });
+      this.host.refuse(overLimit, sequenceId, `account '${step.account.user}' is at its max_connections`);
+      return null;
+    }
+    if (this.timer) clearTimeout(this.timer);
     this.phase = { name: 'ended' };
     return {
       account: step.account,

@@ -4,6 +4,7 @@ import type { BackendConnection, CommandResult, ConnectionShape } from '../backe
 import type { LibraryConfig } from '../config/types.js';
 import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
+import { commandName, isKnownCommand, isPassedCommand } from '../protocol/client-commands.js';
 import { Command, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
@@ -23,6 +24,8 @@ import { SessionHistory } from './session-history.js';
 import { killByConnectionId, killRunningStatement, type KillHost } from './session-kill.js';
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
 import { PauseReason, Splice, type SpliceOwner } from './splice.js';
+import type { QueryRate } from '../guard/query-rate.js';
+import type { SessionRules } from '../guard/sql-rules.js';
 import { StatementBroker, type StatementHost } from './statement-broker.js';
 
 /**
@@ -45,6 +48,13 @@ const MAX_INTERCEPTED_QUERY = 4096;
 
 /** How long a closed session waits for its client to acknowledge the close before dropping the socket. */
 const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * Bytes a client may send behind a command still being handled before its socket stops being read. Reading on
+ * meanwhile lets the session see a client that closes while a command waits; the bound keeps a pipelining
+ * client's memory small.
+ */
+const MAX_HELD_BACKLOG = 65_536;
 
 export interface SessionSummary {
   id: number;
@@ -106,11 +116,20 @@ export class ClientSession implements KillableSession {
   /** Traffic already reported to observers (events are per library, emitted when the session leaves it). */
   private reported = { commands: 0, bytesIn: 0, bytesOut: 0 };
   private account: ClientAccount | null = null;
+  /** The account's query rate (users[].max_queries_per_second), or null: no check per command. */
+  private rate: QueryRate | null = null;
+  /** The SQL rules for this account and library, or null: no check per statement. */
+  private rules: SessionRules | null = null;
+  /** What the client sent and when it was last seen busy, for client_idle_timeout_s (see idleSince). */
+  private idleMark = { bytes: -1, since: 0 };
+  /** The error for a packet the splitter discards (too large for the lobby, too large to check against rules). */
+  private discardError: ProxyError | null = null;
 
   constructor(
     private socket: net.Socket,
     private readonly services: SessionServices,
     private readonly onClosed: (session: ClientSession) => void,
+    greetingDelayMs = 0,
   ) {
     this.id = services.nextConnectionId();
     this.clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -124,7 +143,7 @@ export class ClientSession implements KillableSession {
     const login = new ClientLogin(this.loginHost(), socket, this.scramble);
     this.phase = { name: 'login', login };
     services.events.emit('client-connected', { client: this.clientAddress });
-    login.greet(this.id);
+    login.greet(this.id, greetingDelayMs);
   }
 
   summary(): SessionSummary {
@@ -153,6 +172,7 @@ export class ClientSession implements KillableSession {
     const wasReady = left.name === 'ready' || left.name === 'changing-user';
     this.phase = { name: 'closed' };
     if (left.name === 'login') left.login.stop();
+    if (this.account) this.services.frontDoor.leave(this.account.user);
     if (this.relocation) clearTimeout(this.relocation.timer);
     this.releaseBackend();
     this.splice.releaseWaiters();
@@ -248,7 +268,7 @@ export class ClientSession implements KillableSession {
       this.pump();
       // Bytes behind a command still being handled wait in the backlog; the socket stops reading until it is done.
       // Pausing only then, not for every command handled here, spares two epoll_ctl calls per `select library`.
-      if (this.pumping && this.backlog) this.splice.pause(PauseReason.HANDLING_COMMAND);
+      if (this.pumping && this.backlog && this.backlog.length > MAX_HELD_BACKLOG) this.splice.pause(PauseReason.HANDLING_COMMAND);
       if (this.backlogBorrowed) {
         // Bytes waiting behind a command handled here outlive this read: they are copied.
         if (this.backlog) this.backlog = Buffer.from(this.backlog);
@@ -309,6 +329,7 @@ export class ClientSession implements KillableSession {
     this.deprecateEof = deprecateEof;
     this.account = account;
     this.user = account.user;
+    this.refreshGuards();
     this.phase = { name: 'ready' };
     this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user, tls: this.socket instanceof tls.TLSSocket }, 'session opened');
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
@@ -364,16 +385,23 @@ export class ClientSession implements KillableSession {
       tracker.clientAuthSent();
       return Verdict.FORWARD;
     }
-    if (payloadLength >= MAX_PACKET_PAYLOAD && !this.route) {
-      // A 16 MB statement cannot be set-up chatter; it is read through and answered with an error.
-      this.oversizedLobbyPacket = sequenceId;
-      return Verdict.FORWARD;
+    if (!this.route) {
+      const limit = this.services.config().frontDoor.maxLobbyPacketBytes;
+      if (payloadLength <= limit) return Verdict.INTERCEPT;
+      // Set-up chatter is small: a larger packet is read through, never buffered, and answered with an error.
+      this.discardError = ProxyErrors.lobbyPacketTooLarge(limit);
+      return Verdict.DISCARD;
     }
-    if (!this.route || headLength === 0 || this.relocation) return Verdict.INTERCEPT;
+    if (headLength === 0 || this.relocation) return Verdict.INTERCEPT;
     const command = buf[start];
     if (command >= Command.STMT_PREPARE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
       const verdict = this.broker.classify(command, buf, start, headLength, payloadLength);
       if (verdict === Verdict.INTERCEPT) return verdict;
+      if (command === Command.STMT_PREPARE && this.rules !== null) {
+        const ruled = this.checkRules(buf, start, payloadLength);
+        if (ruled !== Verdict.FORWARD) return ruled;
+      }
+      if (this.rate !== null && !this.rate.tryTake(performance.now())) return Verdict.INTERCEPT;
       this.lastCommandSequence = sequenceId;
       this.commands++;
       this.tracker!.commandSent(command);
@@ -387,21 +415,43 @@ export class ClientSession implements KillableSession {
         ) {
           return Verdict.INTERCEPT;
         }
+        if (this.rules !== null) {
+          const ruled = this.checkRules(buf, start, payloadLength);
+          if (ruled !== Verdict.FORWARD) return ruled;
+        }
         break;
       case Command.INIT_DB:
       case Command.SET_OPTION:
       case Command.QUIT:
       case Command.CHANGE_USER:
       case Command.RESET_CONNECTION:
+      case Command.PROCESS_KILL:
         return Verdict.INTERCEPT;
+      default:
+        // Server-administration commands and unknown codes are answered here, never sent (client-commands.ts).
+        if (!isPassedCommand(command)) return Verdict.INTERCEPT;
     }
+    if (this.rate !== null && !this.rate.tryTake(performance.now())) return Verdict.INTERCEPT;
     this.lastCommandSequence = sequenceId;
     this.commands++;
     this.tracker!.commandSent(command);
     return Verdict.FORWARD;
   };
 
-  private oversizedLobbyPacket: number | null = null;
+  /**
+   * A statement (COM_QUERY, COM_STMT_PREPARE) under SQL rules: FORWARD when it is whole in this read and no rule
+   * refuses it (the common case, decided without buffering); INTERCEPT to be checked and answered by
+   * handleCommand; DISCARD for a statement of 16 MB or more, which cannot be held to be checked.
+   */
+  private checkRules(buf: Buffer, start: number, payloadLength: number): Verdict {
+    if (payloadLength >= MAX_PACKET_PAYLOAD) {
+      this.discardError = ProxyErrors.ruleBlocked('Statement of 16 MB or more refused: too large to check against the SQL rules');
+      this.services.events.emit('rule-blocked', { rule: '(too large to check)' });
+      return Verdict.DISCARD;
+    }
+    if (buf.length - start < payloadLength) return Verdict.INTERCEPT;
+    return this.rules!.blocking(buf.toString('utf8', start + 1, start + payloadLength)) ? Verdict.INTERCEPT : Verdict.FORWARD;
+  }
 
   /**
    * Moves client bytes on: forwards what passes through, stops at each command handled here. Synchronous on
@@ -415,16 +465,20 @@ export class ClientSession implements KillableSession {
       const step = this.splitter.split(input);
       if (step.forwardBytes > 0) this.splice.forward(step.forwardBytes === input.length ? input : input.subarray(0, step.forwardBytes));
       this.backlog = step.consumed === input.length ? null : input.subarray(step.consumed);
-      if (this.oversizedLobbyPacket !== null && this.splitter.atPacketBoundary) {
-        const sequenceId = this.oversizedLobbyPacket;
-        this.oversizedLobbyPacket = null;
-        this.replyError(sequenceId, ProxyErrors.noLibrarySelected());
+      let handling: Promise<void>;
+      if (step.discarded >= 0) {
+        handling = this.answerDiscarded(step.discarded);
+      } else if (step.command) {
+        // The command is handled asynchronously: it must not be a view of a buffer the next read reuses.
+        const command = this.backlogBorrowed ? { sequenceId: step.command.sequenceId, payload: Buffer.from(step.command.payload) } : step.command;
+        handling = this.handleCommand(command);
+      } else if (this.splitter.discarding && this.backlog) {
+        continue; // the header of a discarded packet: its body follows in the backlog
+      } else {
+        return;
       }
-      if (!step.command) return;
-      // The command is handled asynchronously: it must not be a view of a buffer the next read reuses.
-      const command = this.backlogBorrowed ? { sequenceId: step.command.sequenceId, payload: Buffer.from(step.command.payload) } : step.command;
       this.pumping = true;
-      this.handleCommand(command)
+      handling
         .catch((err: unknown) => {
           this.services.logger.error({ session: this.id, err }, 'unexpected error while handling a command');
           this.close(`internal error: ${(err as Error).message}`, 'warn');
@@ -438,11 +492,21 @@ export class ClientSession implements KillableSession {
     }
   }
 
+  /** A packet the splitter read through without keeping it: answered with the error chosen when it was classified. */
+  private async answerDiscarded(sequenceId: number): Promise<void> {
+    const error = this.discardError ?? ProxyErrors.noLibrarySelected();
+    this.discardError = null;
+    await this.splice.waitIdle();
+    if (!this.closed) this.replyError(sequenceId + 1, error);
+  }
+
   private async handleCommand(packet: Packet): Promise<void> {
     const { payload } = packet;
-    const command = payload[0];
+    const command = payload.length > 0 ? payload[0] : -1;
     this.commands++;
     if (command === Command.QUIT) return this.quit();
+    if (!isPassedCommand(command)) return this.refuseCommand(packet, command);
+    if (this.rate !== null && !(await this.waitForRate(packet))) return;
     if (this.relocation && !(await this.relocate(packet))) return;
     if (command === Command.QUERY) {
       const sql = payload.toString('utf8', 1);
@@ -455,10 +519,15 @@ export class ClientSession implements KillableSession {
       }
       const kill = parseKill(sql);
       if (kill && (await killByConnectionId(this.host, kill, packet))) return;
+      if (await this.blockedByRule(sql, packet)) return;
       if (this.route) return this.forward(packet, isSettingStatement(sql) ? this.history.propose(payload) : 0);
       return this.lobby.query(sql, packet);
     }
-    if (command === Command.STMT_PREPARE) return this.broker.prepare(packet);
+    if (command === Command.STMT_PREPARE) {
+      if (await this.blockedByRule(payload.toString('utf8', 1), packet)) return;
+      return this.broker.prepare(packet);
+    }
+    if (command === Command.PROCESS_KILL) return this.processKill(packet);
     if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) return this.broker.handle(packet);
     switch (command) {
       case Command.INIT_DB:
@@ -481,6 +550,78 @@ export class ClientSession implements KillableSession {
         await this.splice.waitIdle();
         return this.replyError(packet.sequenceId + 1, ProxyErrors.noLibrarySelected());
     }
+  }
+
+  /** A command mysqlda never sends to its servers (client-commands.ts): ERR, and the session goes on. */
+  private async refuseCommand(packet: Packet, command: number): Promise<void> {
+    await this.splice.waitIdle();
+    if (this.closed) return;
+    const error = isKnownCommand(command) ? ProxyErrors.commandRefused(commandName(command)) : ProxyErrors.unknownCommand(Math.max(command, 0));
+    this.services.logger.warn({ session: this.id, client: this.clientAddress, user: this.user }, `refused ${commandName(Math.max(command, 0))}`);
+    this.replyError(packet.sequenceId + 1, error);
+  }
+
+  /** COM_PROCESS_KILL: KILL CONNECTION by id, as the text statement (mysqlda's ids; a backend id when routed). */
+  private async processKill(packet: Packet): Promise<void> {
+    if (packet.payload.length < 5) {
+      await this.splice.waitIdle();
+      return this.replyError(packet.sequenceId + 1, ProxyErrors.badHandshake());
+    }
+    const id = packet.payload.readUInt32LE(1);
+    if (await killByConnectionId(this.host, { query: false, id }, packet)) return;
+    this.forward(packet, 0);
+  }
+
+  /**
+   * The account's query rate: a command over it waits for its turn (server.max_throttle_ms at most) or is refused
+   * with 1226. False when it was refused (or the session closed meanwhile).
+   */
+  private async waitForRate(packet: Packet): Promise<boolean> {
+    const rate = this.rate!;
+    const maxWaitMs = this.services.config().frontDoor.maxThrottleMs;
+    const waitMs = rate.reserve(performance.now(), maxWaitMs);
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    if (this.closed) return false;
+    if (waitMs >= 0) return true;
+    this.services.events.emit('client-refused', { reason: 'query_rate' });
+    await this.splice.waitIdle();
+    if (!this.closed) this.replyError(packet.sequenceId + 1, ProxyErrors.userLimitReached(this.user ?? '', 'max_queries_per_second', rate.perSecond));
+    return false;
+  }
+
+  /** SQL rules: true when a rule refused the statement (the client has its error). */
+  private async blockedByRule(sql: string, packet: Packet): Promise<boolean> {
+    const rule = this.rules?.blocking(sql);
+    if (!rule) return false;
+    this.services.events.emit('rule-blocked', { rule: rule.name });
+    await this.splice.waitIdle();
+    if (!this.closed) this.replyError(packet.sequenceId + 1, ProxyErrors.ruleBlocked(rule.message));
+    return true;
+  }
+
+  /** Takes the account's query rate and SQL rules from the front door (login, routing, reload, change of user). */
+  refreshGuards(): void {
+    const user = this.account?.user;
+    this.rate = user === undefined ? null : this.services.frontDoor.rateOf(user);
+    this.rules = user === undefined ? null : this.services.frontDoor.rulesFor(user, this.route?.library ?? null);
+  }
+
+  /**
+   * client_idle_timeout_s, checked by a periodic sweep rather than a timer per command (nothing on the hot path):
+   * a session counts as idle from the first sweep that finds no new bytes from its client and no command in
+   * progress. Returns true when it closed the session.
+   */
+  closeIfIdle(now: number, timeoutMs: number): boolean {
+    if (this.phase.name !== 'ready') return false;
+    const busy = this.pumping || (this.tracker !== null && !this.tracker.idle);
+    if (busy || this.bytesFromClient !== this.idleMark.bytes) {
+      this.idleMark = { bytes: this.bytesFromClient, since: now };
+      return false;
+    }
+    if (now - this.idleMark.since < timeoutMs) return false;
+    // As MySQL after wait_timeout: the connection is closed without a word; the client sees it at its next command.
+    this.close(`idle for more than ${Math.round(timeoutMs / 1000)} s (server.client_idle_timeout_s)`);
+    return true;
   }
 
   private async quit(): Promise<void> {
@@ -534,8 +675,19 @@ export class ClientSession implements KillableSession {
   /** COM_CHANGE_USER accepted the new user: the session starts afresh, on a clean backend connection. */
   private async startAfresh(account: ClientAccount, charset: number, sequenceId: number): Promise<void> {
     this.phase = { name: 'ready' };
+    const previous = this.account;
+    this.account = null;
+    if (previous) this.services.frontDoor.leave(previous.user);
+    const overLimit =
+      this.services.frontDoor.checkAccountHost(account.user, this.socket.remoteAddress) ?? this.services.frontDoor.enter(account, this.socket.remoteAddress);
+    if (overLimit) {
+      this.services.events.emit('client-refused', { reason: overLimit.code === 1130 ? 'host_not_allowed' : 'user_max_connections' });
+      this.replyError(sequenceId, overLimit);
+      return this.close(`COM_CHANGE_USER to '${account.user}' refused: ${overLimit.message}`, 'warn');
+    }
     this.account = account;
     this.user = account.user;
+    this.refreshGuards();
     this.history.clear();
     this.broker.clear();
     this.lobby.clear();
@@ -719,6 +871,7 @@ export class ClientSession implements KillableSession {
     this.reportTraffic();
     this.attachBackend(connection);
     this.route = { library, key: key ?? '' };
+    this.refreshGuards();
     this.lobby.pendingBegin = null;
     this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');

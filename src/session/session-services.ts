@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ProxyError } from '../protocol/error-codes.js';
 import type { DurableDirectory } from '../store/durable-directory.js';
+import type { FrontDoor } from '../guard/front-door.js';
 
 /** What the greeting copies from the backends, so clients adapt to the real server (version, capabilities). */
 export interface GreetingTemplate {
@@ -51,6 +52,8 @@ export interface SessionServices {
   findAccount(user: string): ClientAccount | undefined;
   nextConnectionId(): number;
   readonly events: ProxyEvents;
+  /** Limits, allow lists, throttling and SQL rules of the client side. */
+  readonly frontDoor: FrontDoor;
   /** The open session with this mysqlda connection id (for KILL). */
   findSession?(id: number): KillableSession | undefined;
   /**

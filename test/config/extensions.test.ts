@@ -32,12 +32,13 @@ function problemsOf(config: unknown): readonly string[] {
   throw new Error('expected a ConfigError');
 }
 
+/** An account without users[].hosts, max_connections or max_queries_per_second. */
+const NO_LIMITS = { hosts: null, maxConnections: null, maxQueriesPerSecond: null };
+
 describe('defaults of the extension sections', () => {
   it('come from schema.ts when the sections are absent', () => {
     const { config, warnings } = parse(baseConfig());
-    expect(config.users).toEqual([
-      { user: 'app', passwordHash: nativePasswordHashText('Pw-1Secret'), database: 'appdb', library: null, key: null, admin: false },
-    ]);
+    expect(config.users).toEqual([{ user: 'app', passwordHash: nativePasswordHashText('Pw-1Secret'), database: 'appdb', library: null, key: null, admin: false, ...NO_LIMITS }]);
     expect(config.tls).toBeNull();
     expect(config.health).toEqual(DEFAULTS.health);
     expect(config.failover).toEqual({ autoFailback: false });
@@ -59,9 +60,9 @@ describe('users', () => {
     ];
     const { config: loaded, warnings } = parse(config);
     expect(loaded.users.slice(1)).toEqual([
-      { user: 'dump', passwordHash: hash, database: 'appdb', library: 'lib_b', key: null, admin: false },
-      { user: 'ops', passwordHash: nativePasswordHashText('ops-pw'), database: '', library: null, key: null, admin: true },
-      { user: 'tenant42', passwordHash: null, database: '', library: null, key: 'customer-42', admin: false },
+      { user: 'dump', passwordHash: hash, database: 'appdb', library: 'lib_b', key: null, admin: false, ...NO_LIMITS },
+      { user: 'ops', passwordHash: nativePasswordHashText('ops-pw'), database: '', library: null, key: null, admin: true, ...NO_LIMITS },
+      { user: 'tenant42', passwordHash: null, database: '', library: null, key: 'customer-42', admin: false, ...NO_LIMITS },
     ]);
     expect(warnings).toEqual([]);
   });

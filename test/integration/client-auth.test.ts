@@ -24,8 +24,8 @@ beforeAll(async () => {
   // Accounts known only by their stored hash (no plaintext anywhere in the config).
   const addUsers = (config: import('../../src/config/types.js').MysqldaConfig) => {
     config.users.push(
-      { user: 'hashed', passwordHash: nativePasswordHashText('s3cret'), database: 'calvindb', library: null, key: null, admin: false },
-      { user: 'dumper', passwordHash: nativePasswordHashText('dump'), database: 'calvindb', library: 'mysqlda2', key: null, admin: false },
+      { user: 'hashed', passwordHash: nativePasswordHashText('s3cret'), database: 'calvindb', library: null, key: null, admin: false, hosts: null, maxConnections: null, maxQueriesPerSecond: null },
+      { user: 'dumper', passwordHash: nativePasswordHashText('dump'), database: 'calvindb', library: 'mysqlda2', key: null, admin: false, hosts: null, maxConnections: null, maxQueriesPerSecond: null },
     );
   };
   plain = await startTestProxy(sandbox, path.join(dir, 'plain'), undefined, addUsers);

@@ -24,7 +24,13 @@ function harness(options: { tls?: { required: boolean }; socket?: Partial<net.So
   const services = {
     logger: silentLogger(),
     events,
-    config: () => ({ tls: options.tls ? { ...options.tls, certFile: '/nonexistent.pem', keyFile: '/nonexistent.key' } : null, auth: { user: 'root', password: 'x' } }) as unknown as MysqldaConfig,
+    config: () =>
+      ({
+        tls: options.tls ? { ...options.tls, certFile: '/nonexistent.pem', keyFile: '/nonexistent.key' } : null,
+        auth: { user: 'root', password: 'x' },
+        frontDoor: { loginTimeoutMs: 10_000 },
+      }) as unknown as MysqldaConfig,
+    frontDoor: { checkAccountHost: () => null, enter: () => null, loginFailed: () => undefined },
     greeting: () => ({ serverVersion: '10.11.0-MariaDB', capabilities: 0xffffffff, charset: DEFAULT_CHARSET, statusFlags: 2 }),
     findAccount: (user: string) => (user === 'app' ? account : undefined),
   } as unknown as SessionServices;
@@ -165,22 +171,49 @@ describe('ClientLogin', () => {
     const big = harness();
     const header = Buffer.from([0xff, 0xff, 0xff, 1]);
     big.login.receive(Buffer.concat([header, Buffer.alloc(0xffffff)]));
-    expect(big.calls).toEqual(['refuse 1043 seq=1: malformed handshake']);
+    expect(big.calls).toEqual(['refuse 1043 seq=1: malformed or oversized handshake']);
     big.login.stop();
   });
 
-  it('closes the session when no handshake response comes in time, and not once the login has ended', () => {
+  it('refuses a packet larger than a handshake response can be from its header, before its body arrives', () => {
+    const h = harness();
+    h.login.greet(1);
+    h.login.receive(Buffer.from([0x01, 0x40, 0x00, 1])); // 16 KB + 1
+    expect(h.calls).toEqual(['refuse 1043 seq=1: malformed or oversized handshake']);
+    h.login.stop();
+  });
+
+  it('greets a throttled address only after its delay, and closes it if it speaks first', () => {
+    vi.useFakeTimers();
+    const waiting = harness();
+    waiting.login.greet(7, 2_000);
+    expect(waiting.packets()).toEqual([]);
+    vi.advanceTimersByTime(2_000);
+    expect(parseGreeting(waiting.packets()[0].payload).connectionId).toBe(7);
+    waiting.login.stop();
+
+    const eager = harness();
+    eager.login.greet(8, 2_000);
+    eager.login.receive(Buffer.from([1, 0, 0, 1, 0]));
+    expect(eager.calls).toEqual(['close warn: the client sent data before the greeting']);
+    eager.login.stop();
+  });
+
+  it('closes the session when no login completes within server.login_timeout_ms of the greeting, and not once the login has ended', () => {
     vi.useFakeTimers();
     const slow = harness();
+    slow.login.greet(1);
     vi.advanceTimersByTime(10_000);
-    expect(slow.calls).toEqual(['close info: no handshake response in time']);
+    expect(slow.calls).toEqual(['close info: no login within 10000 ms (server.login_timeout_ms)']);
 
     const stopped = harness();
+    stopped.login.greet(2);
     stopped.login.stop();
     vi.advanceTimersByTime(10_000);
     expect(stopped.calls).toEqual([]);
 
     const accepted = harness();
+    accepted.login.greet(3);
     accepted.login.receive(encodePacket(handshakeResponse({ authResponse: nativePasswordToken('pw', accepted.scramble) }), 1));
     vi.advanceTimersByTime(10_000);
     expect(accepted.calls).toEqual(['logged in']);
