@@ -52,3 +52,43 @@ describe('CommandSplitter', () => {
     expect(splitter.split(Buffer.from([5, 0, 0])).consumed).toBe(0);
   });
 });
+
+describe('CommandSplitter discarding a packet', () => {
+  const discardBig = (buf: Buffer, start: number, headLength: number, payloadLength: number) => (payloadLength > 100 ? Verdict.DISCARD : Verdict.FORWARD);
+
+  function runDiscarding(chunks: Buffer[]) {
+    const splitter = new CommandSplitter(discardBig);
+    const forwarded: Buffer[] = [];
+    const discarded: number[] = [];
+    let backlog: Buffer | null = null;
+    for (const chunk of chunks) {
+      backlog = backlog && backlog.length ? Buffer.concat([backlog, chunk]) : chunk;
+      for (;;) {
+        const step = splitter.split(backlog);
+        forwarded.push(backlog.subarray(0, step.forwardBytes));
+        if (step.discarded >= 0) discarded.push(step.discarded);
+        backlog = backlog.subarray(step.consumed);
+        if (!(step.discarded >= 0 || splitter.discarding) || backlog.length === 0) break;
+      }
+    }
+    return { forwarded: Buffer.concat(forwarded), discarded };
+  }
+
+  it('forwards what surrounds a discarded packet and reports the packet once its last byte is read, at every cut', () => {
+    const big = encodePacket(Buffer.alloc(300, 0x41), 7);
+    const stream = Buffer.concat([query('select 1'), big, query('select 2')]);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const { forwarded, discarded } = runDiscarding([stream.subarray(0, cut), stream.subarray(cut)]);
+      expect(discarded).toEqual([7]);
+      expect(forwarded.equals(Buffer.concat([query('select 1'), query('select 2')]))).toBe(true);
+    }
+  });
+
+  it('passes over the continuation frames of a 16 MB packet', () => {
+    const payload = Buffer.alloc(0xffffff + 10, 0x20);
+    const stream = Buffer.concat([encodePacket(payload, 3), query('select 3')]);
+    const { forwarded, discarded } = runDiscarding([stream.subarray(0, 1_000_000), stream.subarray(1_000_000)]);
+    expect(discarded).toEqual([3]);
+    expect(forwarded.equals(query('select 3'))).toBe(true);
+  });
+});
