@@ -5,6 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DirectoryError, DurableDirectory, type LibraryWeight } from '../../src/store/durable-directory.js';
 import { SaveFileError } from '../../src/store/loader.js';
 import { SaveFileWriter } from '../../src/store/save-file.js';
+import { clearImmutable, immutableFilesWork, setImmutable } from '../support/immutable-file.js';
+
+const canMakeImmutable = immutableFilesWork();
 
 const LIBRARIES: LibraryWeight[] = [
   { name: 'mysqlda1', weight: 1 },
@@ -20,6 +23,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
+  if (canMakeImmutable) clearImmutable(join(dir, 'mysqlda.save'));
   await Promise.all(opened.map((d) => d.close()));
   await rm(dir, { recursive: true, force: true });
 });
@@ -97,6 +101,28 @@ describe('DurableDirectory keys', () => {
 
     expect((await d.resolveKey('unlucky')).isNew).toBe(true);
     expect((await coreLines()).filter((l) => l.includes(' unlucky '))).toHaveLength(1);
+  });
+
+  it.skipIf(!canMakeImmutable)('refuses new keys while mysqlda.save is immutable (EPERM) and assigns them once it is writable again', async () => {
+    const d = await openDirectory();
+    const { library: early } = await d.resolveKey('early');
+    setImmutable(join(dir, 'mysqlda.save'), true);
+    for (const key of ['refused', 'refused', 'late']) {
+      const err = await rejection(d.resolveKey(key));
+      expect(err.code).toBe('PERSIST_FAILED');
+      expect(err.message).toMatch(/EPERM/);
+      expect(d.lookupKey(key)).toBeUndefined();
+    }
+    expect(await d.resolveKey('early')).toEqual({ library: early, isNew: false }); // known keys still resolve
+    setImmutable(join(dir, 'mysqlda.save'), false);
+    const late = await d.resolveKey('late');
+    expect(late.isNew).toBe(true);
+    await d.close();
+
+    expect((await coreLines()).map((l) => l.split(' ').slice(2).join(' '))).toEqual([`early ${early}`, `late ${late.library}`]);
+    const reopened = await openDirectory();
+    expect(reopened.lookupKey('refused')).toBeUndefined();
+    expect(reopened.lookupKey('late')).toBe(late.library);
   });
 
   it('refuses keys the save file could not hold', async () => {
