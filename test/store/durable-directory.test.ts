@@ -23,7 +23,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
-  if (canMakeImmutable) clearImmutable(join(dir, 'mysqlda.save'));
+  if (canMakeImmutable) for (const file of ['mysqlda.save', 'mysqlda.card.save']) clearImmutable(join(dir, file));
   await Promise.all(opened.map((d) => d.close()));
   await rm(dir, { recursive: true, force: true });
 });
@@ -155,6 +155,20 @@ describe('DurableDirectory correl objects', () => {
     const reopened = await openDirectory();
     expect(reopened.lookupCorrel('card', '6222020000000001')).toBe('330001');
     expect(reopened.stats().correlObjects).toBe(1);
+  });
+
+  it.skipIf(!canMakeImmutable)('refuses new bindings while their class file is immutable (EPERM) and saves them once it is writable again', async () => {
+    const d = await openDirectory();
+    await d.resolveKey('k');
+    await d.bindCorrel('card', 'first', 'k');
+    setImmutable(join(dir, 'mysqlda.card.save'), true);
+    expect((await rejection(d.bindCorrel('card', 'second', 'k'))).code).toBe('PERSIST_FAILED');
+    expect(d.lookupCorrel('card', 'second')).toBeUndefined();
+    setImmutable(join(dir, 'mysqlda.card.save'), false);
+    await d.bindCorrel('card', 'second', 'k');
+    await d.close();
+    const lines = (await readFile(join(dir, 'mysqlda.card.save'), 'utf8')).split('\n');
+    expect(lines.map((l) => l.split(' ').slice(2).join(' '))).toEqual(['first k', 'second k', '']);
   });
 
   it('requires the key to have a library', async () => {
