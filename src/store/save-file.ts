@@ -119,7 +119,9 @@ export class SaveFileWriter {
 
   /**
    * Refuse new appends, wait for the queued ones, close the file. Idempotent. Bytes of a failed batch still in the
-   * file get one more attempt at removal; if that fails too, the loader drops a torn last line at the next start.
+   * file get one more attempt at removal. If that fails too, they are what a crash between write and fsync leaves:
+   * the loader repairs a torn last line at the next start, and a whole record of the batch loads (its key was
+   * never acknowledged, so no client was routed by another choice).
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
