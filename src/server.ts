@@ -14,6 +14,7 @@ import { DEFAULTS } from './config/schema.js';
 import type { MysqldaConfig } from './config/types.js';
 import { watchConfigFile, type ConfigWatcher } from './config/watch.js';
 import type { Logger } from './log/logger.js';
+import { RepeatedFailures } from './log/repeated-failures.js';
 import { parseNativePasswordHash } from './protocol/auth.js';
 import { ProxyEvents } from './observability/proxy-events.js';
 import type { ProxyStatus, ReloadResult } from './observability/status.js';
@@ -285,8 +286,10 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     return started;
   };
 
+  const repeatedFailures = new RepeatedFailures((fields, msg) => logger.warn(fields, msg));
   const services: SessionServices = {
     logger,
+    repeatedFailures,
     directory,
     pools,
     config: () => config,
@@ -330,6 +333,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     await watcher?.close();
     if (greetingRetry) clearInterval(greetingRetry);
     metrics.close();
+    repeatedFailures.close();
     await adminServer?.close();
     await backends.close();
     await directory.close();

@@ -3,25 +3,37 @@ import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
 export const NATIVE_PASSWORD_PLUGIN = 'mysql_native_password';
 export const CACHING_SHA2_PLUGIN = 'caching_sha2_password';
 
-/** CSPRNG bytes fetched 4 KB at a time (one call per 200 logins, not one per login); each byte is used once. */
+/** CSPRNG bytes fetched 4 KB at a time (one call per ~200 logins, not one per login); each byte is used once. */
 const randomPool = Buffer.allocUnsafe(4000);
 let randomOffset = randomPool.length;
 
+const SCRAMBLE_LENGTH = 20;
+const DOLLAR = 0x24;
+
 /**
- * A fresh 20-byte scramble from the CSPRNG. Bytes are kept in 1..127 without NUL: some clients treat the
- * scramble as a C string. (mysqlda seeded rand() with the clock on every connection: one salt per second.)
+ * The scramble byte a random byte stands for, or -1 when it must be drawn again. The low 7 bits are uniform over
+ * 0..127; NUL (some clients treat the scramble as a C string) and '$' (MySQL's own generate_user_salt leaves it
+ * out, as a crypt-format delimiter) are rejected rather than folded onto a neighbour, so the 126 values that
+ * remain stay equally likely.
  */
-export function generateScramble(): Buffer {
-  if (randomOffset + 20 > randomPool.length) {
-    randomFillSync(randomPool);
-    randomOffset = 0;
-  }
-  const bytes = Buffer.allocUnsafe(20);
-  for (let i = 0; i < 20; i++) bytes[i] = (randomPool[randomOffset + i] % 127) + 1;
-  randomOffset += 20;
-  return bytes;
+export function scrambleByte(random: number): number {
+  const value = random & 0x7f;
+  return value === 0 || value === DOLLAR ? -1 : value;
 }
 
+/** A fresh 20-byte scramble from the CSPRNG, uniform over the bytes scrambleByte allows. */
+export function generateScramble(): Buffer {
+  const bytes = Buffer.allocUnsafe(SCRAMBLE_LENGTH);
+  for (let filled = 0; filled < SCRAMBLE_LENGTH; ) {
+    if (randomOffset === randomPool.length) {
+      randomFillSync(randomPool);
+      randomOffset = 0;
+    }
+    const value = scrambleByte(randomPool[randomOffset++]);
+    if (value !== -1) bytes[filled++] = value;
+  }
+  return bytes;
+}
 
 function sha1(...parts: Buffer[]): Buffer {
   const hash = createHash('sha1');

@@ -4,6 +4,7 @@
  * belong to this exchange, not to the command path. What acceptance does to the session (start afresh, stay on
  * its library) is the session's part.
  */
+import { clip } from '../log/clip.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { parseChangeUser } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
@@ -86,7 +87,7 @@ export class ChangeUserExchange {
     }
     for (const payload of step.kind === 'accept' ? step.before : []) this.host.write(encodePacket(payload, sequenceId++));
     if (step.kind === 'refuse') {
-      this.host.services.events.emit('auth-failed', { client: this.host.clientAddress, user: this.user });
+      this.host.services.events.emit('auth-failed', { client: this.host.clientAddress, user: clip(this.user) });
       this.host.refuse(step.error, sequenceId, `COM_CHANGE_USER refused: ${step.error.message}`);
     } else {
       await this.host.accepted(step.account, this.charset, sequenceId);

@@ -1,4 +1,5 @@
 import { constants as cryptoConstants, privateDecrypt } from 'node:crypto';
+import { clip } from '../log/clip.js';
 import {
   CACHING_SHA2_PLUGIN,
   NATIVE_PASSWORD_PLUGIN,
@@ -165,9 +166,10 @@ export class ClientAuthExchange {
   private finish(passwordOk: boolean, before: Buffer[] = []): AuthStep {
     this.state = 'done';
     const usingPassword = this.response.authResponse.length > 0 || this.response.authPluginName === CACHING_SHA2_PLUGIN;
-    if (!passwordOk || !this.account) return { kind: 'refuse', error: ProxyErrors.accessDenied(this.response.user, this.context.clientHost, usingPassword) };
+    // The user name and database are echoed cut short (clip), to the client and so into the log.
+    if (!passwordOk || !this.account) return { kind: 'refuse', error: ProxyErrors.accessDenied(clip(this.response.user), this.context.clientHost, usingPassword) };
     const { database } = this.response;
-    if (database !== null && database !== this.account.database) return { kind: 'refuse', error: ProxyErrors.unknownDatabase(database) };
+    if (database !== null && database !== this.account.database) return { kind: 'refuse', error: ProxyErrors.unknownDatabase(clip(database)) };
     return { kind: 'accept', account: this.account, before };
   }
 }

@@ -6,6 +6,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { ConnectionShape } from '../backend/backend-connection.js';
+import { clip } from '../log/clip.js';
 import { NATIVE_PASSWORD_PLUGIN } from '../protocol/auth.js';
 import { Capability, PROXY_CAPABILITIES, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
@@ -209,8 +210,9 @@ export class ClientLogin {
     const { frontDoor } = this.host.services;
     if (step.kind === 'refuse') {
       frontDoor.loginFailed(this.socket.remoteAddress);
-      this.host.services.events.emit('auth-failed', { client: this.host.clientAddress, user: response.user });
-      this.host.refuse(step.error, sequenceId, `login refused for user '${response.user}': ${step.error.message}`);
+      const user = clip(response.user);
+      this.host.services.events.emit('auth-failed', { client: this.host.clientAddress, user });
+      this.host.refuse(step.error, sequenceId, `login refused for user '${user}': ${step.error.message}`);
       return null;
     }
     const overLimit = frontDoor.enter(step.account, this.socket.remoteAddress);

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { BackendConnection, CommandResult, ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
+import { clip, CLIPPED_VALUE_BYTES } from '../log/clip.js';
 import { generateScramble } from '../protocol/auth.js';
 import { CommandSplitter, Verdict } from '../protocol/command-splitter.js';
 import { commandName, isKnownCommand, isPassedCommand } from '../protocol/client-commands.js';
@@ -86,6 +87,8 @@ export class ClientSession implements KillableSession {
   private readonly scramble = generateScramble();
   private readonly clientAddress: string;
   user: string | null = null;
+  /** The kind of refusal that ends the session, for RepeatedFailures (a client can repeat it at will). */
+  private refusal: string | null = null;
 
   private shape: ConnectionShape = { capabilities: 0, charset: 0 };
   /** The capabilities the client and mysqlda agreed on at login. */
@@ -198,18 +201,20 @@ export class ClientSession implements KillableSession {
       this.services.events.emit('session-closed', { session: this.id, library: this.route?.library ?? null, durationMs: Date.now() - this.startedAt });
     }
     if (wasReady || level === 'warn') {
-      this.services.logger[level](
-        {
-          session: this.id,
-          client: this.clientAddress,
-          user: this.user,
-          library: this.route?.library ?? null,
-          durationMs: Date.now() - this.startedAt,
-          bytesIn: this.bytesFromClient,
-          bytesOut: this.splice.bytesToClient,
-        },
-        `session closed: ${reason}`,
-      );
+      const fields = {
+        session: this.id,
+        client: this.clientAddress,
+        user: this.user,
+        library: this.route?.library ?? null,
+        durationMs: Date.now() - this.startedAt,
+        bytesIn: this.bytesFromClient,
+        bytesOut: this.splice.bytesToClient,
+      };
+      const message = `session closed: ${clip(reason, 4 * CLIPPED_VALUE_BYTES)}`;
+      // Refusals and failures before login are the client's to repeat: logged once per address, kind and interval.
+      const failures = level === 'warn' && (this.refusal !== null || !wasReady) ? this.services.repeatedFailures : undefined;
+      if (failures) failures.report(this.clientAddress.slice(0, this.clientAddress.lastIndexOf(':')), this.refusal ?? message, fields, message);
+      else this.services.logger[level](fields, message);
     }
     this.onClosed(this);
   }
@@ -369,6 +374,7 @@ export class ClientSession implements KillableSession {
   private refuseLogin(error: ProxyError, sequenceId: number, reason: string): void {
     this.services.events.emit('client-rejected', { client: this.clientAddress, reason });
     this.splice.writeClient(encodePacket(encodeErr(error), sequenceId));
+    this.refusal = `login refused with error ${error.code}`;
     this.close(reason, 'warn');
   }
 
@@ -662,6 +668,7 @@ export class ClientSession implements KillableSession {
       // Not a client turned away before login (client-rejected): the exchange reports the failed authentication.
       refuse: (error, sequenceId, reason) => {
         this.replyError(sequenceId, error);
+        this.refusal = `COM_CHANGE_USER refused with error ${error.code}`;
         this.close(reason, 'warn');
       },
       accepted: (account, charset, sequenceId) => this.startAfresh(account, charset, sequenceId),

@@ -3,6 +3,7 @@
  * `select library by correl_object` route the session, `set correl_object` binds an alias in the directory,
  * `show library` answers with the session's route. Directory errors become the client's error here.
  */
+import { clip } from '../log/clip.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import type { ErrPacket } from '../protocol/generic-packets.js';
 import { encodePackets, type Packet } from '../protocol/packet.js';
@@ -48,7 +49,8 @@ export async function runExtension(host: ExtensionHost, command: ExtensionComman
       }
       if (host.isClosed()) return;
       host.services.logger.info(
-        { session: host.session.id, correlClass: command.correlClass, object: command.object, key: command.key },
+        // Keys, objects and classes are checked to be short (routing/identifiers.ts); clip keeps that so in the log.
+        { session: host.session.id, correlClass: clip(command.correlClass), object: clip(command.object), key: clip(command.key) },
         'correl object bound',
       );
       return host.replyOk(reply);
@@ -68,11 +70,11 @@ export async function selectLibrary(host: ExtensionHost, key: string, reply: num
     const resolved = await services.directory.resolveKey(key);
     library = resolved.library;
     if (resolved.isNew) {
-      services.logger.info({ session: host.session.id, key, library }, 'new key assigned');
+      services.logger.info({ session: host.session.id, key: clip(key), library }, 'new key assigned');
       services.events.emit('assignment', { library });
     }
   } catch (err) {
-    services.logger.error({ session: host.session.id, key, err }, 'key assignment could not be saved');
+    services.logger.error({ session: host.session.id, key: clip(key), err }, 'key assignment could not be saved');
     host.replyError(reply, ProxyErrors.persistFailed('see the mysqlda log'));
     return false;
   }

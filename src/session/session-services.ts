@@ -1,6 +1,7 @@
 import type { BackendPools } from '../backend/backend-pools.js';
 import type { MysqldaConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import type { RepeatedFailures } from '../log/repeated-failures.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ProxyError } from '../protocol/error-codes.js';
 import type { DurableDirectory } from '../store/durable-directory.js';
@@ -44,6 +45,8 @@ export type AdminReply =
 /** Everything a client session needs from the running proxy. The session owns none of it. */
 export interface SessionServices {
   readonly logger: Logger;
+  /** Where failures a client can repeat at will are logged (refused logins): once per address, kind and interval. */
+  readonly repeatedFailures?: RepeatedFailures;
   readonly directory: DurableDirectory;
   readonly pools: BackendPools;
   /** The live configuration (it may change on reload between two calls). */

@@ -4,7 +4,8 @@
  * Invariant: nothing is acknowledged unless it is on disk, and nothing is half-applied. A new key is placed in
  * memory synchronously (so concurrent assignments see each other's counts), appended to mysqlda.save, and the
  * caller's promise resolves only after the fsync. If the write fails, the key is taken out of memory again and the
- * promise rejects with PERSIST_FAILED; the save file has been cut back too (see SaveFileWriter). While a binding is
+ * promise rejects with PERSIST_FAILED; the save file is cut back too, at once or before the next record is written
+ * (see SaveFileWriter), so the directory recovers by itself once the file can be written again. While a binding is
  * in flight, lookups do not report it, and concurrent callers for the same key or object share the one write.
  */
 

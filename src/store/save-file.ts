@@ -5,8 +5,10 @@
  * goes out in one write() and one fdatasync(), and an append resolves only after its bytes are on disk. While one
  * batch is in flight, new records queue; the next batch takes all of them, so concurrent appenders share the cost
  * of a flush. A batch that fails is cut off again (ftruncate to the previous size), so the file never keeps records
- * nobody was told about, and later batches can still succeed. If even that truncation fails, the writer refuses
- * every further append: the daemon has to be restarted, and the loader then repairs the file.
+ * nobody was told about, and later batches can still succeed. If even that truncation fails (a file made immutable
+ * or read-only, an I/O error), the cut is retried before each later batch: until it succeeds those batches fail
+ * without writing anything, so no record ever lands behind a torn line, and the writer recovers by itself once
+ * the file can be written again, as it does after a full disk.
  *
  * One writer per file, in one process: the writer tracks the file size itself.
  */
@@ -34,7 +36,8 @@ export class SaveFileWriter {
   private flushing = false;
   private closing: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
-  private broken: Error | undefined;
+  /** A failed batch whose bytes may still be in the file past `size`, and why they could not be removed. */
+  private uncut: Error | undefined;
   private flushCount = 0;
   private recordCount = 0;
 
@@ -99,7 +102,6 @@ export class SaveFileWriter {
       return Promise.reject(new Error(`save-file record must be one line ending in a newline: ${JSON.stringify(line)}`));
     }
     if (this.closing !== undefined) return Promise.reject(new Error(`${this.path} is closed`));
-    if (this.broken !== undefined) return Promise.reject(this.broken);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
       if (!this.flushing) {
@@ -115,10 +117,16 @@ export class SaveFileWriter {
     return { records: this.recordCount, flushes: this.flushCount };
   }
 
-  /** Refuse new appends, wait for the queued ones, close the file. Idempotent. */
+  /**
+   * Refuse new appends, wait for the queued ones, close the file. Idempotent. Bytes of a failed batch still in the
+   * file get one more attempt at removal. If that fails too, they are what a crash between write and fsync leaves:
+   * the loader repairs a torn last line at the next start, and a whole record of the batch loads (its key was
+   * never acknowledged, so no client was routed by another choice).
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      if (this.uncut !== undefined) await this.cutBack().catch(() => undefined);
       await this.target.close();
     })();
     return this.closing;
@@ -128,10 +136,6 @@ export class SaveFileWriter {
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
-      if (this.broken !== undefined) {
-        for (const pending of batch) pending.reject(this.broken);
-        continue;
-      }
       let text = '';
       for (const pending of batch) text += pending.line;
       try {
@@ -149,31 +153,36 @@ export class SaveFileWriter {
   }
 
   private async writeBatch(data: Buffer): Promise<void> {
-    const before = this.size;
+    if (this.uncut !== undefined) {
+      try {
+        await this.cutBack();
+      } catch (err) {
+        // Appending now would put this batch behind the bytes left over (O_APPEND writes at the end).
+        throw new Error(
+          `could not save to ${this.path}: bytes of an earlier failed write (${this.uncut.message}) are still to be ` +
+            `removed (${(err as Error).message}); retried with the next record`,
+          { cause: err },
+        );
+      }
+    }
     this.flushCount++;
     try {
       const { bytesWritten } = await this.target.write(data, 0, data.length, null);
       if (bytesWritten !== data.length) throw new Error(`short write (${bytesWritten} of ${data.length} bytes)`);
       await this.target.datasync();
-      this.size = before + data.length;
+      this.size += data.length;
     } catch (err) {
-      await this.cutBack(before, err as Error);
+      this.uncut = err as Error;
+      await this.cutBack().catch(() => undefined); // left for the next batch or close() to retry
       throw new Error(`could not save to ${this.path}: ${(err as Error).message}`, { cause: err });
     }
   }
 
   /** Remove whatever part of a failed batch reached the file, so no unacknowledged record stays behind. */
-  private async cutBack(size: number, cause: Error): Promise<void> {
-    try {
-      await this.target.truncate(size);
-      await this.target.datasync();
-    } catch (err) {
-      this.broken = new Error(
-        `${this.path} is unusable: a write failed (${cause.message}) and the partial data could not be removed ` +
-          `(${(err as Error).message}); restart mysqlda to repair the file`,
-        { cause: err },
-      );
-    }
+  private async cutBack(): Promise<void> {
+    await this.target.truncate(this.size);
+    await this.target.datasync();
+    this.uncut = undefined;
   }
 }
 

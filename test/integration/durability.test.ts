@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { connectClient, exited, spawnProxyProcess, writeProxyConfig } from '../support/proxy-harness.js';
+import { clearImmutable, immutableFilesWork, setImmutable } from '../support/immutable-file.js';
+import { connectClient, exited, spawnProxyProcess, startTestProxy, writeProxyConfig } from '../support/proxy-harness.js';
+
+const canMakeImmutable = immutableFilesWork();
 
 let dir: string;
 let sandbox: Sandbox;
@@ -66,6 +69,34 @@ describe('the durable directory', () => {
     } finally {
       restarted.kill('SIGTERM');
       await exited(restarted);
+    }
+  });
+
+  it.skipIf(!canMakeImmutable)('answers 7107 for new keys while mysqlda.save cannot be written (EPERM), keeps the client, and saves again once it can', async () => {
+    const etc = path.join(dir, 'etc-immutable');
+    const proxy = await startTestProxy(sandbox, etc);
+    const saveFile = path.join(etc, 'mysqlda.save');
+    const c = await connectClient(proxy.port);
+    try {
+      await c.query('select library before-fault');
+      setImmutable(saveFile, true);
+      for (const key of ['during-fault', 'during-fault', 'after-fault']) {
+        await expect(c.query(`select library ${key}`)).rejects.toMatchObject({ errno: 7107 });
+      }
+      await c.query('select library before-fault'); // the same connection goes on: known keys still route
+      setImmutable(saveFile, false);
+      await c.query('select library after-fault');
+      const [rows] = await c.query('show library');
+      const library = (rows as { library: string }[])[0].library;
+
+      const saved = (await readFile(saveFile, 'utf8')).split('\n');
+      expect(saved.pop()).toBe('');
+      expect(saved.map((line) => line.split(' ')[2])).toEqual(['before-fault', 'after-fault']);
+      expect(saved[1].endsWith(` after-fault ${library}`)).toBe(true);
+    } finally {
+      clearImmutable(saveFile);
+      await c.end();
+      await proxy.stop();
     }
   });
 });

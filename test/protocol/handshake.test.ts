@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateScramble, nativePasswordHash, nativePasswordToken, verifyNativePassword } from '../../src/protocol/auth.js';
+import { generateScramble, nativePasswordHash, scrambleByte, nativePasswordToken, verifyNativePassword } from '../../src/protocol/auth.js';
 import { Capability } from '../../src/protocol/constants.js';
 import { encodeGreeting, encodeHandshakeResponse, isSslRequest, parseGreeting, parseHandshakeResponse } from '../../src/protocol/handshake.js';
 import { PacketFramer, encodePacket } from '../../src/protocol/packet.js';
@@ -94,6 +94,35 @@ describe('mysql_native_password', () => {
 
   it('never puts a NUL in a scramble', () => {
     for (let i = 0; i < 200; i++) expect(generateScramble().includes(0)).toBe(false);
+  });
+});
+
+describe('scramble', () => {
+  const allowed = Array.from({ length: 127 }, (_, i) => i + 1).filter((b) => b !== 0x24);
+
+  it('maps random bytes onto 1..127 without NUL and $, every allowed value from exactly two inputs', () => {
+    const hits = new Map<number, number>();
+    for (let random = 0; random < 256; random++) {
+      const value = scrambleByte(random);
+      if (value !== -1) hits.set(value, (hits.get(value) ?? 0) + 1);
+    }
+    expect([...hits.keys()].sort((a, b) => a - b)).toEqual(allowed);
+    expect(new Set(hits.values())).toEqual(new Set([2]));
+  });
+
+  it('draws scramble bytes uniformly (chi-square over a million bytes)', () => {
+    const counts = new Map<number, number>(allowed.map((b) => [b, 0]));
+    const scrambles = 50_000;
+    for (let i = 0; i < scrambles; i++) {
+      for (const byte of generateScramble()) counts.set(byte, (counts.get(byte) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(allowed.length); // nothing outside the allowed set
+    const expected = (scrambles * 20) / allowed.length;
+    let chiSquare = 0;
+    for (const count of counts.values()) chiSquare += (count - expected) ** 2 / expected;
+    // 125 degrees of freedom: mean 125, standard deviation 15.8. 300 is eleven deviations out (p < 1e-15); one
+    // value 1.5× as likely as the rest adds about 2,000 on its own.
+    expect(chiSquare).toBeLessThan(300);
   });
 });
 

@@ -5,6 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DirectoryError, DurableDirectory, type LibraryWeight } from '../../src/store/durable-directory.js';
 import { SaveFileError } from '../../src/store/loader.js';
 import { SaveFileWriter } from '../../src/store/save-file.js';
+import { clearImmutable, immutableFilesWork, setImmutable } from '../support/immutable-file.js';
+
+const canMakeImmutable = immutableFilesWork();
 
 const LIBRARIES: LibraryWeight[] = [
   { name: 'mysqlda1', weight: 1 },
@@ -20,6 +23,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
+  if (canMakeImmutable) for (const file of ['mysqlda.save', 'mysqlda.card.save']) clearImmutable(join(dir, file));
   await Promise.all(opened.map((d) => d.close()));
   await rm(dir, { recursive: true, force: true });
 });
@@ -99,6 +103,28 @@ describe('DurableDirectory keys', () => {
     expect((await coreLines()).filter((l) => l.includes(' unlucky '))).toHaveLength(1);
   });
 
+  it.skipIf(!canMakeImmutable)('refuses new keys while mysqlda.save is immutable (EPERM) and assigns them once it is writable again', async () => {
+    const d = await openDirectory();
+    const { library: early } = await d.resolveKey('early');
+    setImmutable(join(dir, 'mysqlda.save'), true);
+    for (const key of ['refused', 'refused', 'late']) {
+      const err = await rejection(d.resolveKey(key));
+      expect(err.code).toBe('PERSIST_FAILED');
+      expect(err.message).toMatch(/EPERM/);
+      expect(d.lookupKey(key)).toBeUndefined();
+    }
+    expect(await d.resolveKey('early')).toEqual({ library: early, isNew: false }); // known keys still resolve
+    setImmutable(join(dir, 'mysqlda.save'), false);
+    const late = await d.resolveKey('late');
+    expect(late.isNew).toBe(true);
+    await d.close();
+
+    expect((await coreLines()).map((l) => l.split(' ').slice(2).join(' '))).toEqual([`early ${early}`, `late ${late.library}`]);
+    const reopened = await openDirectory();
+    expect(reopened.lookupKey('refused')).toBeUndefined();
+    expect(reopened.lookupKey('late')).toBe(late.library);
+  });
+
   it('refuses keys the save file could not hold', async () => {
     const d = await openDirectory();
     for (const bad of ['', 'a b', 'evil\nmysqlda1', 'k'.repeat(65)]) {
@@ -129,6 +155,20 @@ describe('DurableDirectory correl objects', () => {
     const reopened = await openDirectory();
     expect(reopened.lookupCorrel('card', '6222020000000001')).toBe('330001');
     expect(reopened.stats().correlObjects).toBe(1);
+  });
+
+  it.skipIf(!canMakeImmutable)('refuses new bindings while their class file is immutable (EPERM) and saves them once it is writable again', async () => {
+    const d = await openDirectory();
+    await d.resolveKey('k');
+    await d.bindCorrel('card', 'first', 'k');
+    setImmutable(join(dir, 'mysqlda.card.save'), true);
+    expect((await rejection(d.bindCorrel('card', 'second', 'k'))).code).toBe('PERSIST_FAILED');
+    expect(d.lookupCorrel('card', 'second')).toBeUndefined();
+    setImmutable(join(dir, 'mysqlda.card.save'), false);
+    await d.bindCorrel('card', 'second', 'k');
+    await d.close();
+    const lines = (await readFile(join(dir, 'mysqlda.card.save'), 'utf8')).split('\n');
+    expect(lines.map((l) => l.split(' ').slice(2).join(' '))).toEqual(['first k', 'second k', '']);
   });
 
   it('requires the key to have a library', async () => {

@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SaveFileWriter, type AppendTarget } from '../../src/store/save-file.js';
+import { clearImmutable, immutableFilesWork, setImmutable } from '../support/immutable-file.js';
+
+const canMakeImmutable = immutableFilesWork();
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mysqlda-savefile-'));
 });
 afterEach(async () => {
+  if (canMakeImmutable) clearImmutable(join(dir, 'mysqlda.save'));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -32,7 +36,7 @@ async function faultyTarget(path: string) {
       return handle.datasync();
     },
     async truncate(length) {
-      if (faults.truncate > 0 && faults.truncate--) throw new Error('EROFS: read-only file system');
+      if (faults.truncate > 0 && faults.truncate--) throw Object.assign(new Error('EPERM: operation not permitted'), { code: 'EPERM' });
       return handle.truncate(length);
     },
     close: () => handle.close(),
@@ -116,16 +120,45 @@ describe('SaveFileWriter', () => {
     expect(await readFile(path, 'utf8')).toBe('first\nafter\n');
   });
 
-  it('refuses further appends when a failed batch cannot be cut back', async () => {
+  it('removes a torn line it could not cut back at once before writing anything else, then works again', async () => {
     const path = join(dir, 'mysqlda.save');
     const { target, faults } = await faultyTarget(path);
     const writer = SaveFileWriter.over(target, path, 0);
-    faults.datasync = 1;
-    faults.truncate = 1;
-    await expect(writer.append('x\n')).rejects.toThrow(/fsync failed/);
-    await expect(writer.append('y\n')).rejects.toThrow(/unusable.*restart mysqlda/);
-    expect(faults.writes).toBe(1);
+    await writer.append('first\n');
+    faults.partialWrite = true;
+    faults.truncate = 2; // the cut right after the failure and the retry before the next record both fail
+    await expect(writer.append('a-long-record-that-gets-torn\n')).rejects.toThrow(/ENOSPC/);
+    expect(await readFile(path, 'utf8')).toBe('first\na-long-record-');
+    await expect(writer.append('refused\n')).rejects.toThrow(/earlier failed write .*ENOSPC.* still to be removed .*EPERM/);
+    expect(faults.writes).toBe(2); // nothing was written behind the torn line
+    await writer.append('after\n');
     await writer.close();
+    expect(await readFile(path, 'utf8')).toBe('first\nafter\n');
+  });
+
+  it('cuts back a failed batch on close when it could not before', async () => {
+    const path = join(dir, 'mysqlda.save');
+    const { target, faults } = await faultyTarget(path);
+    const writer = SaveFileWriter.over(target, path, 0);
+    await writer.append('first\n');
+    faults.partialWrite = true;
+    faults.truncate = 1;
+    await expect(writer.append('torn-record\n')).rejects.toThrow(/ENOSPC/);
+    await writer.close();
+    expect(await readFile(path, 'utf8')).toBe('first\n');
+  });
+
+  it.skipIf(!canMakeImmutable)('refuses appends while the file is immutable (EPERM) and saves again once it is not', async () => {
+    const path = join(dir, 'mysqlda.save');
+    const writer = await SaveFileWriter.open(path);
+    await writer.append('before\n');
+    setImmutable(path, true);
+    await expect(writer.append('refused-1\n')).rejects.toThrow(/EPERM/);
+    await expect(writer.append('refused-2\n')).rejects.toThrow(/EPERM/);
+    setImmutable(path, false);
+    await Promise.all([writer.append('after-1\n'), writer.append('after-2\n')]);
+    await writer.close();
+    expect(await readFile(path, 'utf8')).toBe('before\nafter-1\nafter-2\n');
   });
 
   it('rejects records that are not exactly one line', async () => {

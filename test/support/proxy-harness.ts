@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import type { MysqldaConfig } from '../../src/config/types.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger, type Logger } from '../../src/log/logger.js';
 import { findFreePort } from '../../src/sandbox/mariadb-server.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
@@ -37,12 +37,13 @@ export async function startTestProxy(
   dir: string,
   extra?: Record<string, unknown>,
   adjust?: (config: MysqldaConfig) => void,
+  logger: Logger = silentLogger(),
 ): Promise<ProxyUnderTest> {
   const { configPath, port } = await writeProxyConfig(sandbox, dir, extra);
   const { readFile } = await import('node:fs/promises');
   const config = parseConfigText(await readFile(configPath, 'utf8'), configPath);
   adjust?.(config);
-  const proxy = await startProxy(config, silentLogger());
+  const proxy = await startProxy(config, logger);
   return { proxy, config, configPath, port, stop: () => proxy.close() };
 }
 
