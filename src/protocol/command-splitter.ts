@@ -25,6 +25,11 @@ export interface SplitResult {
   consumed: number;
   /** The sequence id of a discarded packet whose last byte this step consumed, else -1. */
   discarded: number;
+  /**
+   * How many bytes the rest of the input (from `consumed`) must hold before another split can get further; 0 when
+   * any byte helps. Lets the caller collect the chunks of a long intercepted packet and join them once.
+   */
+  needed: number;
 }
 
 /**
@@ -65,7 +70,7 @@ export class CommandSplitter {
         i += n;
         continue;
       }
-      if (end - i < 4) break;
+      if (end - i < 4) return this.shortOf(i, 4);
       const length = input[i] | (input[i + 1] << 8) | (input[i + 2] << 16);
       if (this.continuing) {
         this.continuing = length === MAX_PACKET_PAYLOAD;
@@ -74,7 +79,7 @@ export class CommandSplitter {
         continue;
       }
       const headLength = Math.min(length, this.headBytes);
-      if (end - i - 4 < headLength) break;
+      if (end - i - 4 < headLength) return this.shortOf(i, 4 + headLength);
       const sequenceId = input[i + 3];
       const verdict = this.classify(input, i + 4, headLength, length, sequenceId);
       if (verdict === Verdict.FORWARD) {
@@ -89,17 +94,23 @@ export class CommandSplitter {
         this.discardedSequenceId = sequenceId;
         this.continuing = length === MAX_PACKET_PAYLOAD;
         this.payloadRemaining = length;
-        return { forwardBytes: i, command: null, consumed: i + 4, discarded: -1 };
+        return { forwardBytes: i, command: null, consumed: i + 4, discarded: -1, needed: 0 };
       }
-      if (end - i - 4 < length) break;
+      if (end - i - 4 < length) return this.shortOf(i, 4 + length);
       return {
         forwardBytes: i,
         command: { sequenceId, payload: input.subarray(i + 4, i + 4 + length) },
         consumed: i + 4 + length,
         discarded: -1,
+        needed: 0,
       };
     }
-    return { forwardBytes: i, command: null, consumed: i, discarded: -1 };
+    return { forwardBytes: i, command: null, consumed: i, discarded: -1, needed: 0 };
+  }
+
+  /** The input ran out at `i`, a packet start, `needed` bytes short of a decision. */
+  private shortOf(i: number, needed: number): SplitResult {
+    return { forwardBytes: i, command: null, consumed: i, discarded: -1, needed };
   }
 
   /** Passes over the rest of a discarded packet (continuation frames too); reports it once its last byte is read. */
@@ -115,7 +126,7 @@ export class CommandSplitter {
       }
       if (!this.continuing) {
         this.discardingPacket = false;
-        return { forwardBytes: 0, command: null, consumed: i, discarded: this.discardedSequenceId };
+        return { forwardBytes: 0, command: null, consumed: i, discarded: this.discardedSequenceId, needed: 0 };
       }
       if (end - i < 4) break;
       const length = input[i] | (input[i + 1] << 8) | (input[i + 2] << 16);
@@ -123,6 +134,6 @@ export class CommandSplitter {
       this.payloadRemaining = length;
       i += 4;
     }
-    return { forwardBytes: 0, command: null, consumed: i, discarded: -1 };
+    return { forwardBytes: 0, command: null, consumed: i, discarded: -1, needed: 0 };
   }
 }

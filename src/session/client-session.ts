@@ -105,6 +105,11 @@ export class ClientSession implements KillableSession {
 
   private readonly splitter: CommandSplitter;
   private backlog: Buffer | null = null;
+  /**
+   * Chunks read behind a backlog that is still short of a whole intercepted packet (CommandSplitter's `needed`):
+   * joined once when enough has arrived, not copied again with every read.
+   */
+  private held: { chunks: Buffer[]; bytes: number; needed: number } = { chunks: [], bytes: 0, needed: 0 };
   /** The client socket's reads when not 'data' events (plain TCP): the scratch buffer until routed, then its own. */
   private input: ReadBuffer | null = null;
   /** The backlog is a view of the client socket's reused read buffer (valid until the next read). */
@@ -180,6 +185,7 @@ export class ClientSession implements KillableSession {
     this.releaseBackend();
     this.splice.releaseWaiters();
     this.backlog = null;
+    this.held = { chunks: [], bytes: 0, needed: 0 };
     if (this.quitting && this.socket.writableLength === 0) {
       // After COM_QUIT the client expects nothing more: the socket closes at once, as MySQL's does, without the
       // half-close and the wait for the client's FIN that a refused or failed session needs for its last ERR.
@@ -264,7 +270,14 @@ export class ClientSession implements KillableSession {
     this.bytesFromClient += chunk.length;
     if (this.phase.name === 'ready') {
       if (this.backlog) {
-        this.backlog = Buffer.concat([this.backlog, chunk]);
+        const held = this.held;
+        if (this.backlog.length + held.bytes + chunk.length < held.needed) {
+          held.chunks.push(borrowed ? Buffer.from(chunk) : chunk);
+          held.bytes += chunk.length;
+          if (this.pumping && this.backlog.length + held.bytes > MAX_HELD_BACKLOG) this.splice.pause(PauseReason.HANDLING_COMMAND);
+          return false;
+        }
+        this.backlog = this.joinHeld(chunk);
         this.backlogBorrowed = false;
       } else {
         this.backlog = chunk;
@@ -284,6 +297,15 @@ export class ClientSession implements KillableSession {
     }
     this.onAuthenticationData(borrowed ? Buffer.from(chunk) : chunk);
     return false;
+  }
+
+  /** The backlog, the chunks held behind it and `chunk` (if any), as one buffer. */
+  private joinHeld(chunk?: Buffer): Buffer {
+    const held = this.held;
+    const parts = [this.backlog!, ...held.chunks];
+    if (chunk) parts.push(chunk);
+    this.held = { chunks: [], bytes: 0, needed: 0 };
+    return Buffer.concat(parts);
   }
 
   /** Bytes of the login or of a COM_CHANGE_USER exchange. */
@@ -466,11 +488,13 @@ export class ClientSession implements KillableSession {
    */
   private pump(): void {
     if (this.pumping) return;
+    if (this.held.chunks.length > 0) this.backlog = this.joinHeld();
     while (this.backlog && this.phase.name === 'ready') {
       const input = this.backlog;
       const step = this.splitter.split(input);
       if (step.forwardBytes > 0) this.splice.forward(step.forwardBytes === input.length ? input : input.subarray(0, step.forwardBytes));
       this.backlog = step.consumed === input.length ? null : input.subarray(step.consumed);
+      this.held.needed = step.needed;
       let handling: Promise<void>;
       if (step.discarded >= 0) {
         handling = this.answerDiscarded(step.discarded);
@@ -650,7 +674,7 @@ export class ClientSession implements KillableSession {
     if (!exchange) return;
     this.phase = { name: 'changing-user', exchange };
     // Auth-switch answers arrive as packets of the exchange, not as commands.
-    const early = this.backlog;
+    const early = this.backlog ? this.joinHeld() : null;
     this.backlog = null;
     this.splice.unpause(PauseReason.HANDLING_COMMAND);
     exchange.start(packet.sequenceId + 1);
