@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { isProcessAlive, waitForExit } from '../../src/supervisor/process-table.js';
 import { ensureBuilt, PROJECT_ROOT } from '../cli/ensure-built.js';
 import { connectClient, exited, writeProxyConfig } from '../support/proxy-harness.js';

@@ -3,16 +3,16 @@
  * Flags: --libraries N (default 2), --replicas N (per library, default 1), --port P (default 13306 if free).
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.js';
-import { createLogger } from '../log/logger.js';
-import { startProxy, type RunningProxy } from '../server.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startProxy, type RunningProxy } from '../../src/server.js';
+import { PROJECT_ROOT } from '../project-root.js';
 import { assertMariadbInstalled } from './installation.js';
 import { findFreePort, isPortFree } from './ports.js';
 import { Sandbox } from './sandbox.js';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const PREFERRED_PORT = 13306;
 
 interface Flags {
