@@ -284,7 +284,7 @@ describe('mysqlda -a start (daemon mode)', () => {
     });
     expect((await stat(m.logFile)).mode & 0o777).toBe(0o640);
     expect((await m.mysqlda('-a', 'stop')).code).toBe(0);
-    expect(await readFile(m.logFile, 'utf8')).toContain('"role":"worker","msg":"mysqlda stopped"');
+    expect(await readFile(m.logFile, 'utf8')).toContain('"role":"worker","msg":"proxy closed: sessions ended, save files closed"');
   });
 
   it('kill stops supervisor and worker at once; restart starts a new daemon', async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
+import { prettyDestination } from '../../src/log/pretty.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { PROJECT_ROOT } from '../project-root.js';
 import { assertMariadbInstalled } from './installation.js';
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
     await writeFile(configPath, sandbox.configJson({ listenPort: port, saveDir: etc }), { mode: 0o600 });
     await chmod(configPath, 0o600); // it holds the password; an older file may have had another mode
     const config = await loadConfigFile(configPath);
-    proxy = await startProxy(config, createLogger('info'));
+    // A person watches the sandbox: its proxy's log lines are printed readably, even through a pipe (| tee).
+    proxy = await startProxy(config, createLogger('info', prettyDestination(process.stdout)));
     printServers(sandbox, proxy.address.port, configPath);
   } catch (error) {
     console.error(`mysqlda did not start: ${(error as Error).message}`);
