@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine (issue 5).
+ * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine.
  *
  *   npm run bench                      the full run (about 11 minutes): bench/results/latest.{json,md} and history/
  *   npm run bench -- --quick           every figure from tiny runs (under a minute), written to a temporary

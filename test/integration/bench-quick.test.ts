@@ -75,7 +75,7 @@ describe('npm run bench -- --quick', () => {
     expect(result.targets.every((target) => target.verdict === 'not judged')).toBe(true);
 
     const markdown = await readFile(path.join(out, 'latest.md'), 'utf8');
-    expect(markdown).toContain('## Targets (issue 5)');
+    expect(markdown).toContain('## Targets, figures of this run');
     expect(markdown).toContain(result.machine.cpuModel);
   }, 300_000);
 });
