@@ -2,29 +2,35 @@
 # non-root user mysqlda (uid 10001), with the config, the save files and the pid file in the volume /etc/mysqlda.
 #
 #   docker build -t mysqlda .
-#   docker run -d --name mysqlda --restart unless-stopped -p 13306:13306 -p 13380:13380 \
+#   docker run -d --name mysqlda --restart unless-stopped -p 13306:13306 -p 127.0.0.1:13380:13380 \
 #     -v /srv/mysqlda:/etc/mysqlda mysqlda
 #   docker exec mysqlda mysqlda -f /etc/mysqlda/mysqlda.conf -a status     (or -a reload; `docker stop` stops cleanly)
 #
 # /srv/mysqlda must hold mysqlda.conf (mode 0600, owned by uid 10001, which also writes the save files there) with
 #   "server": { "listen_ip": "0.0.0.0", ... }     so that the published SQL port reaches it, and
-#   "admin":  { "http": "0.0.0.0:13380" }         for the HEALTHCHECK below and for scraping /metrics from outside.
+#   "admin":  { "http": "0.0.0.0:13380" }         for the HEALTHCHECK below and for scraping /metrics.
+# The admin port has no authentication (it serves /metrics, /status and reload): the run line above publishes it
+# on the host's loopback only; scrape it from the host, or put an authenticating proxy in front of it.
 # The healthcheck itself asks 127.0.0.1:13380/healthz inside the container; without the admin listener the
 # container stays "unhealthy" (set MYSQLDA_HEALTHCHECK_URL if the admin port differs).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Production dependencies only, without install scripts (`prepare` would build).
+# Production dependencies only, without install scripts (`prepare` would build). npm 10.8 can stop half-way
+# ("Exit handler never called!") and still exit 0: `npm ls` exits 1 when a dependency is missing or invalid, so an
+# incomplete node_modules fails the build here rather than the container at run time.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm ls --omit=dev --all >/dev/null
 
 # The compiled program.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npm ls --all >/dev/null
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Prints the README's client compatibility table (markdown) from the compatibility suite's results,
+ * Prints the client compatibility table of docs/compatibility.md (markdown) from the compatibility suite's results,
  * test/compat/results/latest.json, written by `npx vitest run --project integration test/integration/compat-`.
  *
  *   node scripts/compat-table.mjs [results.json]

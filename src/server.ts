@@ -370,7 +370,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
         for (const session of [...sessions]) session.close('mysqlda is shutting down');
         await stopped;
         await stopEverything();
-        logger.notice('mysqlda stopped');
+        // The process around the proxy (foreground run, supervisor) says 'mysqlda stopped' once it exits.
+        logger.notice('proxy closed: sessions ended, save files closed');
       })();
       return closing;
     },

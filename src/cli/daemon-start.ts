@@ -37,7 +37,7 @@ export async function startDaemon(options: StartOptions, deps: DaemonStartDeps):
   if (!loaded) return EXIT.failure;
   const { configPath, served } = loaded;
   const { config } = served;
-  for (const warning of served.warnings) deps.stderr(`mysqlda: warning: ${warning}\n`);
+  for (const warning of served.startWarnings) deps.stderr(`mysqlda: warning: ${warning}\n`);
 
   const current = await inspectPidFile(config.daemon.pidFile);
   if (current.state === 'running') {

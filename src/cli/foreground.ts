@@ -54,7 +54,7 @@ export async function runForeground(options: ForegroundOptions, deps: Foreground
     deps.stderr(`mysqlda: cannot start: ${lock.message}\n`);
     return EXIT.failure;
   }
-  for (const warning of served.warnings) logger.warn({ configPath }, warning);
+  for (const warning of served.startWarnings) logger.warn({ configPath }, warning);
 
   const signals = handleSignals(deps.signals, (signal) => {
     logger.warn({ signal }, `second ${signal}: exiting without a clean stop`);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigFileExistsError, writeDefaultConfig } from '../config/default-config.js';
 import { resolveConfigPath } from '../config/locate.js';
 import { createLogger } from '../log/logger.js';
+import { terminalDestination } from '../log/pretty.js';
 import { nodeSelfCommand, type SelfCommand } from '../supervisor/self-command.js';
 import { EXIT, USAGE, parseArgs, type CliCommand, type StartOptions } from './args.js';
 import { runControlAction } from './daemon-control.js';
@@ -23,7 +24,8 @@ function processDeps(): CliDeps {
     cwd: process.cwd(),
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
-    createLogger: (level) => createLogger(level),
+    // --no-daemon: readable lines when a person watches the terminal, JSON for a service manager or a pipe.
+    createLogger: (level) => createLogger(level, terminalDestination()),
     // Loaded only for start: -v, --help and init work without the proxy's module graph.
     startProxy: async (config, logger, options) => (await import('../server.js')).startProxy(config, logger, options),
     signals: process,

@@ -10,8 +10,8 @@ const DEFAULT_CHUNK_BYTES = 1 << 20;
 
 /**
  * A text file read line by line through one reused buffer. A save file of any size then costs one chunk of
- * memory, not a copy of the whole file: fresh pages are what reading a large file costs most (a 44 MB file read
- * whole took 126 ms on the bench VM, read in 1 MB chunks 8 ms).
+ * memory, not a copy of the whole file: fresh pages are what reading a large file costs most (a 44 MB save file on a 2-core AMD EPYC VM, the
+ * machine of bench/results/latest.md: 126 ms read whole with readFile, 8 ms in 1 MB chunks).
  */
 export class LineFile {
   private constructor(

@@ -14,22 +14,28 @@ const CORE_SAVE_FILE = 'mysqlda.save';
 
 export interface ServedConfig {
   config: MysqldaConfig;
-  /** Lines for the log: unknown keys, a world-readable file, an -s name that is not mysqlda.save. */
+  /**
+   * The config file's warnings (unknown keys, a world-readable file) as the loader words them: the reloader, which
+   * also reads the file through loadServedConfig, prefixes them with `config: ` itself.
+   */
   warnings: string[];
+  /** What to say once at start: the file's warnings as `config: …` lines, and an -s name that is not mysqlda.save. */
+  startWarnings: string[];
 }
 
 /** Loads and validates `configPath` (absolute); throws ConfigError listing every problem. */
 export async function loadServedConfig(configPath: string, saveFile: string | undefined, cwd: string): Promise<ServedConfig> {
   const loaded = await loadConfigFileWithWarnings(configPath);
-  const warnings = loaded.warnings.map((warning) => `config: ${warning}`);
-  if (saveFile === undefined) return { config: loaded.config, warnings };
+  const warnings = loaded.warnings;
+  const startWarnings = warnings.map((warning) => `config: ${warning}`);
+  if (saveFile === undefined) return { config: loaded.config, warnings, startWarnings };
   // mysqlda's -s named the core save file; here its directory is the save directory.
   const file = path.resolve(cwd, saveFile);
   const saveDir = path.dirname(file);
   if (path.basename(file) !== CORE_SAVE_FILE) {
-    warnings.push(`-s: only the directory is used; the core save file is ${path.join(saveDir, CORE_SAVE_FILE)}`);
+    startWarnings.push(`-s: only the directory is used; the core save file is ${path.join(saveDir, CORE_SAVE_FILE)}`);
   }
-  return { config: { ...loaded.config, saveDir }, warnings };
+  return { config: { ...loaded.config, saveDir }, warnings, startWarnings };
 }
 
 /**

@@ -77,7 +77,7 @@ async function start(settings: WorkerSettings, logger: Logger): Promise<RunningP
   try {
     const served = await loadServedConfig(settings.configPath, settings.saveFile, settings.cwd);
     logger.level = startLogLevel(served.config, settings.logLevel);
-    for (const warning of served.warnings) logger.warn({ configPath: settings.configPath }, warning);
+    for (const warning of served.startWarnings) logger.warn({ configPath: settings.configPath }, warning);
     // A reload re-reads the file the same way, -s included, so it does not look like a save-directory change.
     return await startProxy(served.config, logger, { loadConfig: (path) => loadServedConfig(path, settings.saveFile, settings.cwd) });
   } catch (error) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shortFile, summarizeProfile, type CpuProfile } from '../../src/bench/cpu-profile.js';
+import { shortFile, summarizeProfile, type CpuProfile } from '../../bench/src/cpu-profile.js';
 
 const ROOT = '/work/main';
 

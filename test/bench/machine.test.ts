@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findTools } from '../../src/bench/machine.js';
+import { findTools } from '../../bench/src/machine.js';
 
 describe('the tools the bench needs', () => {
   const dirs: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judge } from '../../src/bench/results.js';
+import { judge } from '../../bench/src/results.js';
 
 describe('a target verdict', () => {
   it('is goal, bar or fail for a figure where higher is better', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interleaved, median, medianRecord } from '../../src/bench/stats.js';
+import { interleaved, median, medianRecord } from '../../bench/src/stats.js';
 
 describe('median', () => {
   it('is the middle value of an odd count and the mean of the two middle values of an even count', () => {

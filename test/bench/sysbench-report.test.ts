@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHistogram, parseSysbenchReport, percentile, sysbenchArgs } from '../../src/bench/sysbench.js';
+import { parseHistogram, parseSysbenchReport, percentile, sysbenchArgs } from '../../bench/src/sysbench.js';
 
 /** What Debian's sysbench 1.0.20 prints for `--histogram=on --percentile=99 run` (buckets trimmed). */
 const REPORT = `sysbench 1.0.20 (using system LuaJIT 2.1.0-beta3)

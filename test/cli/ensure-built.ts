@@ -1,6 +1,7 @@
 /**
- * bin/mysqlda runs the compiled dist/: tests that run it rebuild dist/ first when it is missing or older than
- * src/ (`npm test` builds before running vitest; a lone `npx vitest run <file>` does not).
+ * bin/mysqlda runs the compiled dist/, and the bench runs from build/: tests that run them recompile first when the
+ * output is missing or older than its sources (`npm test` builds both before running vitest; a lone
+ * `npx vitest run <file>` does not).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -18,13 +19,24 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-export function ensureBuilt(): void {
-  const entry = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(path.join(PROJECT_ROOT, 'src'))) return;
-  // Type errors elsewhere in the tree do not stop tsc from emitting; what matters here is that main.js exists.
-  spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+function compileUnlessFresh(tsconfig: string, entry: string, sources: string[]): void {
+  const output = path.join(PROJECT_ROOT, entry);
+  const newestSource = Math.max(...sources.map((dir) => newestMtime(path.join(PROJECT_ROOT, dir))));
+  if (existsSync(output) && statSync(output).mtimeMs >= newestSource) return;
+  // Type errors elsewhere in the tree do not stop tsc from emitting; what matters here is that the entry exists.
+  spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig], {
     cwd: PROJECT_ROOT,
     stdio: 'ignore',
   });
-  if (!existsSync(entry)) throw new Error('npm run build did not produce dist/cli/main.js');
+  if (!existsSync(output)) throw new Error(`tsc -p ${tsconfig} did not produce ${entry}`);
+}
+
+/** dist/, the proxy. */
+export function ensureBuilt(): void {
+  compileUnlessFresh('tsconfig.build.json', 'dist/cli/main.js', ['src']);
+}
+
+/** build/bench/src/, the benchmark (with the sandbox and the proxy modules it imports). */
+export function ensureBenchBuilt(): void {
+  compileUnlessFresh('bench/tsconfig.json', 'build/bench/src/main.js', ['bench/src', 'tools', 'src']);
 }

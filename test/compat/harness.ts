@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
 import { recordClientResults, type ClientResult } from './results.js';
 import { BIG_BLOB_BYTES, CHECKS, scenarioBlob, scenarioEnv, scenarioInfile, type CheckId } from './scenario.js';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { MariadbServer } from '../../src/sandbox/mariadb-server.js';
+import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
 import type { RunningProxy } from '../../src/server.js';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { nextEvent } from '../support/next-event.js';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { findFreePort, MariadbServer } from '../../src/sandbox/mariadb-server.js';
+import { findFreePort, MariadbServer } from '../../tools/sandbox/mariadb-server.js';
 import { startProxy } from '../../src/server.js';
 import { connectClient } from '../support/proxy-harness.js';
 

@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findTools } from '../../src/bench/machine.js';
-import type { BenchResult } from '../../src/bench/results.js';
-import { removeTree } from '../../src/sandbox/tree.js';
+import { findTools } from '../../bench/src/machine.js';
+import type { BenchResult } from '../../bench/src/results.js';
+import { removeTree } from '../../tools/sandbox/tree.js';
+import { ensureBenchBuilt, ensureBuilt } from '../cli/ensure-built.js';
 import { PROJECT_ROOT } from '../support/proxy-harness.js';
 
 const run = promisify(execFile);
@@ -31,8 +32,10 @@ describe('npm run bench -- --quick', () => {
   it('measures every figure of the full run, each a finite number, and writes the JSON and markdown results', async () => {
     // Fails (never skips) on a machine without them, with the apt-get line that installs them.
     findTools();
+    ensureBuilt();
+    ensureBenchBuilt();
     out = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-bench-quick-test-'));
-    await run(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/main.js'), '--quick', '--out', out], {
+    await run(process.execPath, [path.join(PROJECT_ROOT, 'build/bench/src/main.js'), '--quick', '--out', out], {
       cwd: PROJECT_ROOT,
       maxBuffer: 16 << 20,
     });
@@ -72,7 +75,7 @@ describe('npm run bench -- --quick', () => {
     expect(result.targets.every((target) => target.verdict === 'not judged')).toBe(true);
 
     const markdown = await readFile(path.join(out, 'latest.md'), 'utf8');
-    expect(markdown).toContain('## Targets (issue 5)');
+    expect(markdown).toContain('## Targets, figures of this run');
     expect(markdown).toContain(result.machine.cpuModel);
   }, 300_000);
 });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativePasswordHashText } from '../../src/protocol/auth.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
 
 const run = promisify(execFile);

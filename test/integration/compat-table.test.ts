@@ -39,7 +39,7 @@ async function table(results: ResultsFile): Promise<string> {
 }
 
 describe('scripts/compat-table.mjs', () => {
-  it('prints one markdown row per client in the README order, with known gaps and failures named, and a legend', async () => {
+  it('prints one markdown row per client in the order of docs/compatibility.md, with known gaps and failures named, and a legend', async () => {
     const out = await table({
       description: '',
       checks: { connect: 'connects', reset: 'resets', unused: 'not run by anyone' },

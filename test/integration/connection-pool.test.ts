@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/backend/connection-pool.js';
 import type { ServerConfig } from '../../src/config/types.js';
 import { DEFAULT_CHARSET } from '../../src/protocol/constants.js';
-import { findFreePort, MariadbServer } from '../../src/sandbox/mariadb-server.js';
+import { findFreePort, MariadbServer } from '../../tools/sandbox/mariadb-server.js';
 
 let dir: string;
 let server: MariadbServer;

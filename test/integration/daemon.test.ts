@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { isProcessAlive, waitForExit } from '../../src/supervisor/process-table.js';
 import { ensureBuilt, PROJECT_ROOT } from '../cli/ensure-built.js';
 import { connectClient, exited, writeProxyConfig } from '../support/proxy-harness.js';
@@ -284,7 +284,7 @@ describe('mysqlda -a start (daemon mode)', () => {
     });
     expect((await stat(m.logFile)).mode & 0o777).toBe(0o640);
     expect((await m.mysqlda('-a', 'stop')).code).toBe(0);
-    expect(await readFile(m.logFile, 'utf8')).toContain('"role":"worker","msg":"mysqlda stopped"');
+    expect(await readFile(m.logFile, 'utf8')).toContain('"role":"worker","msg":"proxy closed: sessions ended, save files closed"');
   });
 
   it('kill stops supervisor and worker at once; restart starts a new daemon', async () => {

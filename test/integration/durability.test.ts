@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { clearImmutable, immutableFilesWork, setImmutable } from '../support/immutable-file.js';
 import { connectClient, exited, spawnProxyProcess, startTestProxy, writeProxyConfig } from '../support/proxy-harness.js';
 

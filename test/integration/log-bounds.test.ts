@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { Capability, DEFAULT_CHARSET } from '../../src/protocol/constants.js';
 import { encodeHandshakeResponse } from '../../src/protocol/handshake.js';
 import { encodePacket } from '../../src/protocol/packet.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { startTestProxy } from '../support/proxy-harness.js';
 
 let dir: string;

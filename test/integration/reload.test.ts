@@ -5,8 +5,8 @@ import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { findFreePort } from '../../src/sandbox/mariadb-server.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { findFreePort } from '../../tools/sandbox/mariadb-server.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { backendPort, connectClient } from '../support/proxy-harness.js';
 

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { hasApplied, Sandbox } from '../../src/sandbox/sandbox.js';
-import { findFreePort, MariadbServer } from '../../src/sandbox/mariadb-server.js';
-import { removeTree } from '../../src/sandbox/tree.js';
+import { hasApplied, Sandbox } from '../../tools/sandbox/sandbox.js';
+import { findFreePort, MariadbServer } from '../../tools/sandbox/mariadb-server.js';
+import { removeTree } from '../../tools/sandbox/tree.js';
 import { childMariadbdPids, startTestSandbox, type TestSandbox } from '../support/sandbox.js';
 
 let testSandbox: TestSandbox;

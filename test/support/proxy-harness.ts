@@ -8,8 +8,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import type { MysqldaConfig } from '../../src/config/types.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
-import { findFreePort } from '../../src/sandbox/mariadb-server.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { findFreePort } from '../../tools/sandbox/mariadb-server.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');

@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
-import { removeTree } from '../../src/sandbox/tree.js';
+import { Sandbox, type SandboxOptions } from '../../tools/sandbox/sandbox.js';
+import { removeTree } from '../../tools/sandbox/tree.js';
 
 export interface TestSandbox {
   sandbox: Sandbox;

@@ -3,10 +3,10 @@
  * reused buffer, back-pressure both ways) and no MySQL logic at all. Its cost is the floor for any proxy written
  * in Node on this machine; what mysqlda costs above it is mysqlda's own.
  *
- *   node dist/bench/node-forwarder.js <listen-port> <target-port>     (both on 127.0.0.1)
+ *   node build/bench/src/node-forwarder.js <listen-port> <target-port>     (both on 127.0.0.1)
  */
 import net from 'node:net';
-import { adoptReadBuffer, ReadBuffer } from '../socket/read-buffer.js';
+import { adoptReadBuffer, ReadBuffer } from '../../src/socket/read-buffer.js';
 
 function splice(client: net.Socket, targetPort: number): void {
   const fromServer = new ReadBuffer();

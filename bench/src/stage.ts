@@ -4,13 +4,13 @@
  * tables, haproxy in TCP mode and a bare Node forwarder in front of it, and the built proxy as a separate process.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { findFreePort } from '../sandbox/ports.js';
-import { Sandbox } from '../sandbox/sandbox.js';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../tools/project-root.js';
+import { findFreePort } from '../../tools/sandbox/ports.js';
+import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { ListeningProcess } from './listening-process.js';
 import type { Tools } from './machine.js';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const MYSQLDA_BIN = join(PROJECT_ROOT, 'bin/mysqlda');
 
 export type PathName = 'direct' | 'haproxy' | 'node' | 'mysqlda';
@@ -19,7 +19,7 @@ export const PATH_NAMES: readonly PathName[] = ['direct', 'haproxy', 'node', 'my
 export const PATH_DESCRIPTIONS: Record<PathName, string> = {
   direct: 'the client talks to MariaDB itself',
   haproxy: 'haproxy in TCP mode, one thread: a layer-4 forwarder in C',
-  node: 'a bare TCP forwarder in Node with the socket plumbing mysqlda uses and no MySQL logic (src/bench/node-forwarder.ts): the floor for a proxy written in Node',
+  node: 'a bare TCP forwarder in Node with the socket plumbing mysqlda uses and no MySQL logic (bench/src/node-forwarder.ts): the floor for a proxy written in Node',
   mysqlda: 'the proxy, after `select library <key>` on each connection',
 };
 
@@ -172,7 +172,8 @@ export async function bigRowsBytes(sandbox: Sandbox): Promise<number> {
 /** haproxy as a layer-4 forwarder: TCP mode, one thread, in the foreground. */
 async function startNodeForwarder(serverPort: number): Promise<{ process: ListeningProcess; port: number }> {
   const port = await findFreePort();
-  const script = join(PROJECT_ROOT, 'dist/bench/node-forwarder.js');
+  // Compiled beside this module (build/bench/src/): the bench runs from its compiled copy.
+  const script = join(import.meta.dirname, 'node-forwarder.js');
   const started = await ListeningProcess.start({ name: 'node forwarder', command: process.execPath, args: [script, String(port), String(serverPort)], port });
   return { process: started, port };
 }

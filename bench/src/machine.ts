@@ -5,8 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
-import { mariadbInstallation } from '../sandbox/installation.js';
+import { delimiter, join } from 'node:path';
+import { PROJECT_ROOT } from '../../tools/project-root.js';
+import { mariadbInstallation } from '../../tools/sandbox/installation.js';
 
 /** Debian's packages: what a CI script installs before `npm test` (which runs the quick bench). */
 export const BENCH_APT_PACKAGES = ['haproxy', 'sysbench'] as const;
@@ -82,7 +83,7 @@ export function describeMachine(tools: Tools): Machine {
 /** `git describe --always --dirty` of the project: the tree a result was measured on. */
 export function describeCommit(): string {
   try {
-    const cwd = resolve(import.meta.dirname, '../..');
+    const cwd = PROJECT_ROOT;
     return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return 'unknown';

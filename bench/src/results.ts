@@ -1,5 +1,6 @@
 /**
- * The result of a bench run (bench/results/latest.json) and issue 5's targets, judged from figures of the same run.
+ * The result of a bench run (bench/results/latest.json) and the performance targets (a bar to meet, a goal to
+ * reach), judged from figures of the same run.
  */
 import type { DirectoryLoad } from './directory-load.js';
 import type { IdleMemory } from './idle-sessions.js';
@@ -81,7 +82,7 @@ export function judge(measured: number, bar: number, goal: number, better: 'high
 
 const MB = 1e6;
 
-/** Issue 5's table, row by row, from this run's figures. A quick run is not judged: its counts are tiny. */
+/** The targets, row by row, from this run's figures. A quick run is not judged: its counts are tiny. */
 export function judgeTargets(result: Omit<BenchResult, 'targets'>): Target[] {
   const rows: Omit<Target, 'verdict'>[] = [];
   const cell = (workload: Workload, connections: number, path: PathName) => findCell(result.throughput, workload, connections, path);

@@ -1,18 +1,21 @@
 /**
- * `npm run sandbox`: mysqlda in front of real, throwaway MariaDB servers, to try it by hand.
+ * `npm run sandbox`: mysqlda in front of real, throwaway MariaDB servers, to try it by hand. The proxy is the
+ * built program itself (bin/mysqlda -a start --no-daemon); its JSON log lines are printed readably here.
  * Flags: --libraries N (default 2), --replicas N (per library, default 1), --port P (default 13306 if free).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.js';
-import { createLogger } from '../log/logger.js';
-import { startProxy, type RunningProxy } from '../server.js';
+import { prettyLine } from '../../src/log/pretty.js';
+import { PROJECT_ROOT } from '../project-root.js';
 import { assertMariadbInstalled } from './installation.js';
 import { findFreePort, isPortFree } from './ports.js';
 import { Sandbox } from './sandbox.js';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const PREFERRED_PORT = 13306;
 
 interface Flags {
@@ -74,32 +77,59 @@ async function main(): Promise<void> {
   console.log(`Starting ${plural(flags.libraries, 'library')} × (master + ${plural(flags.replicas, 'replica')}) in ${dir} ...`);
   const sandbox = await Sandbox.start({ dir, libraries: flags.libraries, replicas: flags.replicas, log: (line) => console.log(`  ${line}`) });
 
-  let proxy: RunningProxy | undefined;
+  // The proxy is the shipped program (bin/mysqlda on dist/, `--no-daemon`), in a process group of its own so that
+  // Ctrl-C reaches it once, from here, after which it stops cleanly (a second signal would make it exit at once).
+  let proxy: ChildProcess | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    await proxy?.close().catch((error: unknown) => console.error(`closing the proxy: ${(error as Error).message}`));
+    if (proxy && proxy.exitCode === null && proxy.signalCode === null) {
+      const exited = once(proxy, 'exit');
+      proxy.kill('SIGTERM');
+      await exited;
+    }
     await sandbox.stop();
     process.exit(code);
   };
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
+  process.once('exit', () => proxy?.kill('SIGKILL'));
 
-  try {
-    const port = flags.port ?? ((await isPortFree(PREFERRED_PORT)) ? PREFERRED_PORT : await findFreePort());
-    await mkdir(etc, { recursive: true });
-    const configPath = join(etc, 'mysqlda.conf');
-    await writeFile(configPath, sandbox.configJson({ listenPort: port, saveDir: etc }), { mode: 0o600 });
-    await chmod(configPath, 0o600); // it holds the password; an older file may have had another mode
-    const config = await loadConfigFile(configPath);
-    proxy = await startProxy(config, createLogger('info'));
-    printServers(sandbox, proxy.address.port, configPath);
-  } catch (error) {
-    console.error(`mysqlda did not start: ${(error as Error).message}`);
+  const port = flags.port ?? ((await isPortFree(PREFERRED_PORT)) ? PREFERRED_PORT : await findFreePort());
+  await mkdir(etc, { recursive: true });
+  const configPath = join(etc, 'mysqlda.conf');
+  await writeFile(configPath, sandbox.configJson({ listenPort: port, saveDir: etc }), { mode: 0o600 });
+  await chmod(configPath, 0o600); // it holds the password; an older file may have had another mode
+  proxy = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/mysqlda'), '-f', configPath, '-a', 'start', '--no-daemon', '--loglevel-info'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  createInterface({ input: proxy.stdout! }).on('line', (line) => process.stdout.write(prettyLine(line, { colour })));
+  proxy.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`mysqlda exited (${signal ?? `code ${code}`})`);
     console.error(`(keys saved by earlier runs are in ${etc}/mysqlda*.save: delete them to start over)`);
-    await shutdown(1);
+    void shutdown(1);
+  });
+  if (await acceptsConnections(port, proxy)) printServers(sandbox, port, configPath);
+}
+
+/** Waits until the proxy listens on `port`; false if it exits first. */
+async function acceptsConnections(port: number, proxy: ChildProcess): Promise<boolean> {
+  while (proxy.exitCode === null && proxy.signalCode === null) {
+    const connected = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (connected) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  return false;
 }
 
 main().catch((error: unknown) => {

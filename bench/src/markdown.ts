@@ -1,4 +1,4 @@
-/** bench/results/latest.md: the machine, issue 5's targets judged, then every figure of the run. */
+/** bench/results/latest.md: the machine, the performance targets judged, then every figure of the run. */
 import type { LoadCell, LoadFigures } from './load-cells.js';
 import { findCell, JUDGED_CONNECTIONS, megabytesPerSecond, type BenchResult, type Target, type Verdict } from './results.js';
 import { PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './stage.js';
@@ -229,7 +229,7 @@ export function renderMarkdown(result: BenchResult): string {
       ],
     ),
     '',
-    '## Targets (issue 5), figures of this run',
+    '## Targets, figures of this run',
     '',
     targetsTable(result.targets),
     '',

@@ -1,21 +1,22 @@
 /**
- * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine (issue 5).
+ * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine.
  *
- *   node dist/bench/main.js            the full run (about 11 minutes): bench/results/latest.{json,md} and history/
- *   node dist/bench/main.js --quick    every figure from tiny runs (under a minute), written to a temporary
+ *   npm run bench                      the full run (about 11 minutes): bench/results/latest.{json,md} and history/
+ *   npm run bench -- --quick           every figure from tiny runs (under a minute), written to a temporary
  *                                      directory unless --out is given: what `npm test` runs so the bench never rots
  *   --out DIR                          where latest.json and latest.md go
  *   --keep                             keep the working directory (servers' datadirs, configs, save files)
  *   --wait-quiet                       on a shared machine: first wait (up to 30 min) until the machine has been
  *                                      nearly idle for 20 s, so that other work disturbs the measurement less
  *
- * Profiling the proxy instead: see profile.ts (`node dist/bench/profile.js`).
+ * Profiling the proxy instead: see profile.ts (`node build/bench/src/profile.js` after `npm run build:tools`).
  */
 import { copyFile, mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { removeTree } from '../sandbox/tree.js';
+import { PROJECT_ROOT } from '../../tools/project-root.js';
+import { removeTree } from '../../tools/sandbox/tree.js';
 import { measureDirectoryLoad } from './directory-load.js';
 import { measureIdleClients } from './idle-sessions.js';
 import { measureCells, warmUp, type CellSpec, type LoadContext } from './load-cells.js';
@@ -29,7 +30,6 @@ import { bigRowsBytes, PATH_NAMES, Stage } from './stage.js';
 /** Descriptors kept free besides the idle clients: servers, pipes, sysbench, the proxy's backend connections. */
 const OPEN_FILES_MARGIN = 1_000;
 
-export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench/results');
 
 interface Flags {

@@ -3,9 +3,10 @@
  * queries, and the latency histogram, from which p50/p95/p99 are taken (sysbench itself prints one percentile).
  */
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../tools/project-root.js';
 
-export const LUA_SCRIPT = resolve(import.meta.dirname, '../../bench/lua/mysqlda.lua');
+export const LUA_SCRIPT = join(PROJECT_ROOT, 'bench/lua/mysqlda.lua');
 
 export type Workload = 'point_text' | 'point_ps' | 'read_only' | 'big_rows' | 'blob' | 'churn' | 'new_keys';
 

@@ -1,4 +1,4 @@
-/** How much a bench run does: the full run of issue 5, or the quick run `npm test` makes so the bench never rots. */
+/** How much a bench run does: the full run that judges the performance targets, or the quick run `npm test` makes so the bench never rots. */
 import type { TestData } from './stage.js';
 import type { Workload } from './sysbench.js';
 

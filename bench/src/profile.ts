@@ -7,7 +7,7 @@
  *   --tool perf                `perf record` on the proxy process (the proxy runs with --perf-basic-prof): kernel,
  *                              Node's C++, libc and JavaScript, by shared object and symbol
  *
- *   node dist/bench/profile.js [--tool cpu-prof|perf] [--workload point_ps] [--connections 32] [--seconds 15]
+ *   node build/bench/src/profile.js [--tool cpu-prof|perf] [--workload point_ps] [--connections 32] [--seconds 15]
  *                              [--out FILE.md] [--keep]
  *
  * The summary (markdown) goes to --out, default bench/results/profiles/<tool>-<workload>-<connections>.md; the raw
@@ -17,7 +17,8 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { removeTree } from '../sandbox/tree.js';
+import { PROJECT_ROOT } from '../../tools/project-root.js';
+import { removeTree } from '../../tools/sandbox/tree.js';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
 import { jitDso, PERF_NODE_FLAGS, recordPerf, summarizePerf, type PerfSummary } from './perf-profile.js';
 import { describeCommit, describeMachine, findTools } from './machine.js';
@@ -26,7 +27,6 @@ import { FULL } from './settings.js';
 import { Stage } from './stage.js';
 import { runSysbench, type SysbenchReport, type Workload } from './sysbench.js';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const TOP_FUNCTIONS = 30;
 
 type Tool = 'cpu-prof' | 'perf';
