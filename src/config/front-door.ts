@@ -6,7 +6,7 @@ import { parseAddressPattern } from '../guard/address-list.js';
 import { childPath, type JsonObject, type JsonValue } from './jsonc.js';
 import { Review, checkKnownKeys, describe, field, fieldPath, isJsonObject, readInteger, readOptionalString, readString, type Field } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS } from './schema.js';
-import type { FrontDoorConfig, SqlRuleConfig } from './types.js';
+import type { ClientUserConfig, FrontDoorConfig, SqlRuleConfig } from './types.js';
 
 /** The extension keys of `server`. `server` is the section already read for listen_ip/listen_port. */
 export function readFrontDoor(review: Review, server: JsonObject): FrontDoorConfig | undefined {
@@ -25,12 +25,10 @@ export function readFrontDoor(review: Review, server: JsonObject): FrontDoorConf
   return Object.values(config).some((value) => value === undefined) ? undefined : (config as FrontDoorConfig);
 }
 
-/** users[].hosts, users[].max_connections, users[].max_queries_per_second. */
-export function readAccountLimits(
-  review: Review,
-  entry: JsonObject,
-  userPath: string,
-): { hosts: string[] | null; maxConnections: number | null; maxQueriesPerSecond: number | null } | undefined {
+export type AccountLimits = Pick<ClientUserConfig, 'hosts' | 'maxConnections' | 'maxQueriesPerSecond'>;
+
+/** hosts, max_connections, max_queries_per_second of a users[] account or of the auth block. */
+export function readAccountLimits(review: Review, entry: JsonObject, userPath: string): AccountLimits | undefined {
   const hosts = readAddressList(review, field(entry, 'hosts', userPath));
   const maxConnections = readOptionalInteger(review, field(entry, 'max_connections', userPath), LIMITS.accountMaxConnections);
   const maxQueriesPerSecond = readOptionalInteger(review, field(entry, 'max_queries_per_second', userPath), LIMITS.maxQueriesPerSecond);

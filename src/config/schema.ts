@@ -134,7 +134,7 @@ export const KNOWN_KEYS = {
     'max_throttle_ms',
     'max_lobby_packet_bytes',
   ],
-  auth: ['user', 'pass', 'db'],
+  auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
   storage: ['save_dir'],
   library: ['instance', 'weight', 'forward'],

@@ -21,7 +21,7 @@ import {
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
 import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readTls, readUsers } from './extensions.js';
-import { readFrontDoor, readRules } from './front-door.js';
+import { readAccountLimits, readFrontDoor, readRules, type AccountLimits } from './front-door.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
 
@@ -31,7 +31,9 @@ export interface ValidatedConfig {
   warnings: string[];
 }
 
-type Credentials = MysqldaConfig['auth'];
+const NO_LIMITS: AccountLimits = { hosts: null, maxConnections: null, maxQueriesPerSecond: null };
+
+type Credentials = MysqldaConfig['auth'] & { limits: AccountLimits };
 
 export function validateConfig(document: JsonValue, configPath: string): ValidatedConfig {
   const absolutePath = path.resolve(configPath);
@@ -48,7 +50,7 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const pool = readPool(review, document);
   const saveDir = readSaveDir(review, document, absolutePath);
   const configDir = path.dirname(absolutePath);
-  const libraries = readLibraries(review, document, auth ?? { user: '', password: '', database: '' }, configDir);
+  const libraries = readLibraries(review, document, auth ?? { user: '', password: '', database: '', limits: NO_LIMITS }, configDir);
 
   const libraryNames = libraries ? new Set(libraries.map((library) => library.name)) : undefined;
   const users = readUsers(review, document, auth?.user, libraryNames);
@@ -65,7 +67,8 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   }
   if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
   const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules };
-  return { config: { configPath: absolutePath, listen, frontDoor, auth, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
+  const credentials = { user: auth.user, password: auth.password, database: auth.database };
+  return { config: { configPath: absolutePath, listen, frontDoor, auth: credentials, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }
 
 /** mysqlda's single `auth` block as the first client account. */
@@ -77,9 +80,7 @@ function authAccount(auth: Credentials): ClientUserConfig {
     library: null,
     key: null,
     admin: false,
-    hosts: null,
-    maxConnections: null,
-    maxQueriesPerSecond: null,
+    ...auth.limits,
   };
 }
 
@@ -111,8 +112,10 @@ function readAuth(review: Review, document: JsonObject): Credentials | undefined
   const user = readString(review, field(auth, 'user', 'auth'), { nonEmpty: true });
   const password = readString(review, field(auth, 'pass', 'auth'), { fallback: DEFAULTS.authPassword });
   const database = readString(review, field(auth, 'db', 'auth'), { fallback: DEFAULTS.authDatabase });
-  if (user === undefined || password === undefined || database === undefined) return undefined;
-  return { user, password, database };
+  // Extensions: the account limits users[] accounts have, for configs that keep mysqlda's single account.
+  const limits = readAccountLimits(review, auth, 'auth');
+  if (user === undefined || password === undefined || database === undefined || limits === undefined) return undefined;
+  return { user, password, database, limits };
 }
 
 function readPool(review: Review, document: JsonObject): PoolConfig | undefined {

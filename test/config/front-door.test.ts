@@ -103,3 +103,14 @@ describe('rules', () => {
     expect(diff.restartNeeded).toEqual([]);
   });
 });
+
+describe('limits of the auth account', () => {
+  it('are read from the auth block, for configs with mysqlda\'s single account', () => {
+    const document = baseConfig();
+    Object.assign(document.auth, { hosts: ['10.0.0.0/8'], max_connections: 100, max_queries_per_second: 2000 });
+    const { config, warnings } = parse(document);
+    expect(config.users[0]).toMatchObject({ user: 'app', hosts: ['10.0.0.0/8'], maxConnections: 100, maxQueriesPerSecond: 2000 });
+    expect(config.auth).toEqual({ user: 'app', password: 'pw', database: 'appdb' });
+    expect(warnings).toEqual([]);
+  });
+});
