@@ -69,6 +69,8 @@ export interface ClientUserConfig {
   key: string | null;
   /** May run mysqlda's admin statements on the SQL port. */
   admin: boolean;
+  /** A statement of this account running longer is killed on its server (KILL QUERY); absent: no limit. */
+  queryTimeoutMs?: number;
 }
 
 /** TLS towards clients (extension `tls`). Paths are absolute. */
@@ -131,4 +133,18 @@ export interface MysqldaConfig {
   failover: FailoverConfig;
   admin: AdminConfig;
   daemon: DaemonConfig;
+  shutdown: ShutdownConfig;
+  log: LogConfig;
+}
+
+/** The graceful stop (SIGTERM, `-a stop`). */
+export interface ShutdownConfig {
+  /** server.drain_timeout_s: the longest a stop waits for statements in flight and open transactions. */
+  drainTimeoutSeconds: number;
+}
+
+/** What is logged about statements (extension `log`). */
+export interface LogConfig {
+  /** A statement whose answer takes longer is logged once; 0 = off. */
+  slowQueryMs: number;
 }

@@ -20,7 +20,7 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
-import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readTls, readUsers } from './extensions.js';
+import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readLog, readTls, readUsers } from './extensions.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
 
@@ -54,12 +54,15 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const failover = readFailover(review, document);
   const admin = readAdmin(review, document);
   const daemon = readDaemon(review, document, configDir);
+  const shutdown = readShutdown(review, document);
+  const log = readLog(review, document);
 
   if (review.problems.length > 0 || !listen || !auth || !pool || saveDir === undefined || !libraries) {
     throw new ConfigError(absolutePath, review.problems);
   }
   if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
-  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon };
+  if (!shutdown || !log) throw new ConfigError(absolutePath, review.problems);
+  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, shutdown, log };
   return { config: { configPath: absolutePath, listen, auth, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }
 
@@ -93,6 +96,14 @@ function readListen(review: Review, document: JsonObject): MysqldaConfig['listen
   }
   const port = readInteger(review, field(server, 'listen_port', 'server'), LIMITS.port);
   return host !== undefined && port !== undefined ? { host, port } : undefined;
+}
+
+/** Extension server.drain_timeout_s (read apart from readListen: the listen address is mysqlda's own). */
+function readShutdown(review: Review, document: JsonObject): MysqldaConfig['shutdown'] | undefined {
+  const server = document.server;
+  if (!isJsonObject(server)) return { drainTimeoutSeconds: DEFAULTS.drainTimeoutSeconds };
+  const drainTimeoutSeconds = readInteger(review, field(server, 'drain_timeout_s', 'server'), LIMITS.drainTimeoutSeconds, DEFAULTS.drainTimeoutSeconds);
+  return drainTimeoutSeconds === undefined ? undefined : { drainTimeoutSeconds };
 }
 
 function readAuth(review: Review, document: JsonObject): Credentials | undefined {
