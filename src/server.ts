@@ -20,6 +20,7 @@ import type { ProxyStatus, ReloadResult } from './observability/status.js';
 import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/constants.js';
 import { ClientSession, type SessionSummary } from './session/client-session.js';
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
+import { StatementTiming } from './session/statement-clock.js';
 import { DurableDirectory } from './store/durable-directory.js';
 
 export type { ProxyStatus, ReloadResult } from './observability/status.js';
@@ -74,6 +75,7 @@ function accountsOf(config: MysqldaConfig): Map<string, ClientAccount> {
         library: user.library,
         key: user.key,
         admin: user.admin,
+        ...(user.queryTimeoutMs ? { queryTimeoutMs: user.queryTimeoutMs } : {}),
       },
     ]),
   );
@@ -125,6 +127,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   logger.info({ keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
 
   const events = new ProxyEvents();
+  const statementTiming = new StatementTiming(config.log.slowQueryMs);
   let backends: Backends;
   try {
     backends = await Backends.open(config, { logger, events, probe: options.probe });
@@ -245,6 +248,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
         adminServer = nextAdmin;
       }
       if (diff.logLevel?.to) logger.level = diff.logLevel.to;
+      statementTiming.slowQueryMs = next.log.slowQueryMs;
       for (const change of diff.servers) {
         for (const server of change.removed) leaveServer(change.library, server, `server ${server} was removed from library ${change.library}`);
       }
@@ -269,7 +273,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
     },
   };
-  const metrics = new ProxyMetrics(events, { status, sessions: summaries, pools: () => pools.stats() });
+  const metrics = new ProxyMetrics(events, { status, sessions: summaries, pools: () => pools.stats(), commandDurations: statementTiming.durations });
   const startAdmin = async (endpoint: { host: string; port: number }) => {
     const started = await AdminHttpServer.listen(endpoint.host, endpoint.port, control, metrics);
     logger.notice({ admin: `${started.address.host}:${started.address.port}` }, 'admin HTTP listener is serving /metrics, /healthz, /status');
@@ -287,6 +291,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     events,
     admin: adminStatementHandler(control),
     findSession: (id) => [...sessions].find((session) => session.id === id),
+    statementTiming,
   };
 
   const server = net.createServer({ noDelay: true }, (socket) => {

@@ -24,6 +24,8 @@ import { killByConnectionId, killRunningStatement, type KillHost } from './sessi
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
 import { PauseReason, Splice, type SpliceOwner } from './splice.js';
 import { StatementBroker, type StatementHost } from './statement-broker.js';
+import { statementText, type SlowStatement } from './statement-clock.js';
+import { LOBBY_LABEL } from '../observability/command-durations.js';
 
 /**
  * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
@@ -118,7 +120,7 @@ export class ClientSession implements KillableSession {
     this.host = new ClientSession.Host(this);
     this.broker = new StatementBroker(this.host);
     this.lobby = new Lobby(this.host, this.history);
-    this.splice = new Splice(socket, this.host);
+    this.splice = new Splice(socket, this.host, services.statementTiming, LOBBY_LABEL);
     socket.setNoDelay(true);
     this.listenToClient(socket);
     const login = new ClientLogin(this.loginHost(), socket, this.scramble);
@@ -154,6 +156,7 @@ export class ClientSession implements KillableSession {
     this.phase = { name: 'closed' };
     if (left.name === 'login') left.login.stop();
     if (this.relocation) clearTimeout(this.relocation.timer);
+    this.splice.clock.stop();
     this.releaseBackend();
     this.splice.releaseWaiters();
     this.backlog = null;
@@ -309,6 +312,7 @@ export class ClientSession implements KillableSession {
     this.deprecateEof = deprecateEof;
     this.account = account;
     this.user = account.user;
+    this.splice.clock.setTimeout(account.queryTimeoutMs ?? 0);
     this.phase = { name: 'ready' };
     this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user, tls: this.socket instanceof tls.TLSSocket }, 'session opened');
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
@@ -376,7 +380,7 @@ export class ClientSession implements KillableSession {
       if (verdict === Verdict.INTERCEPT) return verdict;
       this.lastCommandSequence = sequenceId;
       this.commands++;
-      this.tracker!.commandSent(command);
+      this.splice.commandSent(buf, start, payloadLength, 0);
       return Verdict.FORWARD;
     }
     switch (command) {
@@ -397,7 +401,7 @@ export class ClientSession implements KillableSession {
     }
     this.lastCommandSequence = sequenceId;
     this.commands++;
-    this.tracker!.commandSent(command);
+    this.splice.commandSent(buf, start, payloadLength, 0);
     return Verdict.FORWARD;
   };
 
@@ -536,6 +540,7 @@ export class ClientSession implements KillableSession {
     this.phase = { name: 'ready' };
     this.account = account;
     this.user = account.user;
+    this.splice.clock.setTimeout(account.queryTimeoutMs ?? 0);
     this.history.clear();
     this.broker.clear();
     this.lobby.clear();
@@ -614,7 +619,7 @@ export class ClientSession implements KillableSession {
   private forward(packet: Packet, tag: number): void {
     if (!this.backend || !this.tracker) return;
     this.lastCommandSequence = packet.sequenceId;
-    this.tracker.commandSent(packet.payload[0], tag);
+    this.splice.commandSent(packet.payload, 0, packet.payload.length, tag);
     this.splice.forward(encodePacket(packet.payload, packet.sequenceId));
   }
 
@@ -719,6 +724,7 @@ export class ClientSession implements KillableSession {
     this.reportTraffic();
     this.attachBackend(connection);
     this.route = { library, key: key ?? '' };
+    this.splice.clock.routed(library);
     this.lobby.pendingBegin = null;
     this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');
@@ -774,6 +780,32 @@ export class ClientSession implements KillableSession {
     if (!this.history.settle(tag, ok)) {
       this.services.logger.warn({ session: this.id }, `more than ${this.history.limit} session settings; the oldest are not carried over`);
     }
+  }
+
+  /** An answer took at least log.slow_query_ms: one log line. */
+  private slowStatement(statement: SlowStatement): void {
+    this.services.logger.notice(
+      {
+        session: this.id,
+        user: this.user,
+        client: this.clientAddress,
+        library: this.route?.library ?? null,
+        server: this.backend?.address ?? null,
+        durationMs: Math.round(statement.ms * 1000) / 1000,
+        bytes: statement.bytes,
+        statement: statementText(statement, (id) => this.broker.sqlOfBackendStatement(id)),
+      },
+      'slow statement',
+    );
+  }
+
+  /** The statement in flight ran for the account's query_timeout_ms: its server stops it and answers ERR 1317. */
+  private statementOverdue(): void {
+    const backend = this.backend;
+    if (!backend || this.closed) return;
+    const limit = this.account?.queryTimeoutMs;
+    this.services.logger.notice({ session: this.id, user: this.user, server: backend.address, queryTimeoutMs: limit }, 'statement ran past query_timeout_ms: killing it');
+    void killRunningStatement(this.services, backend, this.id);
   }
 
   /** The backend closed under the session: the client hears why, if it waits for an answer, and the session ends. */
@@ -872,6 +904,12 @@ export class ClientSession implements KillableSession {
     }
     backendClosed(connection: BackendConnection): void {
       this.session.backendClosed(connection);
+    }
+    slowStatement(statement: SlowStatement): void {
+      this.session.slowStatement(statement);
+    }
+    statementOverdue(): void {
+      this.session.statementOverdue();
     }
   };
 }

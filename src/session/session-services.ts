@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ProxyError } from '../protocol/error-codes.js';
 import type { DurableDirectory } from '../store/durable-directory.js';
+import type { StatementTiming } from './statement-clock.js';
 
 /** What the greeting copies from the backends, so clients adapt to the real server (version, capabilities). */
 export interface GreetingTemplate {
@@ -23,6 +24,8 @@ export interface ClientAccount {
   library: string | null;
   key: string | null;
   admin: boolean;
+  /** A statement running longer is killed on its server (KILL QUERY); absent: no limit. */
+  queryTimeoutMs?: number;
 }
 
 /** What KILL needs of another session. */
@@ -58,4 +61,6 @@ export interface SessionServices {
    * not an admin statement. Absent when the proxy has no admin module.
    */
   admin?(sql: string, user: string): Promise<AdminReply | null>;
+  /** Where command durations go, and the slow-query threshold. Absent: durations are not reported. */
+  readonly statementTiming?: StatementTiming;
 }
