@@ -22,6 +22,7 @@ import { ClientSession, type SessionSummary } from './session/client-session.js'
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
 import { StatementTiming } from './session/statement-clock.js';
 import { DurableDirectory } from './store/durable-directory.js';
+import { drainSessions } from './session/session-drain.js';
 
 export type { ProxyStatus, ReloadResult } from './observability/status.js';
 export { poolOptionsOf };
@@ -38,6 +39,13 @@ export interface RunningProxy {
   adminAddress(): { host: string; port: number } | null;
   /** Stop accepting, close every client session and backend connection, flush the save files. */
   close(): Promise<void>;
+  /**
+   * The graceful stop (SIGTERM, `-a stop`): stop accepting and answer /healthz 503 at once, let statements in
+   * flight and open transactions finish for up to server.drain_timeout_s, then close() (save files flushed).
+   */
+  drain(): Promise<void>;
+  /** The longest drain() lets sessions run (server.drain_timeout_s, as last loaded). */
+  drainTimeoutMs(): number;
 }
 
 export interface StartOptions {
@@ -155,7 +163,10 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const startedAt = new Date();
   let connectionIds = 0;
   let closing: Promise<void> | null = null;
+  let draining = false;
   const sessions = new Set<ClientSession>();
+  /** Called whenever a session ends while mysqlda drains. */
+  let onSessionEnded: (() => void) | null = null;
   /** Accepted client sockets not yet closed: sessions, and ended sessions whose socket is still closing. */
   let clientSockets = 0;
   const summaries = () => [...sessions].map((session) => session.summary());
@@ -196,7 +207,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     };
   };
 
-  const readiness = (): { ready: boolean; reason: string } => {
+  const readiness = (): { ready: boolean; reason: string; draining?: boolean } => {
+    if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
     const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
     if (down.length === 0) return { ready: true, reason: 'ok' };
@@ -297,7 +309,10 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const server = net.createServer({ noDelay: true }, (socket) => {
     clientSockets++;
     socket.once('close', () => clientSockets--);
-    const session = new ClientSession(socket, services, (closed) => sessions.delete(closed));
+    const session = new ClientSession(socket, services, (closed) => {
+      sessions.delete(closed);
+      onSessionEnded?.();
+    });
     if (!session.closed) sessions.add(session);
   });
   server.on('error', (err) => logger.error({ err }, 'listener error'));
@@ -340,6 +355,25 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const session of [...sessions]) session.close('mysqlda is shutting down');
+        await stopped;
+        await stopEverything();
+        logger.notice('mysqlda stopped');
+      })();
+      return closing;
+    },
+    drainTimeoutMs: () => config.shutdown.drainTimeoutSeconds * 1000,
+    drain() {
+      closing ??= (async () => {
+        draining = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const timeoutMs = config.shutdown.drainTimeoutSeconds * 1000;
+        logger.notice({ sessions: sessions.size, drainTimeoutS: config.shutdown.drainTimeoutSeconds }, 'draining: no new connections; sessions end at their next command boundary outside a transaction');
+        await drainSessions(sessions, timeoutMs, (listener) => (onSessionEnded = listener));
+        onSessionEnded = null;
+        const left = sessions.size;
+        if (left > 0) logger.warn({ sessions: left }, `drain timeout (${config.shutdown.drainTimeoutSeconds} s): closing ${left} session(s) still busy`);
+        for (const session of [...sessions]) session.shutDown('mysqlda is shutting down: drain timeout reached');
+        draining = false;
         await stopped;
         await stopEverything();
         logger.notice('mysqlda stopped');

@@ -373,7 +373,7 @@ export class ClientSession implements KillableSession {
       this.oversizedLobbyPacket = sequenceId;
       return Verdict.FORWARD;
     }
-    if (!this.route || headLength === 0 || this.relocation) return Verdict.INTERCEPT;
+    if (!this.route || headLength === 0 || this.relocation || this.draining) return Verdict.INTERCEPT;
     const command = buf[start];
     if (command >= Command.STMT_PREPARE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
       const verdict = this.broker.classify(command, buf, start, headLength, payloadLength);
@@ -435,6 +435,7 @@ export class ClientSession implements KillableSession {
         })
         .finally(() => {
           this.pumping = false;
+          if (this.draining) void this.endIfIdleWhileDraining();
           this.splice.unpause(PauseReason.HANDLING_COMMAND);
           this.pump();
         });
@@ -447,6 +448,7 @@ export class ClientSession implements KillableSession {
     const command = payload[0];
     this.commands++;
     if (command === Command.QUIT) return this.quit();
+    if (this.draining && !(await this.admitWhileDraining(packet))) return;
     if (this.relocation && !(await this.relocate(packet))) return;
     if (command === Command.QUERY) {
       const sql = payload.toString('utf8', 1);
@@ -693,6 +695,52 @@ export class ClientSession implements KillableSession {
     this.relocation = null;
     this.services.logger.info({ session: this.id, library: this.route.library, server: connection.address }, 'session moved off a removed server');
     return true;
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------------
+
+  /** mysqlda is stopping: see drain(). */
+  private draining = false;
+
+  /**
+   * mysqlda is stopping (SIGTERM, `-a stop`): the session ends at its first command boundary outside a
+   * transaction. An answer in flight still reaches the client, a transaction may run to its COMMIT or ROLLBACK,
+   * and a new command outside a transaction is refused with ERR 1053. The server ends what is left at its drain
+   * timeout (shutDown). A session still logging in, or changing user, ends at once.
+   */
+  drain(): void {
+    if (this.closed || this.draining) return;
+    if (this.phase.name !== 'ready') return this.close('mysqlda is shutting down');
+    this.draining = true;
+    void this.endIfIdleWhileDraining();
+  }
+
+  /** Ends the session now (drain timeout): ERR 1053 where the client can read it as an answer, then the close. */
+  shutDown(reason: string): void {
+    if (this.closed) return;
+    const tracker = this.tracker;
+    if (tracker?.awaitingResponseStart) this.replyError(this.lastCommandSequence + 1, ProxyErrors.serverShutdown());
+    else if (!this.pumping && (!tracker || tracker.idle)) this.replyError(0, ProxyErrors.serverShutdown());
+    this.close(reason, 'warn');
+  }
+
+  private async endIfIdleWhileDraining(): Promise<void> {
+    await this.splice.waitIdle();
+    if (this.closed || this.pumping || this.currentStatus() & ServerStatus.IN_TRANS) return;
+    // As MySQL 8 does when it closes a connection while stopping: an unsolicited ERR 1053 (sequence 0), then
+    // the close. mysql2 reports it as the reason the connection ended; Connector/J reads it as the next answer.
+    this.replyError(0, ProxyErrors.serverShutdown());
+    this.close('mysqlda is shutting down');
+  }
+
+  /** A command while draining: served inside a transaction, else refused with ERR 1053 and the session ends. */
+  private async admitWhileDraining(packet: Packet): Promise<boolean> {
+    await this.splice.waitIdle();
+    if (this.closed) return false;
+    if (this.currentStatus() & ServerStatus.IN_TRANS) return true;
+    this.replyError(packet.sequenceId + 1, ProxyErrors.serverShutdown());
+    this.close('mysqlda is shutting down');
+    return false;
   }
 
   // ---- routing -------------------------------------------------------------------------------

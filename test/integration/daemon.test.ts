@@ -97,7 +97,7 @@ async function setUp(name: string, program: string[] = [process.execPath, BIN]) 
 /** `-a stop` succeeded; on a busy machine it may first have said what it waits for. */
 function expectStopped(result: Result, pid: number): void {
   expect(result).toMatchObject({ code: 0, stderr: '' });
-  expect(result.stdout).toMatch(new RegExp(`^(mysqlda: waiting for pid ${pid} to close its sessions \\(up to 30 s\\)\\n)?mysqlda: stopped \\(pid ${pid}\\)\\n$`));
+  expect(result.stdout).toMatch(new RegExp(`^(mysqlda: waiting for pid ${pid} to drain and close its sessions \\(up to \\d+ s\\)\\n)?mysqlda: stopped \\(pid ${pid}\\)\\n$`));
 }
 
 async function childrenOf(pid: number): Promise<number[]> {
