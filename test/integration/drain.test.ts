@@ -8,6 +8,10 @@ import { silentLogger } from '../../src/log/logger.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { ensureBuilt } from '../cli/ensure-built.js';
+import { parseErr } from '../../src/protocol/generic-packets.js';
+import { encodePacket, PacketFramer, type Packet } from '../../src/protocol/packet.js';
+import { copyingReader } from '../../src/socket/read-buffer.js';
+import { query, rawClient } from '../support/raw-client.js';
 import { backendPort, canConnect, connectClient, exited, spawnProxyProcess, writeProxyConfig } from '../support/proxy-harness.js';
 
 let dir: string;
@@ -112,19 +116,31 @@ describe('graceful drain', () => {
     await server.end();
   });
 
-  it('refuses a command sent outside a transaction while draining with ERR 1053', async () => {
+  it('answers a command that arrives outside a transaction while draining with ERR 1053, after the answer in flight', async () => {
     const { proxy, port } = await startDrainable(30);
     const server = await connectServer();
-    const client = await connectClient(port);
-    client.on('error', () => {}); // the unsolicited ERR that may come first is reported here
+    const client = await rawClient(port);
     await client.query('select library drain-4');
-    const first = client.query('select sleep(1) as slept');
+    const framer = new PacketFramer();
+    const packets: Packet[] = [];
+    // Without DEPRECATE_EOF: column count, column definition, EOF, the row, EOF; then the answer to the second command.
+    const sixPackets = new Promise<void>((resolve) => {
+      client.connection.setReader(
+        copyingReader((chunk) => {
+          packets.push(...framer.push(chunk));
+          if (packets.length >= 6) resolve();
+        }),
+      );
+    });
+    client.connection.socket.resume();
+    client.connection.socket.write(encodePacket(query('select sleep(1) as slept'), 0));
     await waitUntilRunning(server, 'select sleep(1) as slept');
-    // mysql2 sends this one as soon as the first answer is in: the proxy is draining by then.
-    const second = client.query('select 2');
     const drained = proxy.drain();
-    expect((await first)[0]).toEqual([{ slept: 0 }]);
-    await expect(second).rejects.toMatchObject({ errno: 1053 });
+    client.connection.socket.write(encodePacket(query('select 2'), 0));
+    await sixPackets;
+    expect(packets[3].payload.toString('latin1')).toContain('0');
+    const refusal = parseErr(packets[5].payload);
+    expect([packets[5].sequenceId, refusal.code, refusal.message]).toEqual([1, 1053, 'Server shutdown in progress']);
     await drained;
     await server.end();
   });
