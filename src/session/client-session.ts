@@ -373,7 +373,9 @@ export class ClientSession implements KillableSession {
       this.oversizedLobbyPacket = sequenceId;
       return Verdict.FORWARD;
     }
-    if (!this.route || headLength === 0 || this.relocation || this.draining) return Verdict.INTERCEPT;
+    if (!this.route || headLength === 0 || this.relocation) return Verdict.INTERCEPT;
+    // While mysqlda drains, each command is decided in handleCommand: served in a transaction, else refused.
+    if (this.draining) return Verdict.INTERCEPT;
     const command = buf[start];
     if (command >= Command.STMT_PREPARE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
       const verdict = this.broker.classify(command, buf, start, headLength, payloadLength);
