@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (prom-client). Counters move in ProxyEvents handlers, which fire at session and backend
- * boundaries only; gauges are read from the proxy's state when /metrics is scraped. Nothing here runs per packet.
+ * boundaries only; gauges, and the command durations the sessions' statement clocks count, are read from the
+ * proxy's state when /metrics is scraped. Nothing here runs per packet.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { ServerPoolStats } from '../backend/backend-pools.js';
