@@ -52,7 +52,9 @@ USER mysqlda
 EXPOSE 13306 13380
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "require('http').get(process.env.MYSQLDA_HEALTHCHECK_URL, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
-# SIGTERM: stop accepting, close the sessions, flush the save files (within docker stop's 10 s by default).
+# SIGTERM: stop accepting, let statements in flight and open transactions finish (server.drain_timeout_s, 30 s by
+# default), close the sessions, flush the save files. docker stop kills after 10 s unless given -t / stop_grace_period:
+# give it the drain timeout plus a few seconds, or set server.drain_timeout_s below the grace period.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "/app/bin/mysqlda"]
 CMD ["-f", "/etc/mysqlda/mysqlda.conf", "-a", "start", "--no-daemon"]

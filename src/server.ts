@@ -21,10 +21,12 @@ import type { ProxyStatus, ReloadResult } from './observability/status.js';
 import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/constants.js';
 import { ClientSession, type SessionSummary } from './session/client-session.js';
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
+import { StatementTiming } from './session/statement-clock.js';
 import { DurableDirectory } from './store/durable-directory.js';
 import { FrontDoor } from './guard/front-door.js';
 import { encodeErr } from './protocol/generic-packets.js';
 import { encodePacket } from './protocol/packet.js';
+import { drainSessions } from './session/session-drain.js';
 
 export type { ProxyStatus, ReloadResult } from './observability/status.js';
 export { poolOptionsOf };
@@ -41,6 +43,13 @@ export interface RunningProxy {
   adminAddress(): { host: string; port: number } | null;
   /** Stop accepting, close every client session and backend connection, flush the save files. */
   close(): Promise<void>;
+  /**
+   * The graceful stop (SIGTERM, `-a stop`): stop accepting and answer /healthz 503 at once, let statements in
+   * flight and open transactions finish for up to server.drain_timeout_s, then close() (save files flushed).
+   */
+  drain(): Promise<void>;
+  /** The longest drain() lets sessions run (server.drain_timeout_s, as last loaded). */
+  drainTimeoutMs(): number;
 }
 
 export interface StartOptions {
@@ -81,6 +90,7 @@ function accountsOf(config: MysqldaConfig): Map<string, ClientAccount> {
         library: user.library,
         key: user.key,
         admin: user.admin,
+        ...(user.queryTimeoutMs ? { queryTimeoutMs: user.queryTimeoutMs } : {}),
       },
     ]),
   );
@@ -132,6 +142,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   logger.info({ keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
 
   const events = new ProxyEvents();
+  const statementTiming = new StatementTiming(config.log.slowQueryMs);
   let backends: Backends;
   try {
     backends = await Backends.open(config, { logger, events, probe: options.probe });
@@ -160,7 +171,10 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const startedAt = new Date();
   let connectionIds = 0;
   let closing: Promise<void> | null = null;
+  let draining = false;
   const sessions = new Set<ClientSession>();
+  /** Called whenever a session ends while mysqlda drains. */
+  let onSessionEnded: (() => void) | null = null;
   /** Accepted client sockets not yet closed: sessions, and ended sessions whose socket is still closing. */
   let clientSockets = 0;
   const summaries = () => [...sessions].map((session) => session.summary());
@@ -201,7 +215,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     };
   };
 
-  const readiness = (): { ready: boolean; reason: string } => {
+  const readiness = (): { ready: boolean; reason: string; draining?: boolean } => {
+    if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
     const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
     if (down.length === 0) return { ready: true, reason: 'ok' };
@@ -255,6 +270,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
         adminServer = nextAdmin;
       }
       if (diff.logLevel?.to) logger.level = diff.logLevel.to;
+      statementTiming.slowQueryMs = next.log.slowQueryMs;
       for (const change of diff.servers) {
         for (const server of change.removed) leaveServer(change.library, server, `server ${server} was removed from library ${change.library}`);
       }
@@ -279,7 +295,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
     },
   };
-  const metrics = new ProxyMetrics(events, { status, sessions: summaries, pools: () => pools.stats() });
+  const metrics = new ProxyMetrics(events, { status, sessions: summaries, pools: () => pools.stats(), commandDurations: statementTiming.durations });
   const startAdmin = async (endpoint: { host: string; port: number }) => {
     const started = await AdminHttpServer.listen(endpoint.host, endpoint.port, control, metrics);
     logger.notice({ admin: `${started.address.host}:${started.address.port}` }, 'admin HTTP listener is serving /metrics, /healthz, /status');
@@ -300,6 +316,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     frontDoor,
     admin: adminStatementHandler(control),
     findSession: (id) => [...sessions].find((session) => session.id === id),
+    statementTiming,
   };
 
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -307,7 +324,15 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     socket.once('close', () => clientSockets--);
     const admitted = frontDoor.admitConnection(socket.remoteAddress, sessions.size);
     if ('refused' in admitted) return refuseConnection(socket, admitted);
-    const session = new ClientSession(socket, services, (closed) => sessions.delete(closed), admitted.delayMs);
+    const session = new ClientSession(
+      socket,
+      services,
+      (closed) => {
+        sessions.delete(closed);
+        onSessionEnded?.();
+      },
+      admitted.delayMs,
+    );
     if (!session.closed) sessions.add(session);
   });
 
@@ -372,6 +397,25 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
         await stopEverything();
         // The process around the proxy (foreground run, supervisor) says 'mysqlda stopped' once it exits.
         logger.notice('proxy closed: sessions ended, save files closed');
+      })();
+      return closing;
+    },
+    drainTimeoutMs: () => config.shutdown.drainTimeoutSeconds * 1000,
+    drain() {
+      closing ??= (async () => {
+        draining = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const timeoutMs = config.shutdown.drainTimeoutSeconds * 1000;
+        logger.notice({ sessions: sessions.size, drainTimeoutS: config.shutdown.drainTimeoutSeconds }, 'draining: no new connections; sessions end at their next command boundary outside a transaction');
+        await drainSessions(sessions, timeoutMs, (listener) => (onSessionEnded = listener));
+        onSessionEnded = null;
+        const left = sessions.size;
+        if (left > 0) logger.warn({ sessions: left }, `drain timeout (${config.shutdown.drainTimeoutSeconds} s): closing ${left} session(s) still busy`);
+        for (const session of [...sessions]) session.shutDown('mysqlda is shutting down: drain timeout reached');
+        draining = false;
+        await stopped;
+        await stopEverything();
+        logger.notice('mysqlda stopped');
       })();
       return closing;
     },

@@ -13,6 +13,6 @@ export interface AdminControl {
   /** Moves a library to one of its servers (by default its first): the operator's failback. */
   failback(library: string, to?: string): FailbackOutcome;
   reload(): Promise<ReloadResult>;
-  /** Ready to serve: the directory is loaded and every library has a server that is up. */
-  readiness(): { ready: boolean; reason: string };
+  /** Ready to serve: the directory is loaded and every library has a server that is up; `draining` while stopping. */
+  readiness(): { ready: boolean; reason: string; draining?: boolean };
 }

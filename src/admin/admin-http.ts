@@ -2,7 +2,7 @@
  * The admin HTTP listener (off unless `"admin": {"http": "host:port"}`):
  *
  *   GET  /metrics                         Prometheus text format
- *   GET  /healthz                         200 "ok" when ready, else 503 with the reason
+ *   GET  /healthz                         200 "ok" when ready, 503 "draining" while stopping, else 503 with the reason
  *   GET  /status                          the proxy's status as JSON (as `mysqlda status`)
  *   POST /failback?library=<name>[&to=<host:port>]   the operator's failback, JSON answer
  *   POST /reload                          re-read the config file, JSON ReloadResult
@@ -63,7 +63,9 @@ async function handle(request: http.IncomingMessage, control: AdminControl, metr
     case 'GET /metrics':
       return { status: 200, type: metrics.contentType, body: await metrics.text() };
     case 'GET /healthz': {
-      const { ready, reason } = control.readiness();
+      const { ready, reason, draining } = control.readiness();
+      // While stopping, a bare word that load balancers' body checks can match; sessions are finishing.
+      if (draining) return text(503, 'draining\n');
       return ready ? text(200, 'ok\n') : text(503, `unavailable: ${reason}\n`);
     }
     case 'GET /status':

@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics (prom-client). Counters move in ProxyEvents handlers, which fire at session and backend
- * boundaries only; gauges are read from the proxy's state when /metrics is scraped. Nothing here runs per packet.
+ * boundaries only; gauges, and the command durations the sessions' statement clocks count, are read from the
+ * proxy's state when /metrics is scraped. Nothing here runs per packet.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { ServerPoolStats } from '../backend/backend-pools.js';
+import { LOBBY_LABEL, type CommandDurations } from '../observability/command-durations.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ProxyStatus } from '../observability/status.js';
 import type { SessionSummary } from '../session/client-session.js';
@@ -12,10 +14,12 @@ export interface MetricsSources {
   status(): ProxyStatus;
   sessions(): SessionSummary[];
   pools(): ServerPoolStats[];
+  /** Command durations per library, counted by the sessions' statement clocks. */
+  commandDurations?: CommandDurations;
 }
 
 /** The label value for traffic of sessions that had not chosen a library. */
-export const LOBBY_LABEL = '(lobby)';
+export { LOBBY_LABEL };
 
 const CONNECT_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -88,6 +92,7 @@ export class ProxyMetrics {
     for (const result of ['ok', 'failed']) reloads.inc({ result }, 0);
 
     this.scrapeGauges(sources);
+    if (sources.commandDurations) this.registry.registerMetric(commandDurationMetric(sources.commandDurations) as unknown as Metric);
   }
 
   async text(): Promise<string> {
@@ -204,4 +209,27 @@ export class ProxyMetrics {
       },
     });
   }
+}
+
+/**
+ * mysqlda_command_duration_seconds as prom-client renders a histogram, read from the sessions' own counters at
+ * scrape time (prom-client's Histogram.observe allocates per call; the splice observes once per command).
+ */
+function commandDurationMetric(durations: CommandDurations) {
+  const name = 'mysqlda_command_duration_seconds';
+  return {
+    name,
+    help: 'Time from a command sent to its server to the end of its answer, per library',
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      for (const [library, buckets] of durations.entries()) {
+        for (const { le, count } of buckets.cumulative()) values.push({ labels: { le, library }, value: count, metricName: `${name}_bucket` });
+        values.push({ labels: { library }, value: buckets.sum, metricName: `${name}_sum` });
+        values.push({ labels: { library }, value: buckets.count, metricName: `${name}_count` });
+      }
+      return { name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    },
+  };
 }

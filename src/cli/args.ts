@@ -50,7 +50,7 @@ const EPILOGUE = `Actions:
   init     write the default configuration to the -f file (refuses to overwrite it without --force)
   start    check the configuration and the listen port, then detach: a supervisor process keeps a worker
            serving (restarted with back-off if it dies); with --no-daemon, serve in the foreground instead
-  stop     SIGTERM to the running mysqlda; wait (up to 30 s) until it has closed its sessions and exited
+  stop     SIGTERM to the running mysqlda; wait until it has drained its sessions (server.drain_timeout_s) and exited
   status   pid, uptime, version, listen address, libraries (current server, keys), open sessions
   reload   ask the running mysqlda to reload its configuration; print whether it was applied, and why not
   restart  stop (if running), then start

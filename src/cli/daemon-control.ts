@@ -5,6 +5,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import { resolveConfigPath } from '../config/locate.js';
+import { DEFAULTS } from '../config/schema.js';
 import { ControlUnavailableError, requestControl } from '../supervisor/control-socket.js';
 import type { ControlRequest, ControlResponse } from '../supervisor/control-protocol.js';
 import { controlSocketPath, ignoreMissing, inspectPidFile } from '../supervisor/pid-file.js';
@@ -17,10 +18,11 @@ export interface ControlDeps {
   cwd: string;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** How long `stop` waits for the exit (the supervisor gives its worker 25 s to close sessions). */
+  /** How long `stop` waits for the exit; by default the drain timeout plus what the supervisor allows for the close. */
   stopTimeoutMs?: number;
 }
 
+/** Beyond the drain: the supervisor gives its worker 25 s to close sessions and flush, then kills it. */
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 /** After this long `stop` says what it is waiting for. */
 const STOP_PATIENCE_MS = 2_000;
@@ -32,6 +34,8 @@ interface Instance {
   pid: number;
   pidFile: string;
   socketPath: string;
+  /** server.drain_timeout_s of the config, when it could be read. */
+  drainTimeoutSeconds: number;
 }
 
 export async function runControlAction(action: ControlAction, configFile: string | undefined, deps: ControlDeps): Promise<number> {
@@ -52,11 +56,11 @@ export async function runControlAction(action: ControlAction, configFile: string
 /** The running mysqlda, or the exit status when there is none (a stale pid file is removed by stop and kill). */
 async function findInstance(action: ControlAction, configFile: string | undefined, deps: ControlDeps): Promise<Instance | number> {
   const configPath = resolveConfigPath(configFile, { cwd: deps.cwd });
-  const { pidFile, problem } = await locatePidFile(configPath);
+  const { pidFile, problem, drainTimeoutSeconds = DEFAULTS.drainTimeoutSeconds } = await locatePidFile(configPath);
   if (problem !== null) deps.stderr(`mysqlda: warning: ${problem}\n`);
   const state = await inspectPidFile(pidFile);
   const say = action === 'status' ? deps.stdout : deps.stderr;
-  if (state.state === 'running') return { pid: state.pid, pidFile, socketPath: controlSocketPath(pidFile) };
+  if (state.state === 'running') return { pid: state.pid, pidFile, socketPath: controlSocketPath(pidFile), drainTimeoutSeconds };
   if (state.state === 'absent') {
     say(`mysqlda: not running (no pid file ${pidFile})\n`);
   } else {
@@ -69,10 +73,10 @@ async function findInstance(action: ControlAction, configFile: string | undefine
 async function stop(instance: Instance, deps: ControlDeps): Promise<number> {
   const signalled = sendSignal(instance.pid, 'SIGTERM', deps);
   if (signalled !== null) return signalled;
-  const timeoutMs = deps.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  const timeoutMs = deps.stopTimeoutMs ?? instance.drainTimeoutSeconds * 1000 + DEFAULT_STOP_TIMEOUT_MS;
   let gone = await waitForExit(instance.pid, Math.min(STOP_PATIENCE_MS, timeoutMs));
   if (!gone) {
-    deps.stdout(`mysqlda: waiting for pid ${instance.pid} to close its sessions (up to ${Math.round(timeoutMs / 1000)} s)\n`);
+    deps.stdout(`mysqlda: waiting for pid ${instance.pid} to drain and close its sessions (up to ${Math.round(timeoutMs / 1000)} s)\n`);
     gone = await waitForExit(instance.pid, timeoutMs - STOP_PATIENCE_MS);
   }
   if (!gone) {

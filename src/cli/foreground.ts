@@ -2,7 +2,7 @@
  * `mysqlda -a start --no-daemon`: one process, in the foreground, logging to stdout. For service managers that
  * supervise by themselves (systemd Type=simple, Docker): they restart it, so no supervisor process is added.
  * It holds the pid file and serves the control socket like the daemon, so `-a status | reload | stop` work the
- * same. SIGTERM/SIGINT stop it (a second one exits at once), SIGUSR1 reloads, SIGHUP is ignored (stdout cannot
+ * same. SIGTERM/SIGINT stop it after draining its sessions (a second one exits at once), SIGUSR1 reloads, SIGHUP is ignored (stdout cannot
  * be reopened; mysqlda ignored SIGHUP too).
  */
 import type { MysqldaConfig } from '../config/types.js';
@@ -16,7 +16,7 @@ import { EXIT } from './args.js';
 
 export { formatConfigError };
 
-export type StoppableProxy = Pick<RunningProxy, 'address' | 'close' | 'status' | 'reload'>;
+export type StoppableProxy = Pick<RunningProxy, 'address' | 'drain' | 'status' | 'reload'>;
 
 export type StopSignal = 'SIGTERM' | 'SIGINT';
 const STOP_SIGNALS: readonly StopSignal[] = ['SIGTERM', 'SIGINT'];
@@ -77,7 +77,8 @@ export async function runForeground(options: ForegroundOptions, deps: Foreground
     logger.notice({ signal }, `${signal} received: stopping`);
     await control?.close();
     try {
-      await proxy.close();
+      // Statements in flight and open transactions finish first (server.drain_timeout_s); a second signal cuts it short.
+      await proxy.drain();
     } catch (error) {
       logger.error({ err: error }, 'stop failed');
       return EXIT.failure;

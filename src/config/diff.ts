@@ -36,6 +36,10 @@ export interface ConfigDiff {
   logLevel: { from: string | null; to: string | null } | null;
   /** pid or log file paths: the supervisor's business, taken at its next start. */
   daemonFiles: boolean;
+  /** server.drain_timeout_s: taken by the next stop. */
+  drainTimeout: boolean;
+  /** log.slow_query_ms: applies to statements that end from now on. */
+  slowQuery: boolean;
   /** One line per change, in the order above. */
   changes: string[];
 }
@@ -102,6 +106,10 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
   if (logLevel && logLevel.to !== null) changes.push(`log level ${logLevel.from ?? '(command line)'} → ${logLevel.to}`);
   const daemonFiles = old.daemon.pidFile !== next.daemon.pidFile || old.daemon.logFile !== next.daemon.logFile;
   if (daemonFiles) changes.push('daemon pid_file/log_file changed: used from the next start');
+  const drainTimeout = old.shutdown.drainTimeoutSeconds !== next.shutdown.drainTimeoutSeconds;
+  if (drainTimeout) changes.push(`server.drain_timeout_s ${old.shutdown.drainTimeoutSeconds} → ${next.shutdown.drainTimeoutSeconds}`);
+  const slowQuery = old.log.slowQueryMs !== next.log.slowQueryMs;
+  if (slowQuery) changes.push(`log.slow_query_ms ${old.log.slowQueryMs} → ${next.log.slowQueryMs} (0: off)`);
 
   return {
     restartNeeded,
@@ -120,6 +128,8 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
     admin,
     logLevel,
     daemonFiles,
+    drainTimeout,
+    slowQuery,
     changes,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The sections mysqlda.conf did not have: client accounts (`users`), client TLS (`tls`), backend TLS
  * (`forwards[].forward[].tls`), the backend health
- * monitor (`health`), the failover policy (`failover`), the admin listener (`admin`) and daemon files (`daemon`).
+ * monitor (`health`), the failover policy (`failover`), the admin listener (`admin`), daemon files (`daemon`) and
+ * the statement log (`log`).
  * Each is optional; absent keys take their defaults from schema.ts. Pure: file checks happen in load.ts.
  */
 import path from 'node:path';
@@ -24,7 +25,7 @@ import { DEFAULTS, KNOWN_KEYS, LIMITS, LOG_LEVEL_NAMES } from './schema.js';
 import { readAccountLimits } from './front-door.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import { valueProblem } from '../routing/identifiers.js';
-import type { AdminConfig, BackendTlsConfig, BackendTlsMode, ClientUserConfig, DaemonConfig, FailoverConfig, HealthConfig, TlsConfig } from './types.js';
+import type { AdminConfig, BackendTlsConfig, BackendTlsMode, ClientUserConfig, DaemonConfig, FailoverConfig, HealthConfig, LogConfig, TlsConfig } from './types.js';
 import type { LogLevel } from '../log/logger.js';
 
 /**
@@ -95,6 +96,7 @@ function readUser(
     ok = false;
   }
   const admin = readBoolean(review, field(entry, 'admin', userPath), DEFAULTS.userAdmin);
+  const queryTimeoutMs = readInteger(review, field(entry, 'query_timeout_ms', userPath), LIMITS.queryTimeoutMs, DEFAULTS.userQueryTimeoutMs);
   if (admin && (typeof library === 'string' || typeof key === 'string')) {
     review.warning(
       userPath,
@@ -103,8 +105,9 @@ function readUser(
   }
   const limits = readAccountLimits(review, entry, userPath);
   if (!ok || user === undefined || passwordHash === undefined || database === undefined) return undefined;
-  if (library === undefined || key === undefined || admin === undefined || limits === undefined) return undefined;
-  return { user, passwordHash, database, library, key, admin, ...limits };
+  if (library === undefined || key === undefined || admin === undefined || limits === undefined || queryTimeoutMs === undefined) return undefined;
+  // Only accounts with a timeout carry the key: the others pay nothing for it, per statement or in comparisons.
+  return { user, passwordHash, database, library, key, admin, ...limits, ...(queryTimeoutMs > 0 ? { queryTimeoutMs } : {}) };
 }
 
 /** '*' + 40 upper-case hex, null for an empty password, undefined after a problem. */
@@ -258,4 +261,12 @@ export function readDaemon(review: Review, document: JsonObject, configDir: stri
   }
   if (pidFile === undefined || logFile === undefined || logLevel === undefined) return undefined;
   return { pidFile: path.resolve(configDir, pidFile), logFile: path.resolve(configDir, logFile), logLevel };
+}
+
+/** Extension `log`: what is logged about statements. */
+export function readLog(review: Review, document: JsonObject): LogConfig | undefined {
+  const log = readSection(review, field(document, 'log', ''), KNOWN_KEYS.log);
+  if (!log) return undefined;
+  const slowQueryMs = readInteger(review, field(log, 'slow_query_ms', 'log'), LIMITS.slowQueryMs, DEFAULTS.slowQueryMs);
+  return slowQueryMs === undefined ? undefined : { slowQueryMs };
 }

@@ -65,6 +65,8 @@ export const DEFAULTS = {
   loginDelayStepMs: 1_000,
   /** Not a config key: the largest packet a client may send before login (a handshake response with attributes). */
   maxLoginPacketBytes: 16_384,
+  /** Extension users[].query_timeout_ms: 0 = statements of the account run as long as they take. */
+  userQueryTimeoutMs: 0,
   /**
    * Not a config key: how long a session whose server left its library (reload, failover, failback) may stay on
    * it before it is closed with an error, when it does not reach a command boundary outside a transaction sooner.
@@ -74,6 +76,15 @@ export const DEFAULTS = {
   stateFileName: 'mysqlda.state.json',
   /** Not a config key: a burst of writes to the config file (editors, rsync) is one reload after this quiet time. */
   configWatchDebounceMs: 300,
+  /**
+   * Extension server.drain_timeout_s: on SIGTERM or `-a stop`, how long statements in flight and open
+   * transactions may take to finish before their sessions are closed.
+   */
+  drainTimeoutSeconds: 30,
+  /** Extension log.slow_query_ms: 0 = no slow-query log. */
+  slowQueryMs: 0,
+  /** Not a config key: how much of a slow statement's text its log line quotes. */
+  slowQueryTextBytes: 1024,
 } as const;
 
 /** Extension daemon.log_level: mysqlda's level names (--loglevel-*). */
@@ -117,11 +128,16 @@ export const LIMITS = {
   maxQueriesPerSecond: { min: 1, max: 10_000_000 },
   /** users[].password_hash: SELECT PASSWORD('x') of mysql_native_password. */
   passwordHashPattern: /^\*[0-9A-Fa-f]{40}$/,
+  /** Node timers hold at most 2^31-1 ms. */
+  drainTimeoutSeconds: { min: 0, max: 2_147_483 },
+  slowQueryMs: { min: 0, max: 2_147_483_647 },
+  /** users[].query_timeout_ms; 0 = no limit, as absent. */
+  queryTimeoutMs: { min: 0, max: 2_147_483_647 },
 } satisfies Record<string, IntegerRange | number | RegExp>;
 
 /** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
 export const KNOWN_KEYS = {
-  top: ['server', 'auth', 'session_pool', 'forwards', 'storage', 'users', 'tls', 'health', 'failover', 'admin', 'daemon', 'rules'],
+  top: ['server', 'auth', 'session_pool', 'forwards', 'storage', 'users', 'tls', 'health', 'failover', 'admin', 'daemon', 'rules', 'log'],
   server: [
     'listen_ip',
     'listen_port',
@@ -133,13 +149,14 @@ export const KNOWN_KEYS = {
     'max_login_delay_ms',
     'max_throttle_ms',
     'max_lobby_packet_bytes',
+    'drain_timeout_s',
   ],
   auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
   storage: ['save_dir'],
   library: ['instance', 'weight', 'forward'],
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
-  user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second'],
+  user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
   rule: ['name', 'match', 'users', 'libraries', 'action', 'message'],
   tls: ['cert', 'key', 'require'],
   server_tls: ['mode', 'ca', 'cert', 'key'],
@@ -147,6 +164,7 @@ export const KNOWN_KEYS = {
   failover: ['auto_failback'],
   admin: ['http'],
   daemon: ['pid_file', 'log_file', 'log_level'],
+  log: ['slow_query_ms'],
 } as const;
 
 /** Keys whose values are never repeated in a message: only their type is. */

@@ -75,6 +75,8 @@ export interface ClientUserConfig {
   maxConnections: number | null;
   /** Extension users[].max_queries_per_second: commands per second over all its sessions; null: no limit. */
   maxQueriesPerSecond: number | null;
+  /** A statement of this account running longer is killed on its server (KILL QUERY); absent: no limit. */
+  queryTimeoutMs?: number;
 }
 
 /** What one client may do to the others before and after login (extension keys of `server`). */
@@ -176,4 +178,18 @@ export interface MysqldaConfig {
   daemon: DaemonConfig;
   /** Extension `rules`, in config order: the first that matches decides. */
   rules: SqlRuleConfig[];
+  shutdown: ShutdownConfig;
+  log: LogConfig;
+}
+
+/** The graceful stop (SIGTERM, `-a stop`). */
+export interface ShutdownConfig {
+  /** server.drain_timeout_s: the longest a stop waits for statements in flight and open transactions. */
+  drainTimeoutSeconds: number;
+}
+
+/** What is logged about statements (extension `log`). */
+export interface LogConfig {
+  /** A statement whose answer takes longer is logged once; 0 = off. */
+  slowQueryMs: number;
 }

@@ -20,7 +20,7 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
-import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readTls, readUsers } from './extensions.js';
+import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readLog, readTls, readUsers } from './extensions.js';
 import { readAccountLimits, readFrontDoor, readRules, type AccountLimits } from './front-door.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
@@ -61,12 +61,15 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const daemon = readDaemon(review, document, configDir);
   const accountNames = users && auth ? new Set([auth.user, ...users.map((user) => user.user)]) : undefined;
   const rules = readRules(review, document, accountNames, libraryNames);
+  const shutdown = readShutdown(review, document);
+  const log = readLog(review, document);
 
   if (review.problems.length > 0 || !listen || !frontDoor || !auth || !pool || saveDir === undefined || !libraries || !rules) {
     throw new ConfigError(absolutePath, review.problems);
   }
   if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
-  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules };
+  if (!shutdown || !log) throw new ConfigError(absolutePath, review.problems);
+  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules, shutdown, log };
   const credentials = { user: auth.user, password: auth.password, database: auth.database };
   return { config: { configPath: absolutePath, listen, frontDoor, auth: credentials, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }
@@ -104,6 +107,14 @@ function readListen(review: Review, document: JsonObject): Pick<MysqldaConfig, '
   const port = readInteger(review, field(server, 'listen_port', 'server'), LIMITS.port);
   const frontDoor = readFrontDoor(review, server);
   return host !== undefined && port !== undefined && frontDoor !== undefined ? { listen: { host, port }, frontDoor } : undefined;
+}
+
+/** Extension server.drain_timeout_s (read apart from readListen: the listen address is mysqlda's own). */
+function readShutdown(review: Review, document: JsonObject): MysqldaConfig['shutdown'] | undefined {
+  const server = document.server;
+  if (!isJsonObject(server)) return { drainTimeoutSeconds: DEFAULTS.drainTimeoutSeconds };
+  const drainTimeoutSeconds = readInteger(review, field(server, 'drain_timeout_s', 'server'), LIMITS.drainTimeoutSeconds, DEFAULTS.drainTimeoutSeconds);
+  return drainTimeoutSeconds === undefined ? undefined : { drainTimeoutSeconds };
 }
 
 function readAuth(review: Review, document: JsonObject): Credentials | undefined {

@@ -55,4 +55,6 @@ export const ProxyErrors = {
     error(7110, 'HY000', `The session had to leave its server of library '${library}' (${reason}) while a transaction was open; the transaction is rolled back`),
   sessionHistoryTooLong: (limit: number) =>
     error(7109, 'HY000', `More than ${limit} session settings to carry over; reconnect or use fewer SET statements`),
+  /** ER_SERVER_SHUTDOWN, as MySQL sends it to the connections it closes while stopping. */
+  serverShutdown: () => error(1053, '08S01', 'Server shutdown in progress'),
 };

@@ -66,8 +66,11 @@ const enum Phase {
 /** The first bytes of a response packet the tracker needs: enough for an OK packet's status flags. */
 const HEAD_BYTES = 24;
 
-/** Called when a response ends: the tag given to commandSent, and whether it ended in success. */
-export type ResponseEndListener = (tag: number, ok: boolean) => void;
+/**
+ * Called when a response ends: the tag given to commandSent, whether it ended in success, and whether the server
+ * answered at all (false for commands that have no answer, which end as they are sent).
+ */
+export type ResponseEndListener = (tag: number, ok: boolean, answered: boolean) => void;
 
 /**
  * Follows a backend's responses to the commands forwarded to it, reading only packet headers and the first
@@ -136,7 +139,7 @@ export class ResponseTracker {
   commandSent(command: number, tag = 0): void {
     const kind = responseKindOf(command);
     if (kind === ResponseKind.NONE) {
-      this.onResponseEnd(tag, true);
+      this.onResponseEnd(tag, true, false);
       return;
     }
     this.kinds.push(kind);
@@ -221,7 +224,7 @@ export class ResponseTracker {
       this.queueHead = 0;
     }
     this.phase = Phase.START;
-    this.onResponseEnd(tag, ok);
+    this.onResponseEnd(tag, ok, true);
   }
 
   /** Status flags of an OK packet (or an OK sent with the EOF header) whose head is at buf[start]. */

@@ -28,6 +28,8 @@ import { PauseReason, Splice, type SpliceOwner } from './splice.js';
 import type { QueryRate } from '../guard/query-rate.js';
 import type { SessionRules } from '../guard/sql-rules.js';
 import { StatementBroker, type StatementHost } from './statement-broker.js';
+import { statementText, type SlowStatement } from './statement-clock.js';
+import { LOBBY_LABEL } from '../observability/command-durations.js';
 
 /**
  * The phases of a client session. READY covers both the lobby (no library yet) and the splice; which one is
@@ -145,7 +147,7 @@ export class ClientSession implements KillableSession {
     this.host = new ClientSession.Host(this);
     this.broker = new StatementBroker(this.host);
     this.lobby = new Lobby(this.host, this.history);
-    this.splice = new Splice(socket, this.host);
+    this.splice = new Splice(socket, this.host, services.statementTiming, LOBBY_LABEL);
     socket.setNoDelay(true);
     this.listenToClient(socket);
     const login = new ClientLogin(this.loginHost(), socket, this.scramble);
@@ -182,6 +184,7 @@ export class ClientSession implements KillableSession {
     if (left.name === 'login') left.login.stop();
     if (this.account) this.services.frontDoor.leave(this.account.user);
     if (this.relocation) clearTimeout(this.relocation.timer);
+    this.splice.clock.stop();
     this.releaseBackend();
     this.splice.releaseWaiters();
     this.backlog = null;
@@ -357,6 +360,7 @@ export class ClientSession implements KillableSession {
     this.account = account;
     this.user = account.user;
     this.refreshGuards();
+    this.splice.clock.setTimeout(account.queryTimeoutMs ?? 0);
     this.phase = { name: 'ready' };
     this.services.logger.info({ session: this.id, client: this.clientAddress, user: this.user, tls: this.socket instanceof tls.TLSSocket }, 'session opened');
     this.services.events.emit('session-opened', { session: this.id, user: account.user });
@@ -421,6 +425,8 @@ export class ClientSession implements KillableSession {
       return Verdict.DISCARD;
     }
     if (headLength === 0 || this.relocation) return Verdict.INTERCEPT;
+    // While mysqlda drains, each command is decided in handleCommand: served in a transaction, else refused.
+    if (this.draining) return Verdict.INTERCEPT;
     const command = buf[start];
     if (command >= Command.STMT_PREPARE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) {
       const verdict = this.broker.classify(command, buf, start, headLength, payloadLength);
@@ -432,7 +438,7 @@ export class ClientSession implements KillableSession {
       if (this.rate !== null && !this.rate.tryTake(performance.now())) return Verdict.INTERCEPT;
       this.lastCommandSequence = sequenceId;
       this.commands++;
-      this.tracker!.commandSent(command);
+      this.splice.commandSent(buf, start, payloadLength, 0);
       return Verdict.FORWARD;
     }
     switch (command) {
@@ -462,7 +468,7 @@ export class ClientSession implements KillableSession {
     if (this.rate !== null && !this.rate.tryTake(performance.now())) return Verdict.INTERCEPT;
     this.lastCommandSequence = sequenceId;
     this.commands++;
-    this.tracker!.commandSent(command);
+    this.splice.commandSent(buf, start, payloadLength, 0);
     return Verdict.FORWARD;
   };
 
@@ -515,6 +521,7 @@ export class ClientSession implements KillableSession {
         })
         .finally(() => {
           this.pumping = false;
+          if (this.draining) void this.endIfIdleWhileDraining();
           this.splice.unpause(PauseReason.HANDLING_COMMAND);
           this.pump();
         });
@@ -536,6 +543,7 @@ export class ClientSession implements KillableSession {
     this.commands++;
     if (command === Command.QUIT) return this.quit();
     if (!isPassedCommand(command)) return this.refuseCommand(packet, command);
+    if (this.draining && !(await this.admitWhileDraining(packet))) return;
     if (this.rate !== null && !(await this.waitForRate(packet))) return;
     if (this.relocation && !(await this.relocate(packet))) return;
     if (command === Command.QUERY) {
@@ -719,6 +727,7 @@ export class ClientSession implements KillableSession {
     this.account = account;
     this.user = account.user;
     this.refreshGuards();
+    this.splice.clock.setTimeout(account.queryTimeoutMs ?? 0);
     this.history.clear();
     this.broker.clear();
     this.lobby.clear();
@@ -797,7 +806,7 @@ export class ClientSession implements KillableSession {
   private forward(packet: Packet, tag: number): void {
     if (!this.backend || !this.tracker) return;
     this.lastCommandSequence = packet.sequenceId;
-    this.tracker.commandSent(packet.payload[0], tag);
+    this.splice.commandSent(packet.payload, 0, packet.payload.length, tag);
     this.splice.forward(encodePacket(packet.payload, packet.sequenceId));
   }
 
@@ -873,6 +882,52 @@ export class ClientSession implements KillableSession {
     return true;
   }
 
+  // ---- shutdown ----------------------------------------------------------------------------------
+
+  /** mysqlda is stopping: see drain(). */
+  private draining = false;
+
+  /**
+   * mysqlda is stopping (SIGTERM, `-a stop`): the session ends at its first command boundary outside a
+   * transaction. An answer in flight still reaches the client, a transaction may run to its COMMIT or ROLLBACK,
+   * and a new command outside a transaction is refused with ERR 1053. The server ends what is left at its drain
+   * timeout (shutDown). A session still logging in, or changing user, ends at once.
+   */
+  drain(): void {
+    if (this.closed || this.draining) return;
+    if (this.phase.name !== 'ready') return this.close('mysqlda is shutting down');
+    this.draining = true;
+    void this.endIfIdleWhileDraining();
+  }
+
+  /** Ends the session now (drain timeout): ERR 1053 where the client can read it as an answer, then the close. */
+  shutDown(reason: string): void {
+    if (this.closed) return;
+    const tracker = this.tracker;
+    if (tracker?.awaitingResponseStart) this.replyError(this.lastCommandSequence + 1, ProxyErrors.serverShutdown());
+    else if (!this.pumping && (!tracker || tracker.idle)) this.replyError(0, ProxyErrors.serverShutdown());
+    this.close(reason, 'warn');
+  }
+
+  private async endIfIdleWhileDraining(): Promise<void> {
+    await this.splice.waitIdle();
+    if (this.closed || this.pumping || this.currentStatus() & ServerStatus.IN_TRANS) return;
+    // As MySQL 8 does when it closes a connection while stopping: an unsolicited ERR 1053 (sequence 0), then
+    // the close. mysql2 reports it as the reason the connection ended; Connector/J reads it as the next answer.
+    this.replyError(0, ProxyErrors.serverShutdown());
+    this.close('mysqlda is shutting down');
+  }
+
+  /** A command while draining: served inside a transaction, else refused with ERR 1053 and the session ends. */
+  private async admitWhileDraining(packet: Packet): Promise<boolean> {
+    await this.splice.waitIdle();
+    if (this.closed) return false;
+    if (this.currentStatus() & ServerStatus.IN_TRANS) return true;
+    this.replyError(packet.sequenceId + 1, ProxyErrors.serverShutdown());
+    this.close('mysqlda is shutting down');
+    return false;
+  }
+
   // ---- routing -------------------------------------------------------------------------------
 
   /** Splices the session onto a backend connection of the library, then answers OK. True when routed. */
@@ -903,6 +958,7 @@ export class ClientSession implements KillableSession {
     this.attachBackend(connection);
     this.route = { library, key: key ?? '' };
     this.refreshGuards();
+    this.splice.clock.routed(library);
     this.lobby.pendingBegin = null;
     this.readIntoReusedBuffer();
     this.services.logger.info({ session: this.id, key, library, server: connection.address }, 'session routed');
@@ -958,6 +1014,32 @@ export class ClientSession implements KillableSession {
     if (!this.history.settle(tag, ok)) {
       this.services.logger.warn({ session: this.id }, `more than ${this.history.limit} session settings; the oldest are not carried over`);
     }
+  }
+
+  /** An answer took at least log.slow_query_ms: one log line. */
+  private slowStatement(statement: SlowStatement): void {
+    this.services.logger.notice(
+      {
+        session: this.id,
+        user: this.user,
+        client: this.clientAddress,
+        library: this.route?.library ?? null,
+        server: this.backend?.address ?? null,
+        durationMs: Math.round(statement.ms * 1000) / 1000,
+        bytes: statement.bytes,
+        statement: statementText(statement, (id) => this.broker.sqlOfBackendStatement(id)),
+      },
+      'slow statement',
+    );
+  }
+
+  /** The statement in flight ran for the account's query_timeout_ms: its server stops it and answers ERR 1317. */
+  private statementOverdue(): void {
+    const backend = this.backend;
+    if (!backend || this.closed) return;
+    const limit = this.account?.queryTimeoutMs;
+    this.services.logger.notice({ session: this.id, user: this.user, server: backend.address, queryTimeoutMs: limit }, 'statement ran past query_timeout_ms: killing it');
+    void killRunningStatement(this.services, backend, this.id);
   }
 
   /** The backend closed under the session: the client hears why, if it waits for an answer, and the session ends. */
@@ -1056,6 +1138,12 @@ export class ClientSession implements KillableSession {
     }
     backendClosed(connection: BackendConnection): void {
       this.session.backendClosed(connection);
+    }
+    slowStatement(statement: SlowStatement): void {
+      this.session.slowStatement(statement);
+    }
+    statementOverdue(): void {
+      this.session.statementOverdue();
     }
   };
 }

@@ -6,6 +6,7 @@ import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ProxyError } from '../protocol/error-codes.js';
 import type { DurableDirectory } from '../store/durable-directory.js';
 import type { FrontDoor } from '../guard/front-door.js';
+import type { StatementTiming } from './statement-clock.js';
 
 /** What the greeting copies from the backends, so clients adapt to the real server (version, capabilities). */
 export interface GreetingTemplate {
@@ -25,6 +26,8 @@ export interface ClientAccount {
   library: string | null;
   key: string | null;
   admin: boolean;
+  /** A statement running longer is killed on its server (KILL QUERY); absent: no limit. */
+  queryTimeoutMs?: number;
 }
 
 /** What KILL needs of another session. */
@@ -64,4 +67,6 @@ export interface SessionServices {
    * not an admin statement. Absent when the proxy has no admin module.
    */
   admin?(sql: string, user: string): Promise<AdminReply | null>;
+  /** Where command durations go, and the slow-query threshold. Absent: durations are not reported. */
+  readonly statementTiming?: StatementTiming;
 }

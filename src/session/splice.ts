@@ -1,12 +1,13 @@
 import type net from 'node:net';
 import type { BackendConnection, CommandResult } from '../backend/backend-connection.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
+import { StatementClock, type StatementClockOwner, type StatementTiming } from './statement-clock.js';
 
 /** Why the client socket is paused; it reads again only when no reason is left. */
 export const PauseReason = { BACKEND_FULL: 1, HANDLING_COMMAND: 2 } as const;
 
 /** What the splice tells its session. */
-export interface SpliceOwner {
+export interface SpliceOwner extends StatementClockOwner {
   /** A response to a command sent with a non-zero tag has ended (ResponseTracker tags). */
   responseEnded(tag: number, ok: boolean): void;
   /** The backend connection closed while the session was on it. */
@@ -26,6 +27,8 @@ export class Splice {
   tracker: ResponseTracker | null = null;
   /** Bytes written to the client: relayed answers and the proxy's own replies. */
   bytesToClient = 0;
+  /** How long each answer takes (statement-clock.ts). */
+  readonly clock: StatementClock;
   private pauseReasons = 0;
   private backendPausedForClient = false;
   private idleWaiters: (() => void)[] = [];
@@ -33,7 +36,10 @@ export class Splice {
   constructor(
     private client: net.Socket,
     private readonly owner: SpliceOwner,
+    timing: StatementTiming | undefined,
+    library: string,
   ) {
+    this.clock = new StatementClock(owner, timing, library);
     client.on('drain', this.onClientDrain);
   }
 
@@ -69,6 +75,16 @@ export class Splice {
     this.backendPausedForClient = false;
     this.unpause(PauseReason.BACKEND_FULL);
     return { connection, idle };
+  }
+
+  /**
+   * A command is going to the server (its bytes follow through forward): the tracker expects its answer, and the
+   * clock starts when nothing was outstanding. `buf[start]` is the command byte of a payload of `payloadLength`.
+   */
+  commandSent(buf: Buffer, start: number, payloadLength: number, tag: number): void {
+    const tracker = this.tracker!;
+    if (tracker.outstanding === 0) this.clock.start(buf, start, payloadLength, this.bytesToClient);
+    tracker.commandSent(buf[start], tag);
   }
 
   /** Client bytes to the server; the client stops being read while the server's socket is full. */
@@ -134,8 +150,10 @@ export class Splice {
 
   /** Server bytes: passed on as they are. True when the chunk stays queued for the client. */
   private readonly onBackendData = (chunk: Buffer): boolean => {
+    // Counted before the scan, so that an answer ending in this chunk has its bytes counted when the clock stops.
+    this.bytesToClient += chunk.length;
     this.tracker!.scan(chunk);
-    if (!this.writeClient(chunk) && this.connection) {
+    if (!this.client.destroyed && !this.client.write(chunk) && this.connection) {
       this.connection.socket.pause();
       this.backendPausedForClient = true;
     }
@@ -144,7 +162,8 @@ export class Splice {
     return this.client.writableLength > 0 || this.client.destroyed;
   };
 
-  private readonly onResponseEnd = (tag: number, ok: boolean): void => {
+  private readonly onResponseEnd = (tag: number, ok: boolean, answered: boolean): void => {
+    if (answered) this.clock.end(this.bytesToClient, this.tracker!.outstanding > 0);
     if (tag !== 0) this.owner.responseEnded(tag, ok);
   };
 

@@ -64,6 +64,11 @@ export class StatementBroker {
     this.virtual.clear();
   }
 
+  /** The SQL of the statement prepared on the current backend connection under `backendId`, if this session made it. */
+  sqlOfBackendStatement(backendId: number): string | null {
+    return this.virtual.findByBackendId(backendId)?.prepare.toString('utf8', 1) ?? null;
+  }
+
   /**
    * The splice's decision for a statement command of a routed session: renamed in place and forwarded (the
    * common case, no copy), or held back for `handle`. Null for commands that are not about statements.

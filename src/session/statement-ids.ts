@@ -39,6 +39,12 @@ export class VirtualStatements {
     return this.statements?.get(id);
   }
 
+  /** The statement prepared on the current backend connection under `backendId` (a slow-query log look-up). */
+  findByBackendId(backendId: number): VirtualStatement | undefined {
+    for (const statement of this.statements?.values() ?? []) if (statement.backendId === backendId) return statement;
+    return undefined;
+  }
+
   delete(id: number): void {
     this.statements?.delete(id);
   }

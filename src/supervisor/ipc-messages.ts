@@ -25,7 +25,7 @@ export type WorkerRequest = 'status' | 'reload';
 export type SupervisorMessage =
   | { type: 'start'; settings: WorkerSettings }
   | { type: 'request'; id: number; command: WorkerRequest }
-  /** Close every session, flush the save files, exit 0. */
+  /** Drain and close every session, flush the save files, exit 0. */
   | { type: 'stop' }
   | { type: 'reopen-log' };
 
@@ -38,6 +38,8 @@ export type WorkerMessage =
   | { type: 'ready'; listen: string }
   /** Sent before the worker exits because it could not start; the reason is for the operator. */
   | { type: 'start-failed'; reason: string }
+  /** Told to stop, the worker drains its sessions for up to `timeoutMs` before it closes them and exits. */
+  | { type: 'draining'; timeoutMs: number }
   | WorkerReply;
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {

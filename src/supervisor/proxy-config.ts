@@ -57,10 +57,10 @@ export function formatConfigError(error: ConfigError): string {
  * The pid file of a config, for stop/status/reload/kill. These must work even after someone broke the config
  * file while mysqlda runs: then the default place is used, with `problem` saying why.
  */
-export async function locatePidFile(configPath: string): Promise<{ pidFile: string; problem: string | null }> {
+export async function locatePidFile(configPath: string): Promise<{ pidFile: string; problem: string | null; drainTimeoutSeconds?: number }> {
   try {
     const { config } = await loadConfigFileWithWarnings(configPath);
-    return { pidFile: config.daemon.pidFile, problem: null };
+    return { pidFile: config.daemon.pidFile, problem: null, drainTimeoutSeconds: config.shutdown.drainTimeoutSeconds };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const pidFile = path.join(path.dirname(configPath), DEFAULTS.pidFileName);

@@ -13,7 +13,10 @@ import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 import type { SelfCommand } from './self-command.js';
 import { WorkerProcess, type WorkerStart } from './worker-process.js';
 
-/** A worker gets this long to close its sessions and flush before SIGKILL (mysqlda -a stop waits 30 s). */
+/**
+ * A worker gets this long to close its sessions and flush before SIGKILL, counted after the drain it announces
+ * (server.drain_timeout_s); mysqlda -a stop waits 5 s longer than that.
+ */
 const WORKER_STOP_TIMEOUT_MS = 25_000;
 const STATUS_TIMEOUT_MS = 5_000;
 const RELOAD_TIMEOUT_MS = 120_000;

@@ -35,6 +35,8 @@ export class WorkerProcess {
   private nextId = 1;
   private startFailure: string | null = null;
   private stderrTail: string[] = [];
+  /** While stopping: the SIGKILL that ends a worker that does not exit in time. */
+  private killTimer: NodeJS.Timeout | null = null;
 
   private constructor(child: ChildProcess, settings: WorkerSettings, logger: Logger) {
     this.child = child;
@@ -47,6 +49,7 @@ export class WorkerProcess {
         this.startFailure = message.reason;
         settle({ ok: false, reason: message.reason });
       }
+      if (message.type === 'draining' && this.killTimer) this.extendStop(message.timeoutMs);
       if (message.type === 'reply') {
         this.pending.get(message.id)?.(message);
         this.pending.delete(message.id);
@@ -103,13 +106,25 @@ export class WorkerProcess {
     this.send({ type: 'reopen-log' });
   }
 
-  /** Asks for a clean stop; SIGKILL after `timeoutMs`. Resolves once it has exited. */
+  /**
+   * Asks for a clean stop; SIGKILL after `timeoutMs`, or after the drain the worker announces plus `timeoutMs`
+   * when that is later. Resolves once it has exited.
+   */
   async stop(timeoutMs: number): Promise<WorkerExit> {
+    this.stopTimeoutMs = timeoutMs;
     this.send({ type: 'stop' });
-    const timer = setTimeout(() => this.kill(), timeoutMs);
+    this.killTimer = setTimeout(() => this.kill(), timeoutMs);
     const exit = await this.exited;
-    clearTimeout(timer);
+    clearTimeout(this.killTimer);
     return exit;
+  }
+
+  private stopTimeoutMs = 0;
+
+  /** The worker drains its sessions for up to `drainMs` first: the kill waits for that too. */
+  private extendStop(drainMs: number): void {
+    clearTimeout(this.killTimer!);
+    this.killTimer = setTimeout(() => this.kill(), drainMs + this.stopTimeoutMs);
   }
 
   kill(): void {

@@ -3,7 +3,7 @@
  * `--daemon-role worker`; takes its settings from the first message, loads the config, starts the proxy and
  * reports `ready` or why it could not start. Then it answers relayed status/reload requests until told to stop.
  *
- * It stops cleanly (sessions closed, save files flushed) on a `stop` message, on SIGTERM/SIGINT, and when the
+ * It stops cleanly (sessions drained, save files flushed) on a `stop` message, on SIGTERM/SIGINT, and when the
  * supervisor has gone (the channel closes), so a killed supervisor never leaves an orphan holding the port.
  */
 import { ConfigError } from '../config/load.js';
@@ -65,7 +65,9 @@ async function serve(): Promise<number> {
   const reason = await stop.requested;
   if (reason === SUPERVISOR_GONE) logger.warn(`stopping: ${reason}`);
   else logger.info(`stopping: ${reason}`);
-  await proxy.close();
+  // The supervisor waits for the drain before it would kill this process.
+  void send({ type: 'draining', timeoutMs: proxy.drainTimeoutMs() });
+  await proxy.drain();
   detach();
   await log.close();
   return 0;

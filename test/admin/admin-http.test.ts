@@ -36,6 +36,12 @@ describe('admin HTTP listener', () => {
     expect([up.status, await up.text()]).toEqual([200, 'ok\n']);
   });
 
+  it('answers /healthz 503 "draining" while mysqlda drains, so load balancers move traffic away', async () => {
+    const { base } = await start(fakeControl({ readiness: () => ({ ready: false, reason: 'draining', draining: true }) }));
+    const draining = await fetch(`${base}/healthz`);
+    expect([draining.status, await draining.text()]).toEqual([503, 'draining\n']);
+  });
+
   it('serves /status as JSON', async () => {
     const { base } = await start();
     const response = await fetch(`${base}/status`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProxyMetrics } from '../../src/admin/metrics.js';
+import { CommandDurations } from '../../src/observability/command-durations.js';
 import { ProxyEvents } from '../../src/observability/proxy-events.js';
 import { fakeControl } from './fake-control.js';
 
@@ -92,5 +93,20 @@ describe('ProxyMetrics', () => {
     a.events.emit('auth-failed', { client: 'c', user: 'u' });
     expect(sample(await a.metrics.text(), 'mysqlda_auth_failures_total')).toBe(1);
     expect(sample(await b.metrics.text(), 'mysqlda_auth_failures_total')).toBe(0);
+  });
+
+  it('writes mysqlda_command_duration_seconds as a Prometheus histogram per library', async () => {
+    const control = fakeControl();
+    const durations = new CommandDurations();
+    for (const seconds of [0.00005, 0.0003, 0.02, 42]) durations.forLibrary('lib_a').observe(seconds);
+    const metrics = new ProxyMetrics(new ProxyEvents(), { status: control.status, sessions: control.sessions, pools: () => [], commandDurations: durations });
+    const text = await metrics.text();
+    expect(text).toContain('# TYPE mysqlda_command_duration_seconds histogram');
+    expect(sample(text, 'mysqlda_command_duration_seconds_bucket{le="0.0001",library="lib_a"}')).toBe(1);
+    expect(sample(text, 'mysqlda_command_duration_seconds_bucket{le="0.0005",library="lib_a"}')).toBe(2);
+    expect(sample(text, 'mysqlda_command_duration_seconds_bucket{le="10",library="lib_a"}')).toBe(3);
+    expect(sample(text, 'mysqlda_command_duration_seconds_bucket{le="+Inf",library="lib_a"}')).toBe(4);
+    expect(sample(text, 'mysqlda_command_duration_seconds_count{library="lib_a"}')).toBe(4);
+    expect(sample(text, 'mysqlda_command_duration_seconds_sum{library="lib_a"}')).toBeCloseTo(42.02035);
   });
 });

@@ -28,7 +28,7 @@ interface Harness {
   logs: Array<{ level: number; msg: string; [key: string]: unknown }>;
   started: MysqldaConfig[];
   exits: number[];
-  proxy: StoppableProxy & { close: ReturnType<typeof vi.fn>; reload: ReturnType<typeof vi.fn> };
+  proxy: StoppableProxy & { drain: ReturnType<typeof vi.fn>; reload: ReturnType<typeof vi.fn> };
 }
 
 function harness(cwd: string, start?: (config: MysqldaConfig) => Promise<StoppableProxy>): Harness {
@@ -41,7 +41,7 @@ function harness(cwd: string, start?: (config: MysqldaConfig) => Promise<Stoppab
     exits: [],
     proxy: {
       address: { host: '127.0.0.1', port: 13306 },
-      close: vi.fn(async () => {}),
+      drain: vi.fn(async () => {}),
       status: () => ({ ...PROXY_STATUS, pid: process.pid }),
       reload: vi.fn(async () => ({ ok: false, message: 'not implemented in this fake', changes: [] })),
     },
@@ -84,11 +84,11 @@ describe('runForeground (mysqlda -a start --no-daemon)', () => {
     const run = runForeground({ configFile: 'mysqlda.conf', logLevel: 'notice' }, h.deps);
     await logged(h, /^mysqlda listening on 127\.0\.0\.1:13306$/);
     expect(h.started[0]).toMatchObject({ configPath: configFile, listen: { host: '127.0.0.1', port: 13306 } });
-    expect(h.proxy.close).not.toHaveBeenCalled();
+    expect(h.proxy.drain).not.toHaveBeenCalled();
 
     h.signals.emit('SIGTERM');
     expect(await run).toBe(0);
-    expect(h.proxy.close).toHaveBeenCalledOnce();
+    expect(h.proxy.drain).toHaveBeenCalledOnce();
     expect(h.logs.map((l) => l.msg)).toEqual([
       'mysqlda listening on 127.0.0.1:13306',
       'SIGTERM received: stopping',
@@ -106,14 +106,14 @@ describe('runForeground (mysqlda -a start --no-daemon)', () => {
     expect(JSON.stringify(h.logs)).not.toContain('calvin"'); // user and password are both "calvin"
   });
 
-  it('exits at once on a second signal while closing', async () => {
+  it('exits at once on a second signal while draining', async () => {
     let finishClose!: () => void;
     const h = harness(dir);
-    h.proxy.close.mockImplementation(() => new Promise<void>((resolve) => (finishClose = resolve)));
+    h.proxy.drain.mockImplementation(() => new Promise<void>((resolve) => (finishClose = resolve)));
     const run = runForeground({ configFile, logLevel: 'notice' }, h.deps);
     await logged(h, /listening/);
     h.signals.emit('SIGINT');
-    await vi.waitFor(() => expect(h.proxy.close).toHaveBeenCalled());
+    await vi.waitFor(() => expect(h.proxy.drain).toHaveBeenCalled());
     h.signals.emit('SIGTERM');
     expect(h.exits).toEqual([143]);
     finishClose();
@@ -128,7 +128,7 @@ describe('runForeground (mysqlda -a start --no-daemon)', () => {
     h.signals.emit('SIGTERM');
     finishStart();
     expect(await run).toBe(0);
-    expect(h.proxy.close).toHaveBeenCalledOnce();
+    expect(h.proxy.drain).toHaveBeenCalledOnce();
   });
 
   it('prints every configuration problem to stderr and does not start', async () => {

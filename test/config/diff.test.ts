@@ -111,6 +111,18 @@ describe('diffConfigs', () => {
     expect(diff.changes.join('\n')).not.toMatch(/very-secret|\*[0-9A-F]{40}/);
   });
 
+  it('lists a new drain timeout and slow-query threshold', () => {
+    const diff = diffConfigs(
+      config(),
+      config((d) => {
+        d.server.drain_timeout_s = 10;
+        d.log = { slow_query_ms: 100 };
+      }),
+    );
+    expect(diff).toMatchObject({ drainTimeout: true, slowQuery: true, restartNeeded: [] });
+    expect(diff.changes).toEqual(['server.drain_timeout_s 30 → 10', 'log.slow_query_ms 0 → 100 (0: off)']);
+  });
+
   it('a password change of the auth block is a change of accounts and of every server', () => {
     const diff = diffConfigs(config(), config((d) => (d.auth.pass = 'rotated')));
     expect(diff.users).toBe(true);

@@ -276,4 +276,39 @@ describe('health, failover, admin, daemon', () => {
     Object.assign(config, { users: [], tls: null, health: {}, failover: {}, admin: {}, daemon: {} });
     expect(parse(config).warnings).toEqual([]);
   });
+
+  it('reads the statement timing and stop keys: log.slow_query_ms, users[].query_timeout_ms, server.drain_timeout_s', () => {
+    const config = baseConfig();
+    config.server.drain_timeout_s = 5;
+    config.log = { slow_query_ms: 250 };
+    config.users = [
+      { user: 'batch', pass: 'x', query_timeout_ms: 1500 },
+      { user: 'web', pass: 'x', query_timeout_ms: 0 },
+    ];
+    const { config: loaded, warnings } = parse(config);
+    expect(warnings).toEqual([]);
+    expect(loaded.shutdown).toEqual({ drainTimeoutSeconds: 5 });
+    expect(loaded.log).toEqual({ slowQueryMs: 250 });
+    expect(loaded.users[1].queryTimeoutMs).toBe(1500);
+    expect('queryTimeoutMs' in loaded.users[2]).toBe(false);
+  });
+
+  it('defaults: a 30 s drain, no slow-query log, no statement limit', () => {
+    const loaded = parse(baseConfig()).config;
+    expect(loaded.shutdown.drainTimeoutSeconds).toBe(DEFAULTS.drainTimeoutSeconds);
+    expect(loaded.log.slowQueryMs).toBe(0);
+    expect(loaded.users[0].queryTimeoutMs).toBeUndefined();
+  });
+
+  it('reports bad statement timing and stop values with their paths', () => {
+    const config = baseConfig();
+    config.server.drain_timeout_s = -1;
+    config.log = { slow_query_ms: 'slow' };
+    config.users = [{ user: 'batch', pass: 'x', query_timeout_ms: 1.5 }];
+    expect(problemsOf(config)).toEqual([
+      'users[0].query_timeout_ms: must be an integer 0..2147483647, got 1.5',
+      'server.drain_timeout_s: must be an integer 0..2147483, got -1',
+      'log.slow_query_ms: must be an integer 0..2147483647, got "slow"',
+    ]);
+  });
 });

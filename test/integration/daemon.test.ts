@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import mysql from 'mysql2/promise';
 import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { isProcessAlive, waitForExit } from '../../src/supervisor/process-table.js';
 import { ensureBuilt, PROJECT_ROOT } from '../cli/ensure-built.js';
@@ -97,7 +98,7 @@ async function setUp(name: string, program: string[] = [process.execPath, BIN]) 
 /** `-a stop` succeeded; on a busy machine it may first have said what it waits for. */
 function expectStopped(result: Result, pid: number): void {
   expect(result).toMatchObject({ code: 0, stderr: '' });
-  expect(result.stdout).toMatch(new RegExp(`^(mysqlda: waiting for pid ${pid} to close its sessions \\(up to 30 s\\)\\n)?mysqlda: stopped \\(pid ${pid}\\)\\n$`));
+  expect(result.stdout).toMatch(new RegExp(`^(mysqlda: waiting for pid ${pid} to drain and close its sessions \\(up to \\d+ s\\)\\n)?mysqlda: stopped \\(pid ${pid}\\)\\n$`));
 }
 
 async function childrenOf(pid: number): Promise<number[]> {
@@ -306,6 +307,39 @@ describe('mysqlda -a start (daemon mode)', () => {
     expect(again.stdout).toMatch(new RegExp(`^(mysqlda: waiting .*\\n)?mysqlda: stopped \\(pid ${restartedPid}\\)\\nmysqlda: started, pid \\d+`));
     started.add(Number(await readFile(m.pidFile, 'utf8')));
     expect((await m.mysqlda('-a', 'stop')).code).toBe(0);
+  });
+});
+
+describe('stopping a daemon that is serving', () => {
+  it('-a stop drains: a statement in flight when it is given completes with its row before the daemon exits', async () => {
+    const m = await setUp('drain');
+    const supervisor = await m.start();
+    await m.servingWorker();
+    const client = await connectClient(m.port);
+    client.on('error', () => {}); // the ERR 1053 that ends the session once its answer is through
+    await client.query('select library drain-on-stop');
+    const running = client.query('select sleep(2) as slept');
+    const servers = await Promise.all(
+      sandbox.libraries.map((library) =>
+        mysql.createConnection({ host: library.master.host, port: library.master.port, user: sandbox.user, password: sandbox.password }),
+      ),
+    );
+    await vi.waitFor(
+      async () => {
+        let n = 0;
+        for (const server of servers) {
+          const [rows] = await server.query("select count(*) as n from information_schema.processlist where info = 'select sleep(2) as slept'");
+          n += Number((rows as { n: number }[])[0].n);
+        }
+        expect(n).toBe(1);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    const stop = m.mysqlda('-a', 'stop');
+    const [rows] = await running;
+    expect(rows).toEqual([{ slept: 0 }]);
+    expectStopped(await stop, supervisor);
+    await Promise.all(servers.map((server) => server.end()));
   });
 });
 

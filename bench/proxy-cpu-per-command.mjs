@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Proxy CPU per point select, side by side: two builds of mysqlda (each a directory holding bin/ and dist/) in
+// front of one sandbox MariaDB, driven by one mysql2 client sending `select 1` one after another. The proxy
+// runs as its own process; its CPU is read from /proc/<pid>/stat (utime + stime) around the measured run.
+// Rounds alternate between the builds so that drift of a shared machine hits both alike.
+//
+//   node bench/proxy-cpu-per-command.mjs <tree A> <tree B> [commands=20000] [rounds=3] [extra config JSON]
+//
+// The sandbox is imported from tree A's dist/. Needs mariadbd on PATH (as the integration tests do).
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+
+const [treeA, treeB, commandsArg = '20000', roundsArg = '3', extraArg = '{}'] = process.argv.slice(2);
+if (!treeA || !treeB) {
+  console.error('usage: node bench/proxy-cpu-per-command.mjs <tree A> <tree B> [commands] [rounds] [extra config JSON]');
+  process.exit(2);
+}
+const commands = Number(commandsArg);
+const rounds = Number(roundsArg);
+const extra = JSON.parse(extraArg);
+const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
+
+const { Sandbox } = await import(path.resolve(treeA, 'dist/sandbox/sandbox.js'));
+const { findFreePort } = await import(path.resolve(treeA, 'dist/sandbox/mariadb-server.js'));
+
+async function cpuTicks(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+async function measure(tree, sandbox, dir) {
+  const port = await findFreePort();
+  const configPath = path.join(dir, `mysqlda-${port}.conf`);
+  await writeFile(configPath, sandbox.configJson({ listenPort: port, saveDir: dir, extra }), { mode: 0o600 });
+  const child = spawn(process.execPath, [path.resolve(tree, 'bin/mysqlda'), '-f', configPath, '-a', 'start', '--no-daemon', '--loglevel-warn'], {
+    stdio: 'ignore',
+  });
+  while (!(await canConnect(port))) await new Promise((resolve) => setTimeout(resolve, 50));
+  const client = await mysql.createConnection({ host: '127.0.0.1', port, user: 'calvin', password: 'calvin' });
+  await client.query('select library bench');
+  for (let i = 0; i < 2000; i++) await client.query('select 1'); // warm-up: JIT, pools
+  const before = await cpuTicks(child.pid);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < commands; i++) await client.query('select 1');
+  const wallNs = Number(process.hrtime.bigint() - started);
+  const ticks = (await cpuTicks(child.pid)) - before;
+  await client.end();
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return { cpuUsPerCommand: (ticks / TICKS_PER_SECOND / commands) * 1e6, wallUsPerCommand: wallNs / 1000 / commands };
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-cpu-bench-'));
+const sandbox = await Sandbox.start({ dir, libraries: 1, replicas: 0 });
+try {
+  const results = { A: [], B: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, tree] of round % 2 === 0 ? [['A', treeA], ['B', treeB]] : [['B', treeB], ['A', treeA]]) {
+      const result = await measure(tree, sandbox, dir);
+      results[name].push(result);
+      console.log(`round ${round + 1} ${name}: proxy CPU ${result.cpuUsPerCommand.toFixed(2)} µs/command, wall ${result.wallUsPerCommand.toFixed(1)} µs/command`);
+    }
+  }
+  const mean = (list, key) => list.reduce((sum, r) => sum + r[key], 0) / list.length;
+  const a = mean(results.A, 'cpuUsPerCommand');
+  const b = mean(results.B, 'cpuUsPerCommand');
+  console.log(`mean proxy CPU: A ${a.toFixed(2)} µs, B ${b.toFixed(2)} µs per command (B/A ${((b / a - 1) * 100).toFixed(1)}%)`);
+  // The least disturbed round of each: on a shared machine, other load only ever adds.
+  const least = (list) => Math.min(...list.map((r) => r.cpuUsPerCommand));
+  console.log(`least proxy CPU: A ${least(results.A).toFixed(2)} µs, B ${least(results.B).toFixed(2)} µs per command`);
+} finally {
+  await sandbox.stop();
+  await rm(dir, { recursive: true, force: true });
+}
