@@ -11,6 +11,7 @@ import {
 } from '../protocol/auth.js';
 import { BACKEND_BASE_CAPABILITIES, Capability, Command, PacketHeader, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
 import { DroppedAnswers, type AfterDropped } from '../protocol/dropped-answers.js';
+import { ProxyErrors } from '../protocol/error-codes.js';
 import { parseErr, parseOk, type ErrPacket } from '../protocol/generic-packets.js';
 import { encodeHandshakeResponse, parseAuthSwitchRequest, parseGreeting, type Greeting } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
@@ -47,9 +48,14 @@ export class BackendError extends Error {
 export interface CommandResult {
   ok: boolean;
   packets: Buffer[];
+  /** The server's ERR, or a "connection lost" error of mysqlda's own when `lost` is set. */
   error?: ErrPacket;
+  /** No whole answer: the connection closed, or the answer did not come in time (`timedOut`; it is then destroyed). */
+  lost?: boolean;
+  timedOut?: boolean;
 }
 
+const PING = Buffer.from([Command.PING]);
 /** COM_RESET_CONNECTION as a whole packet. */
 const RESET_PACKET = encodePacket(Buffer.from([Command.RESET_CONNECTION]), 0);
 /** MariaDB's reset puts sql_mode back to the global one, dropping the IGNORE_SPACE the handshake asked for. */
@@ -70,6 +76,11 @@ export class BackendConnection {
   /** Set once the socket has closed or failed; a dead connection is never pooled again. */
   alive = true;
   lastUsedAt = Date.now();
+  /**
+   * When the server last answered mysqlda itself on this connection (login, reset, execute; the splice's traffic is
+   * not tracked): a connection heard from this recently is reused without a check.
+   */
+  lastAnswerAt = Date.now();
   /** The server's last reported status flags (autocommit, in-transaction). */
   statusFlags: number;
   /**
@@ -187,6 +198,7 @@ export class BackendConnection {
       return this.owedAnswerFailed((err as Error).message);
     }
     if (after === null) return false;
+    this.lastAnswerAt = Date.now();
     this.statusFlags = this.owedAnswers.statusFlags;
     const reader = this.reader;
     const kept = reader !== null && after.rest.length > 0 ? reader(after.rest, borrowed && after.fromChunk) : false;
@@ -279,6 +291,11 @@ export class BackendConnection {
       const onPacket = (packet: Packet) => {
         const { payload } = packet;
         if (!greeting) {
+          // A server with no room (max_connections, host blocked) sends ERR instead of the greeting: it is alive.
+          if (payload[0] === PacketHeader.ERR) {
+            const error = parseErr(payload);
+            return fail(`${address} refused the connection: ${error.message} (${error.code})`, error);
+          }
           greeting = parseGreeting(payload);
           capabilities =
             (BACKEND_BASE_CAPABILITIES | (shape.capabilities & STREAM_SHAPING_CAPABILITIES)) & greeting.capabilities;
@@ -352,7 +369,7 @@ export class BackendConnection {
    */
   execute(payload: Buffer, timeoutMs = 10_000): Promise<CommandResult> {
     return new Promise((resolve) => {
-      if (!this.alive) return resolve({ ok: false, packets: [], error: { code: 2013, sqlState: 'HY000', message: 'connection lost' } });
+      if (!this.alive) return resolve({ ok: false, packets: [], error: ProxyErrors.connectionLost('connection lost'), lost: true });
       const framer = new PacketFramer();
       const packets: Buffer[] = [];
       let done = false;
@@ -365,6 +382,7 @@ export class BackendConnection {
         resolve(result);
       };
       const tracker = new ResponseTracker(this.deprecateEof, (_tag, ok) => {
+        this.lastAnswerAt = Date.now();
         const last = packets[packets.length - 1];
         this.statusFlags = tracker.statusFlags;
         finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
@@ -373,10 +391,10 @@ export class BackendConnection {
         for (const packet of framer.push(chunk)) packets.push(packet.payload);
         tracker.scan(chunk);
       });
-      const onClose = () => finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'connection lost' } });
+      const onClose = () => finish({ ok: false, packets, error: ProxyErrors.connectionLost('connection lost'), lost: true });
       const timer = setTimeout(() => {
         this.destroy();
-        finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'timed out' } });
+        finish({ ok: false, packets, error: ProxyErrors.connectionLost('timed out'), lost: true, timedOut: true });
       }, timeoutMs);
       this.setReader(onData);
       this.socket.on('close', onClose);
@@ -387,16 +405,28 @@ export class BackendConnection {
   }
 
   /** Returns the session to its just-connected state: no variables, temp tables, transaction or statements. */
-  async reset(): Promise<boolean> {
+  async reset(timeoutMs?: number): Promise<boolean> {
+    return (await this.resetNow(timeoutMs)).ok;
+  }
+
+  private async resetNow(timeoutMs?: number): Promise<CommandResult> {
     this.owedReset = null;
-    const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]));
-    if (!result.ok) return false;
+    const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]), timeoutMs);
+    if (!result.ok) return result;
     this.resetWorks = true;
-    if (this.negotiatedCapabilities & Capability.IGNORE_SPACE) {
-      const restored = await this.execute(Buffer.from(RESTORE_IGNORE_SPACE, 'latin1'));
-      return restored.ok;
-    }
-    return true;
+    if (this.negotiatedCapabilities & Capability.IGNORE_SPACE) return this.execute(Buffer.from(RESTORE_IGNORE_SPACE, 'latin1'), timeoutMs);
+    return result;
+  }
+
+  /**
+   * One round trip, bounded by timeoutMs, on a connection about to be reused after it sat unused: the reset it owes,
+   * else a COM_PING. 'silent': no answer in time (a frozen server); the connection is then destroyed, so nothing
+   * sent on it can run later. 'failed': the server answered with an error, or closed the connection.
+   */
+  async roundTrip(timeoutMs: number): Promise<'answered' | 'failed' | 'silent'> {
+    const result = this.owedReset !== null ? await this.resetNow(timeoutMs) : await this.execute(PING, timeoutMs);
+    if (result.timedOut) return 'silent';
+    return result.ok ? 'answered' : 'failed';
   }
 
   /** Polite close: COM_QUIT, then end. */

@@ -93,6 +93,10 @@ export class Backends implements ServerRouting {
     this.health.record(server, observation);
   }
 
+  isDown(server: string): boolean {
+    return this.health.status(server) === 'down';
+  }
+
   whyUnavailable(library: LibraryConfig): string {
     const states = library.servers.map(serverKey).map((address) => {
       const health = this.health.get(address);
