@@ -99,13 +99,16 @@ export class Backends implements ServerRouting {
 
   whyUnavailable(library: LibraryConfig): string {
     const states = library.servers.map(serverKey).map((address) => {
+      const left = this.current.leftByFailover(library.name, address);
+      if (left !== null) {
+        return `${address} left by failover at ${new Date(left).toISOString()} (it may miss later writes; fail back with \`failback library ${library.name} to ${address}\` once it has them)`;
+      }
       const health = this.health.get(address);
       return `${address} ${health.status}${health.lastError ? ` (${health.lastError})` : ''}`;
     });
     const current = this.current.current(library.name);
-    const usable = library.servers.some((server) => this.health.status(serverKey(server)) !== 'down');
-    if (!usable) return `no server of library ${library.name} is up: ${states.join(', ')}`;
-    return `library ${library.name} stays on its current server ${current} until it is down (${states.join(', ')})`;
+    if (current === null || this.health.status(current) === 'down') return `no usable server for library ${library.name}: ${states.join('; ')}`;
+    return `library ${library.name} stays on its current server ${current} until it is down (${states.join('; ')})`;
   }
 
   onMove(listener: (move: LibraryMove) => void): void {
