@@ -19,11 +19,14 @@ const ok = { ok: true as const, readOnly: false };
 
 let dir: string;
 let stateFile: string;
+/** Every CurrentServers a test opened: their state-file writes finish before the directory is removed. */
+const opened: CurrentServers[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-current-'));
   stateFile = path.join(dir, 'mysqlda.state.json');
 });
 afterEach(async () => {
+  await Promise.all(opened.splice(0).map((current) => current.flush()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -34,6 +37,7 @@ async function open(libraries: LibraryConfig[] = [LIB_A, LIB_B], autoFailback = 
   const failovers: unknown[] = [];
   events.on('failover', (event) => failovers.push(event));
   const current = await CurrentServers.open({ stateFile, libraries, health, autoFailback, events, logger: silentLogger() });
+  opened.push(current);
   health.onChange(() => current.reconcileAll());
   const moves: LibraryMove[] = [];
   current.onMove((move) => moves.push(move));
