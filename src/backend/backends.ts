@@ -26,6 +26,8 @@ export interface ServerView {
   lastError: string | null;
   /** When the state last changed (ISO 8601). */
   since: string;
+  /** When the library left this server by failover, while that keeps it from failing over there (ISO 8601). */
+  leftByFailoverAt: string | null;
 }
 
 export interface LibraryView {
@@ -134,6 +136,7 @@ export class Backends implements ServerRouting {
             failures: health.failures,
             lastError: health.lastError,
             since: new Date(health.since).toISOString(),
+            leftByFailoverAt: isoOrNull(this.current.leftByFailover(library.name, address)),
           };
         }),
       };
@@ -186,6 +189,10 @@ export class Backends implements ServerRouting {
     this.current.reconcileAll();
     this.options.events.emit('server-health', { server: change.server, from: change.from, to: change.to });
   }
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
 
 function allServers(config: MysqldaConfig): ServerConfig[] {

@@ -84,6 +84,11 @@ describe('a server left by failover', () => {
     await serverState(proxy, replica, 'down');
     const afterRestart = await connectClient(proxy.address.port);
     await expect(afterRestart.query('select library stale-1')).rejects.toMatchObject(refusal);
+    const rows = (await adminQuery(proxy, 'show servers')) as Record<string, unknown>[];
+    expect(rows.map((row) => [row.server, row.state, row.current, typeof row.left_by_failover])).toEqual([
+      [address(master), 'up', 'no', 'string'],
+      [address(replica), 'down', 'yes', 'object'],
+    ]);
 
     // The operator decides the master is good to use (e.g. after re-syncing it): the library serves from it again.
     expect(await adminQuery(proxy, `failback library ${library.name} to ${address(master)}`)).toMatchObject({ affectedRows: 1 });
