@@ -203,12 +203,13 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           currentServer: view?.currentServer ?? null,
           currentSince: view?.currentSince ?? null,
           sessions: routed.get(library.name) ?? 0,
-          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError }) => ({
+          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt }) => ({
             address: server,
             state,
             readOnly,
             current,
             lastError,
+            leftByFailoverAt,
           })),
         };
       }),

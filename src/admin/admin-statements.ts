@@ -100,9 +100,10 @@ function showServers(control: AdminControl): AdminReply {
       server.current ? 'yes' : 'no',
       server.readOnly === undefined || server.readOnly === null ? null : server.readOnly ? 1 : 0,
       server.lastError ?? null,
+      server.leftByFailoverAt ?? null,
     ]),
   );
-  return { kind: 'rows', columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error'], rows };
+  return { kind: 'rows', columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover'], rows };
 }
 
 function showSessions(control: AdminControl): AdminReply {

@@ -1,21 +1,17 @@
-import net from 'node:net';
-import tls from 'node:tls';
-import { backendTlsOptions } from './backend-tls.js';
-import { constants as cryptoConstants, publicEncrypt } from 'node:crypto';
+import type net from 'node:net';
 import type { ServerConfig } from '../config/types.js';
-import {
-  CACHING_SHA2_PLUGIN,
-  NATIVE_PASSWORD_PLUGIN,
-  cachingSha2Token,
-  nativePasswordToken,
-} from '../protocol/auth.js';
-import { BACKEND_BASE_CAPABILITIES, Capability, Command, PacketHeader, STREAM_SHAPING_CAPABILITIES } from '../protocol/constants.js';
+import { Capability, Command, STREAM_SHAPING_CAPABILITIES, PacketHeader } from '../protocol/constants.js';
 import { DroppedAnswers, type AfterDropped } from '../protocol/dropped-answers.js';
-import { parseErr, parseOk, type ErrPacket } from '../protocol/generic-packets.js';
-import { encodeHandshakeResponse, parseAuthSwitchRequest, parseGreeting, type Greeting } from '../protocol/handshake.js';
-import { encodePacket, PacketFramer, type Packet } from '../protocol/packet.js';
+import { ProxyErrors } from '../protocol/error-codes.js';
+import { parseErr, type ErrPacket } from '../protocol/generic-packets.js';
+import type { Greeting } from '../protocol/handshake.js';
+import { encodePacket, PacketFramer } from '../protocol/packet.js';
 import { ResponseTracker } from '../protocol/response-tracker.js';
-import { copyingReader, ReadBuffer, type ChunkReader } from '../socket/read-buffer.js';
+import { copyingReader, type ChunkReader, type ReadBuffer } from '../socket/read-buffer.js';
+import { serverAddress } from './backend-error.js';
+import { logInToServer } from './backend-login.js';
+
+export { BackendError, serverAddress } from './backend-error.js';
 
 /** What must match between a client session and the backend connection it is spliced onto. */
 export interface ConnectionShape {
@@ -28,38 +24,22 @@ export function shapeKey(shape: ConnectionShape): string {
   return `${shape.capabilities & STREAM_SHAPING_CAPABILITIES}/${shape.charset}`;
 }
 
-export function serverAddress(server: ServerConfig): string {
-  return `${server.host}:${server.port}`;
-}
-
-export class BackendError extends Error {
-  override name = 'BackendError';
-  constructor(
-    message: string,
-    readonly server: string,
-    /** The server's own error, when it sent one (e.g. wrong credentials). */
-    readonly serverError?: ErrPacket,
-  ) {
-    super(message);
-  }
-}
-
 export interface CommandResult {
   ok: boolean;
   packets: Buffer[];
+  /** The server's ERR, or a "connection lost" error of mysqlda's own when `lost` is set. */
   error?: ErrPacket;
+  /** No whole answer: the connection closed, or the answer did not come in time (`timedOut`; it is then destroyed). */
+  lost?: boolean;
+  timedOut?: boolean;
 }
 
+const PING = Buffer.from([Command.PING]);
 /** COM_RESET_CONNECTION as a whole packet. */
 const RESET_PACKET = encodePacket(Buffer.from([Command.RESET_CONNECTION]), 0);
 /** MariaDB's reset puts sql_mode back to the global one, dropping the IGNORE_SPACE the handshake asked for. */
 const RESTORE_IGNORE_SPACE = "\x03SET SESSION sql_mode = CONCAT(@@sql_mode, ',IGNORE_SPACE')";
 const RESET_KEEPING_IGNORE_SPACE = Buffer.concat([RESET_PACKET, encodePacket(Buffer.from(RESTORE_IGNORE_SPACE, 'latin1'), 0)]);
-
-const PACKAGE_ATTRIBUTES = new Map([
-  ['_client_name', 'mysqlda'],
-  ['program_name', 'mysqlda'],
-]);
 
 /**
  * One authenticated connection to a MySQL server, opened with a client's connection shape. Between uses it
@@ -70,6 +50,11 @@ export class BackendConnection {
   /** Set once the socket has closed or failed; a dead connection is never pooled again. */
   alive = true;
   lastUsedAt = Date.now();
+  /**
+   * When the server last answered mysqlda itself on this connection (login, reset, execute; the splice's traffic is
+   * not tracked): a connection heard from this recently is reused without a check.
+   */
+  lastAnswerAt = Date.now();
   /** The server's last reported status flags (autocommit, in-transaction). */
   statusFlags: number;
   /**
@@ -187,6 +172,7 @@ export class BackendConnection {
       return this.owedAnswerFailed((err as Error).message);
     }
     if (after === null) return false;
+    this.lastAnswerAt = Date.now();
     this.statusFlags = this.owedAnswers.statusFlags;
     const reader = this.reader;
     const kept = reader !== null && after.rest.length > 0 ? reader(after.rest, borrowed && after.fromChunk) : false;
@@ -205,145 +191,10 @@ export class BackendConnection {
     else this.closeListeners.push(listener);
   }
 
-  static connect(server: ServerConfig, shape: ConnectionShape, connectTimeoutMs: number): Promise<BackendConnection> {
-    const address = serverAddress(server);
-    return new Promise((resolve, reject) => {
-      const input = new ReadBuffer();
-      // A TLS socket takes over the TCP handle's reads, so only a plain connection reads into the reused buffer.
-      let socket: net.Socket = server.tls
-        ? net.connect({ host: server.host, port: server.port, noDelay: true })
-        : net.connect({ host: server.host, port: server.port, noDelay: true, onread: input.onread });
-      const onRawData = (chunk: Buffer) => input.deliver(chunk, false);
-      if (server.tls) socket.on('data', onRawData);
-      const framer = new PacketFramer();
-      let settled = false;
-      let greeting: Greeting | null = null;
-      let capabilities = 0;
-      const fail = (message: string, serverError?: ErrPacket) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new BackendError(message, address, serverError));
-      };
-      const timer = setTimeout(() => fail(`connect to ${address} timed out after ${connectTimeoutMs} ms`), connectTimeoutMs);
-      const onError = (err: Error) => fail(`cannot connect to ${address}: ${err.message}`);
-      const onClose = () => fail(`${address} closed the connection during the handshake`);
-      socket.on('error', onError);
-      socket.on('close', onClose);
-      const send = (payload: Buffer, sequenceId: number) => socket.write(encodePacket(payload, sequenceId));
-      let password = server.password;
-
-      const sendHandshakeResponse = (sequenceId: number) => {
-        const g = greeting!;
-        const plugin = g.authPluginName === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
-        const authResponse = plugin === CACHING_SHA2_PLUGIN ? cachingSha2Token(password, g.scramble) : nativePasswordToken(password, g.scramble);
-        send(
-          encodeHandshakeResponse({
-            capabilities,
-            maxPacketSize: 1 << 30,
-            charset: shape.charset,
-            user: server.user,
-            authResponse,
-            database: server.database || null,
-            authPluginName: plugin,
-            connectAttributes: PACKAGE_ATTRIBUTES,
-          }),
-          sequenceId,
-        );
-      };
-
-      /** SSLRequest, then the TLS handshake on the same socket; the login continues encrypted. */
-      const startTls = (sequenceId: number) => {
-        const request = Buffer.alloc(32);
-        request.writeUInt32LE((capabilities | Capability.SSL) >>> 0, 0);
-        request.writeUInt32LE(1 << 30, 4);
-        request[8] = shape.charset;
-        send(request, sequenceId);
-        const raw = socket;
-        raw.removeListener('data', onRawData);
-        let secure: tls.TLSSocket;
-        try {
-          secure = tls.connect(backendTlsOptions(server.host, server.tls!, raw));
-        } catch (err) {
-          return fail(`TLS to ${address} is misconfigured: ${(err as Error).message}`);
-        }
-        secure.on('error', (err) => fail(`TLS to ${address} failed: ${err.message}`));
-        secure.once('secureConnect', () => {
-          socket = secure;
-          secure.on('data', (chunk: Buffer) => input.deliver(chunk, false));
-          sendHandshakeResponse(sequenceId + 1);
-        });
-      };
-
-      const onPacket = (packet: Packet) => {
-        const { payload } = packet;
-        if (!greeting) {
-          greeting = parseGreeting(payload);
-          capabilities =
-            (BACKEND_BASE_CAPABILITIES | (shape.capabilities & STREAM_SHAPING_CAPABILITIES)) & greeting.capabilities;
-          capabilities |= Capability.PROTOCOL_41;
-          if (server.tls) {
-            if (!(greeting.capabilities & Capability.SSL)) return fail(`${address} does not offer TLS, which the config asks for`);
-            return startTls(packet.sequenceId + 1);
-          }
-          sendHandshakeResponse(packet.sequenceId + 1);
-          return;
-        }
-        switch (payload[0]) {
-          case PacketHeader.OK: {
-            settled = true;
-            clearTimeout(timer);
-            socket.removeListener('error', onError);
-            socket.removeListener('close', onClose);
-            input.setReader(null);
-            const rest = framer.takeRemainder();
-            if (rest.length) input.deliver(rest, false);
-            const status = parseOk(payload).statusFlags;
-            resolve(new BackendConnection(socket, input, server, shape, greeting, capabilities, status));
-            return;
-          }
-          case PacketHeader.ERR: {
-            const error = parseErr(payload);
-            return fail(`${address} refused the login: ${error.message} (${error.code})`, error);
-          }
-          case PacketHeader.AUTH_SWITCH: {
-            const request = parseAuthSwitchRequest(payload);
-            if (request.pluginName === NATIVE_PASSWORD_PLUGIN) send(nativePasswordToken(password, request.pluginData), packet.sequenceId + 1);
-            else if (request.pluginName === CACHING_SHA2_PLUGIN) send(cachingSha2Token(password, request.pluginData), packet.sequenceId + 1);
-            else return fail(`${address} asks for auth plugin '${request.pluginName}', which mysqlda does not speak as a client`);
-            greeting.scramble = request.pluginData;
-            return;
-          }
-          case PacketHeader.AUTH_MORE_DATA: {
-            // caching_sha2_password: 0x03 = fast auth done (OK follows); 0x04 = full auth needed; else a PEM public key.
-            if (payload.length === 2 && payload[1] === 0x03) return;
-            if (payload.length === 2 && payload[1] === 0x04) return void send(Buffer.from([0x02]), packet.sequenceId + 1);
-            const pem = payload.subarray(1).toString('latin1');
-            const plain = Buffer.from(password + '\0', 'utf8');
-            for (let i = 0; i < plain.length; i++) plain[i] ^= greeting.scramble[i % greeting.scramble.length];
-            const encrypted = publicEncrypt({ key: pem, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING }, plain);
-            send(encrypted, packet.sequenceId + 1);
-            password = '';
-            return;
-          }
-          default:
-            return fail(`${address} sent an unexpected packet during the handshake`);
-        }
-      };
-
-      const onData = (chunk: Buffer): void => {
-        try {
-          for (const packet of framer.push(chunk)) {
-            if (settled) return;
-            onPacket(packet);
-          }
-        } catch (err) {
-          fail(`${address} sent a malformed handshake: ${(err as Error).message}`);
-        }
-      };
-      input.setReader(copyingReader(onData));
-    });
+  /** Connects and logs in (see backend-login.ts); rejects with a BackendError. */
+  static async connect(server: ServerConfig, shape: ConnectionShape, connectTimeoutMs: number): Promise<BackendConnection> {
+    const login = await logInToServer(server, shape, connectTimeoutMs);
+    return new BackendConnection(login.socket, login.input, server, shape, login.greeting, login.capabilities, login.statusFlags);
   }
 
   /**
@@ -352,7 +203,7 @@ export class BackendConnection {
    */
   execute(payload: Buffer, timeoutMs = 10_000): Promise<CommandResult> {
     return new Promise((resolve) => {
-      if (!this.alive) return resolve({ ok: false, packets: [], error: { code: 2013, sqlState: 'HY000', message: 'connection lost' } });
+      if (!this.alive) return resolve({ ok: false, packets: [], error: ProxyErrors.connectionLost('connection lost'), lost: true });
       const framer = new PacketFramer();
       const packets: Buffer[] = [];
       let done = false;
@@ -365,6 +216,7 @@ export class BackendConnection {
         resolve(result);
       };
       const tracker = new ResponseTracker(this.deprecateEof, (_tag, ok) => {
+        this.lastAnswerAt = Date.now();
         const last = packets[packets.length - 1];
         this.statusFlags = tracker.statusFlags;
         finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
@@ -373,10 +225,10 @@ export class BackendConnection {
         for (const packet of framer.push(chunk)) packets.push(packet.payload);
         tracker.scan(chunk);
       });
-      const onClose = () => finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'connection lost' } });
+      const onClose = () => finish({ ok: false, packets, error: ProxyErrors.connectionLost('connection lost'), lost: true });
       const timer = setTimeout(() => {
         this.destroy();
-        finish({ ok: false, packets, error: { code: 2013, sqlState: 'HY000', message: 'timed out' } });
+        finish({ ok: false, packets, error: ProxyErrors.connectionLost('timed out'), lost: true, timedOut: true });
       }, timeoutMs);
       this.setReader(onData);
       this.socket.on('close', onClose);
@@ -387,16 +239,28 @@ export class BackendConnection {
   }
 
   /** Returns the session to its just-connected state: no variables, temp tables, transaction or statements. */
-  async reset(): Promise<boolean> {
+  async reset(timeoutMs?: number): Promise<boolean> {
+    return (await this.resetNow(timeoutMs)).ok;
+  }
+
+  private async resetNow(timeoutMs?: number): Promise<CommandResult> {
     this.owedReset = null;
-    const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]));
-    if (!result.ok) return false;
+    const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]), timeoutMs);
+    if (!result.ok) return result;
     this.resetWorks = true;
-    if (this.negotiatedCapabilities & Capability.IGNORE_SPACE) {
-      const restored = await this.execute(Buffer.from(RESTORE_IGNORE_SPACE, 'latin1'));
-      return restored.ok;
-    }
-    return true;
+    if (this.negotiatedCapabilities & Capability.IGNORE_SPACE) return this.execute(Buffer.from(RESTORE_IGNORE_SPACE, 'latin1'), timeoutMs);
+    return result;
+  }
+
+  /**
+   * One round trip, bounded by timeoutMs, on a connection about to be reused after it sat unused: the reset it owes,
+   * else a COM_PING. 'silent': no answer in time (a frozen server); the connection is then destroyed, so nothing
+   * sent on it can run later. 'failed': the server answered with an error, or closed the connection.
+   */
+  async roundTrip(timeoutMs: number): Promise<'answered' | 'failed' | 'silent'> {
+    const result = this.owedReset !== null ? await this.resetNow(timeoutMs) : await this.execute(PING, timeoutMs);
+    if (result.timedOut) return 'silent';
+    return result.ok ? 'answered' : 'failed';
   }
 
   /** Polite close: COM_QUIT, then end. */

@@ -21,6 +21,8 @@ export interface ServerRouting {
   connectFailed(server: string, observation: HealthObservation): void;
   /** Why the library has no usable server, for the client's error message. */
   whyUnavailable(library: LibraryConfig): string;
+  /** Whether the server (host:port) is marked down: its connections are not pooled then. */
+  isDown(server: string): boolean;
 }
 
 /**
@@ -140,7 +142,8 @@ export class BackendPools {
     const key = `${serverAddress(server)}/${server.user}/${server.database}/${tlsKey(server.tls)}|${shapeKey(shape)}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new ConnectionPool(server, shape, this.options);
+      const address = serverAddress(server);
+      pool = new ConnectionPool(server, shape, this.options, () => this.routing.isDown(address));
       this.pools.set(key, pool);
     }
     return pool;

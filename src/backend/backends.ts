@@ -26,6 +26,8 @@ export interface ServerView {
   lastError: string | null;
   /** When the state last changed (ISO 8601). */
   since: string;
+  /** When the library left this server by failover, while that keeps it from failing over there (ISO 8601). */
+  leftByFailoverAt: string | null;
 }
 
 export interface LibraryView {
@@ -93,15 +95,22 @@ export class Backends implements ServerRouting {
     this.health.record(server, observation);
   }
 
+  isDown(server: string): boolean {
+    return this.health.status(server) === 'down';
+  }
+
   whyUnavailable(library: LibraryConfig): string {
     const states = library.servers.map(serverKey).map((address) => {
+      const left = this.current.leftByFailover(library.name, address);
+      if (left !== null) {
+        return `${address} left by failover at ${new Date(left).toISOString()} (it may miss later writes; fail back with \`failback library ${library.name} to ${address}\` once it has them)`;
+      }
       const health = this.health.get(address);
       return `${address} ${health.status}${health.lastError ? ` (${health.lastError})` : ''}`;
     });
     const current = this.current.current(library.name);
-    const usable = library.servers.some((server) => this.health.status(serverKey(server)) !== 'down');
-    if (!usable) return `no server of library ${library.name} is up: ${states.join(', ')}`;
-    return `library ${library.name} stays on its current server ${current} until it is down (${states.join(', ')})`;
+    if (current === null || this.health.status(current) === 'down') return `no usable server for library ${library.name}: ${states.join('; ')}`;
+    return `library ${library.name} stays on its current server ${current} until it is down (${states.join('; ')})`;
   }
 
   onMove(listener: (move: LibraryMove) => void): void {
@@ -127,6 +136,7 @@ export class Backends implements ServerRouting {
             failures: health.failures,
             lastError: health.lastError,
             since: new Date(health.since).toISOString(),
+            leftByFailoverAt: isoOrNull(this.current.leftByFailover(library.name, address)),
           };
         }),
       };
@@ -179,6 +189,10 @@ export class Backends implements ServerRouting {
     this.current.reconcileAll();
     this.options.events.emit('server-health', { server: change.server, from: change.from, to: change.to });
   }
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
 
 function allServers(config: MysqldaConfig): ServerConfig[] {

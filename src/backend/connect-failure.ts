@@ -1,11 +1,13 @@
 /**
  * What a failed backend connect says about the server, which decides what happens next: a server that answered
- * (even with an error) is alive and a library never fails over because of it; a server nobody listens on is down.
+ * with an error packet (too many connections, a user limit, host blocked, access denied) is alive, and a library
+ * never fails over because of it; a server nobody listens on, or one that says it is shutting down, is down.
  */
+import { ServerErrorCode } from '../protocol/error-codes.js';
 import { BackendError } from './backend-connection.js';
 
 export type ConnectFailureKind =
-  /** Nothing answers on the port, or the server hung up during the handshake: it is down. */
+  /** Nothing answers on the port, the server hung up during the handshake, or it is shutting down: it is down. */
   | 'unreachable'
   /** No answer within the timeout, or a network error that may pass (DNS): counts toward health.fail_threshold. */
   | 'uncertain'
@@ -13,9 +15,6 @@ export type ConnectFailureKind =
   | 'answered'
   /** mysqlda's own pool is full or closed: says nothing about the server. */
   | 'pool';
-
-/** MySQL errors that prove the server is alive but has no room: ER_CON_COUNT_ERROR, ER_TOO_MANY_USER_CONNECTIONS. */
-export const SERVER_FULL_ERRORS: ReadonlySet<number> = new Set([1040, 1203]);
 
 const UNREACHABLE_CODES = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE)\b/;
 
@@ -25,7 +24,7 @@ const UNREACHABLE_CODES = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|E
  */
 export function classifyConnectFailure(error: unknown): ConnectFailureKind {
   if (!(error instanceof BackendError)) return 'unreachable';
-  if (error.serverError) return 'answered';
+  if (error.serverError) return error.serverError.code === ServerErrorCode.serverShutdown ? 'unreachable' : 'answered';
   const message = error.message;
   if (/ are busy$|^pool is closed$/.test(message)) return 'pool';
   if (/ timed out after /.test(message)) return 'uncertain';

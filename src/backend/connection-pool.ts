@@ -2,6 +2,13 @@ import type { ServerConfig } from '../config/types.js';
 import { ServerStatus } from '../protocol/constants.js';
 import { BackendConnection, BackendError, serverAddress, type ConnectionShape } from './backend-connection.js';
 
+/**
+ * How long after the server last answered mysqlda on a connection it is reused without a check round trip. Short,
+ * so that a server frozen before then is caught; long enough that connections reused at once (churn: each is
+ * reused within about a millisecond) keep their reset riding with the next command, saving a round trip.
+ */
+export const CHECK_AFTER_MS = 50;
+
 export interface PoolOptions {
   maxConnections: number;
   idleTimeoutMs: number;
@@ -45,6 +52,8 @@ export class ConnectionPool {
     readonly server: ServerConfig,
     readonly shape: ConnectionShape,
     private options: PoolOptions,
+    /** Whether the server is marked down now: connections released then are closed, not kept (see dropIdle). */
+    private readonly serverDown: () => boolean = () => false,
   ) {
     const interval = Math.max(250, Math.min(5_000, options.idleTimeoutMs / 2));
     this.sweeper = setInterval(() => this.evictIdle(), interval);
@@ -63,12 +72,29 @@ export class ConnectionPool {
     return { idle: this.idle.length, active: this.total - this.idle.length, waiting: this.waiters.length };
   }
 
+  /**
+   * An idle connection (newest first), or a new one. An idle connection the server has not answered on for
+   * CHECK_AFTER_MS first makes one round trip within connectTimeoutMs (see BackendConnection.roundTrip): a frozen
+   * server (SIGSTOP, a hung host) otherwise hangs the next user's first statement with no bound. Without an answer
+   * in time the connection is destroyed, the other idle ones too (same server), and the caller gets a timeout error.
+   */
   async acquire(): Promise<BackendConnection> {
     if (this.closed) throw new BackendError('pool is closed', this.address);
     while (this.idle.length > 0) {
       const connection = this.idle.pop()!;
-      if (connection.alive) return connection;
-      this.total--;
+      if (!connection.alive) {
+        this.total--;
+        continue;
+      }
+      if (Date.now() - connection.lastAnswerAt < CHECK_AFTER_MS) return connection;
+      const outcome = await connection.roundTrip(this.options.connectTimeoutMs);
+      if (outcome === 'answered' && !this.closed && connection.alive) return connection;
+      this.discard(connection);
+      if (this.closed) throw new BackendError('pool is closed', this.address);
+      if (outcome === 'silent') {
+        this.dropIdle();
+        throw new BackendError(`a pooled connection to ${this.address} timed out after ${this.options.connectTimeoutMs} ms`, this.address);
+      }
     }
     if (this.total < this.options.maxConnections) {
       this.total++;
@@ -103,7 +129,7 @@ export class ConnectionPool {
    * whose reset fails is destroyed (a deferred one when its answer is read, ending its new user's session).
    */
   async release(connection: BackendConnection): Promise<void> {
-    if (this.closed || !connection.alive) return this.discard(connection);
+    if (this.closed || !connection.alive || this.serverDown()) return this.discard(connection);
     if (this.options.maxResetDelayMs > 0 && connection.resetWorks && !(connection.statusFlags & ServerStatus.IN_TRANS)) {
       connection.deferReset();
       this.owing.add(connection);
@@ -111,13 +137,14 @@ export class ConnectionPool {
       this.handBack(connection);
       return;
     }
-    const reset = await connection.reset();
+    const reset = await connection.reset(this.options.connectTimeoutMs);
     if (!reset || !connection.alive) return this.discard(connection);
     this.handBack(connection);
   }
 
-  /** A clean (or reset-owing) connection: to the oldest waiter, else to the idle list. */
+  /** A clean (or reset-owing) connection: to the oldest waiter, else to the idle list (not while the server is down). */
   private handBack(connection: BackendConnection): void {
+    if (this.serverDown() || this.closed) return this.discard(connection);
     connection.lastUsedAt = Date.now();
     const waiter = this.waiters.shift();
     if (waiter) {
@@ -176,7 +203,10 @@ export class ConnectionPool {
     }
   }
 
-  /** Closes every idle connection (e.g. the server was found dead); keeps the pool usable. */
+  /**
+   * Closes every idle connection (the server was marked down: it may be frozen, and a connection kept would hang
+   * its next user or outlive a failover); keeps the pool usable.
+   */
   dropIdle(): void {
     for (const connection of this.idle.splice(0)) {
       connection.destroy();

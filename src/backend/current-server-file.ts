@@ -3,6 +3,10 @@
  * chosen from, so that a library that failed over stays on its new server across a restart of the daemon.
  * Written whole to a temporary file, synced, then renamed over the old one (0600), so a crash leaves either
  * the old or the new state, never a torn one.
+ *
+ * `left_by_failover` (per library, host:port → ISO 8601 time) came later and is optional: a file without it loads
+ * as "no server left", and it is written only when a library has left a server, so older readers (which ignore
+ * unknown fields) still load the file.
  */
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +17,8 @@ export interface SavedLibrary {
   servers: string[];
   /** When the library moved to `current` (ISO 8601). */
   since: string;
+  /** Servers the library left by failover (host:port → when, ISO 8601): not failover candidates until failed back to. */
+  leftByFailover: Map<string, string>;
 }
 
 export type SavedState = Map<string, SavedLibrary>;
@@ -48,7 +54,8 @@ export async function readSavedState(file: string): Promise<SavedState> {
   const state: SavedState = new Map();
   for (const [name, entry] of Object.entries(document.libraries)) {
     if (!isSavedLibrary(entry)) throw problem(`has a malformed entry for library ${JSON.stringify(name)}`);
-    state.set(name, { current: entry.current, servers: [...entry.servers], since: entry.since });
+    const left = entry.left_by_failover ?? {};
+    state.set(name, { current: entry.current, servers: [...entry.servers], since: entry.since, leftByFailover: new Map(Object.entries(left)) });
   }
   return state;
 }
@@ -87,7 +94,14 @@ export class StateFileWriter {
 }
 
 function serialize(state: SavedState): string {
-  const libraries = Object.fromEntries([...state.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  const libraries = Object.fromEntries(
+    [...state.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, { current, servers, since, leftByFailover }]) => [
+        name,
+        leftByFailover.size === 0 ? { current, servers, since } : { current, servers, since, left_by_failover: Object.fromEntries(leftByFailover) },
+      ]),
+  );
   return `${JSON.stringify({ version: VERSION, libraries }, null, 2)}\n`;
 }
 
@@ -118,13 +132,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isSavedLibrary(value: unknown): value is SavedLibrary {
+interface SavedLibraryDocument {
+  current: string;
+  servers: string[];
+  since: string;
+  left_by_failover?: Record<string, string>;
+}
+
+function isSavedLibrary(value: unknown): value is SavedLibraryDocument {
   return (
     isObject(value) &&
     typeof value.current === 'string' &&
     typeof value.since === 'string' &&
     Array.isArray(value.servers) &&
     value.servers.every((server) => typeof server === 'string') &&
-    value.servers.includes(value.current)
+    value.servers.includes(value.current) &&
+    (value.left_by_failover === undefined ||
+      (isObject(value.left_by_failover) && Object.values(value.left_by_failover).every((when) => typeof when === 'string')))
   );
 }

@@ -36,6 +36,8 @@ interface LibraryEntry {
   servers: string[];
   current: string;
   since: number;
+  /** Servers the library left by failover (→ when, ms): no failover candidates until a move back to them. */
+  left: Map<string, number>;
 }
 
 export type FailbackResult = { ok: true; move: LibraryMove | null } | { ok: false; error: string };
@@ -105,8 +107,7 @@ export class CurrentServers {
     for (const name of [...this.entries.keys()]) if (!names.has(name)) this.entries.delete(name);
     for (const library of libraries) {
       const entry = this.entries.get(library.name);
-      const saved = entry ? { current: entry.current, servers: entry.servers, since: new Date(entry.since).toISOString() } : null;
-      this.adopt(library, saved);
+      this.adopt(library, entry ? savedOf(entry) : null);
     }
     this.reconcileAll();
     void this.persist();
@@ -127,6 +128,16 @@ export class CurrentServers {
     return this.entries.get(libraryName)?.since ?? null;
   }
 
+  /**
+   * When the library left `server` by failover (ms since the epoch), while that keeps it from failing over there;
+   * null otherwise. With auto_failback the marks are kept but do not bind: that setting says a server that comes
+   * back may be used again.
+   */
+  leftByFailover(libraryName: string, server: string): number | null {
+    if (this.autoFailback) return null;
+    return this.entries.get(libraryName)?.left.get(server) ?? null;
+  }
+
   /** Resolves once the state file holds every change made so far. */
   flush(): Promise<void> {
     return this.writer.flush();
@@ -139,11 +150,16 @@ export class CurrentServers {
     if (existing) {
       existing.config = library;
       existing.servers = servers;
+      for (const server of existing.left.keys()) if (!servers.includes(server)) existing.left.delete(server);
       if (current !== existing.current) this.move(existing, current, 'reload');
       return;
     }
     const since = reason === 'kept' && saved ? Date.parse(saved.since) || Date.now() : Date.now();
-    this.entries.set(library.name, { config: library, servers, current, since });
+    const left = new Map<string, number>();
+    for (const [server, when] of saved?.leftByFailover ?? []) {
+      if (servers.includes(server) && server !== current) left.set(server, Date.parse(when) || Date.now());
+    }
+    this.entries.set(library.name, { config: library, servers, current, since, left });
     const log = this.options.logger;
     if (reason === 'kept' && current !== servers[0]) {
       log.notice({ library: library.name, server: current, since: saved?.since }, `library ${library.name} stays on ${current}, where it failed over; fail back with the admin statement \`failback library ${library.name}\``);
@@ -154,12 +170,20 @@ export class CurrentServers {
   }
 
   private reconcile(entry: LibraryEntry): void {
-    const decision = decideCurrent(entry.servers, entry.current, (server) => this.options.health.status(server), this.autoFailback);
+    const excluded = this.autoFailback ? undefined : (server: string) => entry.left.has(server);
+    const decision = decideCurrent(entry.servers, entry.current, (server) => this.options.health.status(server), this.autoFailback, excluded);
     if (decision) this.move(entry, decision.to, decision.reason);
   }
 
+  /**
+   * Moves the library. A server left because it was down may miss the writes made from now on, so it is marked as
+   * left by failover; the server moved to is unmarked (an operator's failback, a reload that re-ranks the list,
+   * or auto_failback chose it).
+   */
   private move(entry: LibraryEntry, to: string, reason: MoveReason): LibraryMove {
     const move: LibraryMove = { library: entry.config.name, from: entry.current, to, reason };
+    if (reason === 'down') entry.left.set(entry.current, Date.now());
+    entry.left.delete(to);
     entry.current = to;
     entry.since = Date.now();
     this.options.events.emit('failover', { library: move.library, from: move.from, to: move.to });
@@ -177,7 +201,7 @@ export class CurrentServers {
     const readOnly = target.readOnly ? ` (${move.to} has read_only=1: writes fail until it is made writable)` : '';
     switch (move.reason) {
       case 'down':
-        logger.warn(fields, `library ${move.library} failed over from ${move.from} to ${move.to}: ${move.from} is down (${from.lastError ?? 'no answer'})${readOnly}; it stays on ${move.to} until an operator fails it back`);
+        logger.warn(fields, `library ${move.library} failed over from ${move.from} to ${move.to}: ${move.from} is down (${from.lastError ?? 'no answer'})${readOnly}; it stays on ${move.to} until an operator fails it back${this.autoFailback ? '' : `, and ${move.from} is no failover candidate until then (it misses the writes made on ${move.to})`}`);
         return;
       case 'failback':
         logger.warn(fields, `library ${move.library} failed back from ${move.from} to ${move.to} (failover.auto_failback)${readOnly}`);
@@ -192,11 +216,14 @@ export class CurrentServers {
 
   private persist(): Promise<void> {
     const state: SavedState = new Map();
-    for (const [name, entry] of this.entries) {
-      state.set(name, { current: entry.current, servers: [...entry.servers], since: new Date(entry.since).toISOString() });
-    }
+    for (const [name, entry] of this.entries) state.set(name, savedOf(entry));
     return this.writer.write(state);
   }
+}
+
+function savedOf(entry: LibraryEntry): SavedLibrary {
+  const leftByFailover = new Map([...entry.left].map(([server, when]) => [server, new Date(when).toISOString()]));
+  return { current: entry.current, servers: [...entry.servers], since: new Date(entry.since).toISOString(), leftByFailover };
 }
 
 function serverOf(entry: LibraryEntry): ServerConfig {

@@ -6,6 +6,10 @@
  * earlier server comes back, because that server may have missed writes made meanwhile. Going back is an
  * operator's decision (failback), or automatic only with `failover.auto_failback`.
  *
+ * A server the library left by failover is no failover candidate either, until an operator fails back to it:
+ * after A → B, B dying must not send the library back to A, which missed B's writes (the caller passes these
+ * servers as `excluded`; with auto_failback it passes none, see CurrentServers).
+ *
  * mysqlda instead tried the list from the top for every new connection, so it went back to a stale master as soon
  * as that accepted TCP, and split a library's writes between two servers while the master flapped.
  */
@@ -13,6 +17,8 @@ import { isReordered } from '../config/diff.js';
 import type { HealthStatus } from './server-health.js';
 
 export type StatusOf = (server: string) => HealthStatus;
+export type ServerTest = (server: string) => boolean;
+const NONE: ServerTest = () => false;
 
 export interface FailoverDecision {
   to: string;
@@ -20,8 +26,14 @@ export interface FailoverDecision {
   reason: 'down' | 'failback';
 }
 
-/** Where the library's current server should move now, or null to stay. */
-export function decideCurrent(servers: readonly string[], current: string, statusOf: StatusOf, autoFailback: boolean): FailoverDecision | null {
+/** Where the library's current server should move now, or null to stay. `excluded`: servers left by failover. */
+export function decideCurrent(
+  servers: readonly string[],
+  current: string,
+  statusOf: StatusOf,
+  autoFailback: boolean,
+  excluded: ServerTest = NONE,
+): FailoverDecision | null {
   const index = servers.indexOf(current);
   if (index === -1) return servers.length > 0 ? { to: servers[0], reason: 'down' } : null;
   if (autoFailback) {
@@ -29,7 +41,8 @@ export function decideCurrent(servers: readonly string[], current: string, statu
     if (earliestUp !== -1 && earliestUp < index) return { to: servers[earliestUp], reason: 'failback' };
   }
   if (statusOf(current) !== 'down') return null;
-  const next = nextAfter(servers, index, (server) => statusOf(server) === 'up') ?? nextAfter(servers, index, (server) => statusOf(server) === 'unknown');
+  const candidate = (status: HealthStatus) => (server: string) => statusOf(server) === status && !excluded(server);
+  const next = nextAfter(servers, index, candidate('up')) ?? nextAfter(servers, index, candidate('unknown'));
   return next === undefined ? null : { to: next, reason: 'down' };
 }
 

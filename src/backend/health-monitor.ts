@@ -11,26 +11,31 @@ import type { HealthConfig, ServerConfig } from '../config/types.js';
 import { Command, DEFAULT_CHARSET } from '../protocol/constants.js';
 import { PayloadReader } from '../protocol/payload.js';
 import { BackendConnection, BackendError, serverAddress } from './backend-connection.js';
-import { classifyConnectFailure, SERVER_FULL_ERRORS } from './connect-failure.js';
+import { ServerErrorCode } from '../protocol/error-codes.js';
+import { classifyConnectFailure } from './connect-failure.js';
 import type { HealthObservation, ServerHealthBook } from './server-health.js';
 
 export type Probe = (server: ServerConfig, timeoutMs: number) => Promise<HealthObservation>;
 
 const READ_ONLY_QUERY = Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from('SELECT @@read_only', 'latin1')]);
 
-/** One check of one server: connect, log in, read @@read_only, quit. */
+/**
+ * One check of one server: connect, log in, read @@read_only, quit. A server that answers with an error packet
+ * (too many connections, a user limit, access denied) is alive: the check passes, so that a full server never fails
+ * its libraries over. Only "shutdown in progress" (the server is going away) fails it, at once.
+ */
 export async function probeServer(server: ServerConfig, timeoutMs: number): Promise<HealthObservation> {
   let connection: BackendConnection;
   try {
     connection = await BackendConnection.connect(server, { capabilities: 0, charset: DEFAULT_CHARSET }, timeoutMs);
   } catch (err) {
-    const serverError = err instanceof BackendError ? err.serverError : undefined;
-    if (serverError && SERVER_FULL_ERRORS.has(serverError.code)) return { ok: true, readOnly: null };
     const kind = classifyConnectFailure(err);
+    if (kind === 'answered' && err instanceof BackendError && err.serverError) return { ok: true, readOnly: null };
     return { ok: false, error: (err as Error).message, conclusive: kind === 'unreachable' };
   }
   try {
     const result = await connection.execute(READ_ONLY_QUERY, timeoutMs);
+    if (!result.ok && !result.lost && result.error && result.error.code !== ServerErrorCode.serverShutdown) return { ok: true, readOnly: null };
     if (!result.ok) return { ok: false, error: `SELECT @@read_only failed: ${result.error?.message ?? 'no answer'}` };
     return { ok: true, readOnly: readOnlyFrom(result.packets) };
   } finally {

@@ -23,6 +23,11 @@ export interface ServerStatusEntry {
   current?: boolean;
   /** Why the last check failed; null after a good one. */
   lastError?: string | null;
+  /**
+   * When the library left this server by failover (ISO 8601): it is no failover candidate of the library until an
+   * operator fails back to it. Null when it was not left, or while failover.auto_failback is on.
+   */
+  leftByFailoverAt?: string | null;
 }
 
 export interface LibraryStatus {

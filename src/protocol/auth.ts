@@ -110,6 +110,21 @@ export function verifyCleartextPassword(password: string, storedHash: Buffer | n
   return timingSafeEqual(nativePasswordHash(password), storedHash);
 }
 
+/**
+ * The client's token for `plugin` with this scramble (mysql_native_password or caching_sha2_password's fast path);
+ * null for a plugin mysqlda does not speak as a client.
+ */
+export function clientAuthToken(plugin: string, password: string, scramble: Buffer): Buffer | null {
+  if (plugin === NATIVE_PASSWORD_PLUGIN) return nativePasswordToken(password, scramble);
+  if (plugin === CACHING_SHA2_PLUGIN) return cachingSha2Token(password, scramble);
+  return null;
+}
+
+/** The client's XOR of "password\0" with the scramble, which it then RSA-encrypts (caching_sha2 full auth). */
+export function scramblePassword(password: string, scramble: Buffer): Buffer {
+  return xor(Buffer.from(password + '\0', 'utf8'), scramble.subarray(0, 20));
+}
+
 /** Undoes the client's XOR of "password\0" with the scramble (caching_sha2 full auth over RSA). */
 export function unscramblePassword(decrypted: Buffer, scramble: Buffer): string {
   const plain = xor(decrypted, scramble.subarray(0, 20));

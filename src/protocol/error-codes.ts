@@ -11,6 +11,14 @@ export interface ProxyError {
 
 const error = (code: number, sqlState: string, message: string): ProxyError => ({ code, sqlState, message });
 
+/** Codes of errors a MySQL server sends that mysqlda acts on (it relays the others as they are). */
+export const ServerErrorCode = {
+  /** ER_CON_COUNT_ERROR: max_connections reached (sent instead of the greeting). */
+  tooManyConnections: 1040,
+  /** ER_SERVER_SHUTDOWN: the server is going away. */
+  serverShutdown: 1053,
+} as const;
+
 export const ProxyErrors = {
   accessDenied: (user: string, host: string, usingPassword: boolean) =>
     error(1045, '28000', `Access denied for user '${user}'@'${host}' (using password: ${usingPassword ? 'YES' : 'NO'})`),
@@ -42,9 +50,14 @@ export const ProxyErrors = {
     error(7105, 'HY000', `Correl object '${object}' of class '${correlClass}' is already bound to key '${boundKey}'`),
   libraryUnavailable: (library: string, detail: string) =>
     error(7106, 'HY000', `No server of library '${library}' is reachable: ${detail}`),
+  /** The library's server is alive but refused the connection (too many connections, a user limit, access denied). */
+  libraryRefused: (library: string, server: string, refusal: { code: number; message: string }) =>
+    error(7106, 'HY000', `Server ${server} of library '${library}' refused a connection: ${refusal.message} (${refusal.code})`),
   persistFailed: (detail: string) => error(7107, 'HY000', `The assignment could not be saved: ${detail}`),
   switchInTransaction: () =>
     error(7108, '25000', 'Cannot switch library inside a transaction: COMMIT or ROLLBACK first'),
+  /** A backend connection closed or timed out while mysqlda itself waited for its answer. */
+  connectionLost: (what: string) => error(2013, 'HY000', what),
   backendLost: (library: string, server: string) =>
     error(2013, 'HY000', `Lost connection to server ${server} of library '${library}'`),
   unknownStatement: (id: number) => error(1243, 'HY000', `Unknown prepared statement handler (${id}) given to mysqld_stmt_execute`),

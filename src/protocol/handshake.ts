@@ -100,6 +100,16 @@ export interface HandshakeResponse {
   connectAttributes: Map<string, string>;
 }
 
+/** Protocol::SSLRequest, sent before the TLS handshake: the fixed first 32 bytes of a HandshakeResponse41, with CLIENT_SSL. */
+export function encodeSslRequest(request: { capabilities: number; maxPacketSize: number; charset: number }): Buffer {
+  return new PayloadWriter(32)
+    .u32((request.capabilities | Capability.SSL) >>> 0)
+    .u32(request.maxPacketSize)
+    .u8(request.charset)
+    .zeros(23)
+    .toBuffer();
+}
+
 /** An SSLRequest is the first 32 bytes of a HandshakeResponse41 with CLIENT_SSL set and nothing after. */
 export function isSslRequest(payload: Buffer): boolean {
   return payload.length === 32 && (payload.readUInt32LE(0) & Capability.SSL) !== 0;

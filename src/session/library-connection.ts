@@ -3,7 +3,8 @@
  * set-up statements, or a connection of its own library with the session's settings, and a BEGIN sent in the
  * lobby, replayed on it before any of the client's statements.
  */
-import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
+import { BackendError, type BackendConnection, type ConnectionShape } from '../backend/backend-connection.js';
+import { classifyConnectFailure } from '../backend/connect-failure.js';
 import type { LibraryConfig } from '../config/types.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import type { ErrPacket } from '../protocol/generic-packets.js';
@@ -44,6 +45,10 @@ export async function connectLibrary(
   try {
     connection = await services.pools.acquireForLibrary(library, shape);
   } catch (err) {
+    // A server that answered with an error (too many connections, a user limit) is alive: say what it said.
+    if (err instanceof BackendError && err.serverError && classifyConnectFailure(err) === 'answered') {
+      return { ok: false, error: ProxyErrors.libraryRefused(library.name, err.server, err.serverError) };
+    }
     return { ok: false, error: ProxyErrors.libraryUnavailable(library.name, (err as Error).message) };
   }
   const { pendingBegin } = lobby;
@@ -52,7 +57,7 @@ export async function connectLibrary(
     const result = await connection.execute(payload);
     if (!result.ok) {
       void services.pools.release(connection, connection.alive);
-      const error: ErrPacket = result.error ?? { code: 2013, sqlState: 'HY000', message: 'lost connection while applying session settings' };
+      const error: ErrPacket = result.error ?? ProxyErrors.connectionLost('lost connection while applying session settings');
       return { ok: false, error: { ...error, message: `Could not carry the session's settings over to library '${library.name}': ${error.message}` } };
     }
   }

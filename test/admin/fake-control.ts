@@ -22,7 +22,7 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
         currentSince: '2026-01-01T00:00:01.000Z',
         sessions: 1,
         servers: [
-          { address: '10.0.0.1:3306', state: 'up', readOnly: false, current: false, lastError: null },
+          { address: '10.0.0.1:3306', state: 'up', readOnly: false, current: false, lastError: null, leftByFailoverAt: '2026-01-02T03:04:05.000Z' },
           { address: '10.0.0.2:3306', state: 'up', readOnly: true, current: true, lastError: null },
         ],
       },

@@ -19,11 +19,14 @@ const ok = { ok: true as const, readOnly: false };
 
 let dir: string;
 let stateFile: string;
+/** Every CurrentServers a test opened: their state-file writes finish before the directory is removed. */
+const opened: CurrentServers[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-current-'));
   stateFile = path.join(dir, 'mysqlda.state.json');
 });
 afterEach(async () => {
+  await Promise.all(opened.splice(0).map((current) => current.flush()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -34,6 +37,7 @@ async function open(libraries: LibraryConfig[] = [LIB_A, LIB_B], autoFailback = 
   const failovers: unknown[] = [];
   events.on('failover', (event) => failovers.push(event));
   const current = await CurrentServers.open({ stateFile, libraries, health, autoFailback, events, logger: silentLogger() });
+  opened.push(current);
   health.onChange(() => current.reconcileAll());
   const moves: LibraryMove[] = [];
   current.onMove((move) => moves.push(move));
@@ -123,11 +127,80 @@ describe('CurrentServers', () => {
     expect([...(await readSavedState(stateFile)).keys()]).toEqual(['lib_a']);
   });
 
+  describe('servers left by failover', () => {
+    it('never fails over back to a server it left by failover, and is unavailable when no other server is usable', async () => {
+      const { health, current, moves } = await open();
+      health.record('r1:3306', ok);
+      health.record('m:3306', refused);
+      expect(current.current('lib_a')).toBe('r1:3306');
+      health.record('m:3306', ok); // the old master is back, with the library's later writes missing
+      health.record('r1:3306', refused);
+      expect(current.current('lib_a')).toBe('r2:3306'); // r2 (unchecked) rather than m
+      health.record('r2:3306', refused);
+      expect(current.serverFor(LIB_A)).toBeNull();
+      expect(current.leftByFailover('lib_a', 'm:3306')).toEqual(expect.any(Number));
+      expect(current.leftByFailover('lib_a', 'r1:3306')).toEqual(expect.any(Number));
+      expect(moves.map((m) => `${m.from}>${m.to}`)).toEqual(['m:3306>r1:3306', 'r1:3306>r2:3306']);
+    });
+
+    it('takes the server back as a candidate once an operator fails back to it', async () => {
+      const { health, current } = await open();
+      health.record('m:3306', refused);
+      health.record('m:3306', ok);
+      expect(current.failback('lib_a', 'm:3306')).toMatchObject({ ok: true, move: { to: 'm:3306', reason: 'operator' } });
+      expect(current.leftByFailover('lib_a', 'm:3306')).toBeNull();
+      expect(current.leftByFailover('lib_a', 'r1:3306')).toBeNull(); // left by an operator, not by failover
+    });
+
+    it('remembers the servers left by failover across a restart, and loads a state file written without them', async () => {
+      const first = await open();
+      first.health.record('m:3306', refused);
+      await first.current.flush();
+      const saved = JSON.parse(await readFile(stateFile, 'utf8'));
+      expect(saved.libraries.lib_a.left_by_failover).toEqual({ 'm:3306': expect.any(String) });
+      expect(saved.libraries.lib_b).toEqual({ current: 'b:3306', servers: ['b:3306'], since: expect.any(String) });
+
+      const second = await open();
+      second.health.record('m:3306', ok);
+      second.health.record('r1:3306', refused);
+      second.health.record('r2:3306', refused);
+      expect(second.current.serverFor(LIB_A)).toBeNull();
+
+      await writeFile(stateFile, JSON.stringify({ version: 1, libraries: { lib_a: { current: 'r1:3306', servers: ['m:3306', 'r1:3306', 'r2:3306'], since: '2026-01-01T00:00:00.000Z' } } }));
+      const old = await open();
+      expect(old.current.current('lib_a')).toBe('r1:3306');
+      old.health.record('m:3306', ok);
+      old.health.record('r1:3306', refused);
+      expect(old.current.current('lib_a')).toBe('m:3306');
+    });
+
+    it('with auto_failback, keeps the marks but lets the library go back (the operator declared returning servers safe)', async () => {
+      const { health, current } = await open(undefined, true);
+      health.record('m:3306', refused);
+      expect(current.leftByFailover('lib_a', 'm:3306')).toBeNull();
+      health.record('m:3306', ok);
+      expect(current.current('lib_a')).toBe('m:3306');
+    });
+
+    it('forgets the mark of a server removed from the list (the operator re-added it on purpose)', async () => {
+      const { health, current } = await open();
+      health.record('m:3306', refused);
+      current.setLibraries([library('lib_a', ['r1', 'r2']), LIB_B]);
+      expect(current.leftByFailover('lib_a', 'm:3306')).toBeNull();
+      current.setLibraries([library('lib_a', ['m', 'r1', 'r2']), LIB_B]);
+      health.record('m:3306', ok);
+      health.record('r1:3306', refused);
+      expect(current.current('lib_a')).toBe('m:3306');
+    });
+  });
+
   it('refuses to start on a damaged state file, saying how to recover', async () => {
     await writeFile(stateFile, '{"version":1,"libraries":{"lib_a":{"current":"x:1"');
     await expect(open()).rejects.toThrow(StateFileError);
     await writeFile(stateFile, JSON.stringify({ version: 1, libraries: { lib_a: { current: 'x:1', servers: ['y:1'], since: 'now' } } }));
     await expect(open()).rejects.toThrow(/malformed entry for library "lib_a".*delete it to start every library at its first server/);
     expect(await readFile(stateFile, 'utf8')).toContain('x:1');
+    await writeFile(stateFile, JSON.stringify({ version: 1, libraries: { lib_a: { current: 'y:1', servers: ['y:1'], since: 'now', left_by_failover: { 'z:1': 5 } } } }));
+    await expect(open()).rejects.toThrow(/malformed entry for library "lib_a"/);
   });
 });

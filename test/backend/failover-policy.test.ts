@@ -37,6 +37,14 @@ describe('decideCurrent (sticky primary)', () => {
     expect(decideCurrent(servers, 'replica2:3306', unchecked, false)).toEqual({ to: 'replica1:3306', reason: 'down' });
   });
 
+  it('never fails over to a server the library left by failover, up or not; stays (unavailable) when only those are left', () => {
+    const left = (server: string) => server === 'master:3306';
+    const health = states({ 'master:3306': 'up', 'replica1:3306': 'down', 'replica2:3306': 'unknown' });
+    expect(decideCurrent(servers, 'replica1:3306', health, false, left)).toEqual({ to: 'replica2:3306', reason: 'down' });
+    const onlyMaster = states({ 'master:3306': 'up', 'replica1:3306': 'down', 'replica2:3306': 'down' });
+    expect(decideCurrent(servers, 'replica1:3306', onlyMaster, false, left)).toBeNull();
+  });
+
   it('stays (unavailable) when every server is down', () => {
     const health = states({ 'master:3306': 'down', 'replica1:3306': 'down', 'replica2:3306': 'down' });
     expect(decideCurrent(servers, 'replica1:3306', health, true)).toBeNull();

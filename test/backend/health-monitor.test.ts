@@ -29,6 +29,10 @@ describe('classifyConnectFailure', () => {
     expect(classifyConnectFailure(error('connect to x:1 timed out after 100 ms'))).toBe('uncertain');
     expect(classifyConnectFailure(error('cannot connect to x:1: getaddrinfo ENOTFOUND x'))).toBe('uncertain');
     expect(classifyConnectFailure(error('x:1 refused the login: Too many connections (1040)', { code: 1040, sqlState: 'HY000', message: 'Too many connections' }))).toBe('answered');
+    const refusal = (code: number) => error(`x:1 refused the connection: no (${code})`, { code, sqlState: 'HY000', message: 'no' });
+    for (const code of [1040, 1203, 1226, 1129, 1045]) expect(classifyConnectFailure(refusal(code))).toBe('answered');
+    expect(classifyConnectFailure(refusal(1053))).toBe('unreachable'); // shutdown in progress: going away
+    expect(classifyConnectFailure(error('a pooled connection to x:1 timed out after 500 ms'))).toBe('uncertain');
     expect(classifyConnectFailure(error('all 3 connections to x:1 are busy'))).toBe('pool');
     expect(classifyConnectFailure(error('pool is closed'))).toBe('pool');
   });

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionPool } from '../../src/backend/connection-pool.js';
+import { CHECK_AFTER_MS, ConnectionPool } from '../../src/backend/connection-pool.js';
 import type { ServerConfig } from '../../src/config/types.js';
 import { DEFAULT_CHARSET } from '../../src/protocol/constants.js';
 import { findFreePort, MariadbServer } from '../../tools/sandbox/mariadb-server.js';
@@ -155,6 +155,42 @@ describe('ConnectionPool', () => {
       expect(await isFree('pool-in-trx')).toBe(true);
       pool.close();
     });
+  });
+
+  it('checks an idle connection the server has not answered on lately; a frozen server fails the acquire within the connect timeout and the connection is destroyed', async () => {
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 300, maxResetDelayMs: 5 });
+    const connection = await pool.acquire();
+    await pool.release(connection);
+    // Connections the server answered on this recently are reused without a check.
+    await new Promise((resolve) => setTimeout(resolve, CHECK_AFTER_MS * 2));
+    expect(await pool.acquire()).toBe(connection); // checked, answered
+    await pool.release(connection);
+    await new Promise((resolve) => setTimeout(resolve, CHECK_AFTER_MS * 2));
+    server.signal('SIGSTOP');
+    try {
+      const started = Date.now();
+      await expect(pool.acquire()).rejects.toThrow(/timed out after 300 ms/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(connection.alive).toBe(false);
+      expect(pool.stats()).toEqual({ idle: 0, active: 0, waiting: 0 });
+    } finally {
+      server.signal('SIGCONT');
+    }
+    const fresh = await pool.acquire();
+    expect(fresh).not.toBe(connection);
+    expect((await fresh.execute(Buffer.from('\x03select 1'))).ok).toBe(true);
+    pool.close();
+  });
+
+  it('closes a connection released while its server is marked down instead of keeping it idle', async () => {
+    let down = false;
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 2000, maxResetDelayMs: 0 }, () => down);
+    const connection = await pool.acquire();
+    down = true;
+    await pool.release(connection);
+    expect(connection.alive).toBe(false);
+    expect(pool.stats()).toEqual({ idle: 0, active: 0, waiting: 0 });
+    pool.close();
   });
 
   it('hands a refused connect straight to the caller instead of waiting for the connect timeout', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateScramble, nativePasswordHash, scrambleByte, nativePasswordToken, verifyNativePassword } from '../../src/protocol/auth.js';
 import { Capability } from '../../src/protocol/constants.js';
-import { encodeGreeting, encodeHandshakeResponse, isSslRequest, parseGreeting, parseHandshakeResponse } from '../../src/protocol/handshake.js';
+import { encodeGreeting, encodeHandshakeResponse, encodeSslRequest, isSslRequest, parseGreeting, parseHandshakeResponse } from '../../src/protocol/handshake.js';
 import { PacketFramer, encodePacket } from '../../src/protocol/packet.js';
 import { splits } from './fixtures.js';
 
@@ -68,6 +68,12 @@ describe('handshake codec', () => {
     expect(parsed.authResponse.length).toBe(0);
     expect(parsed.charset).toBe(33);
     expect(parsed.authPluginName).toBe('mysql_native_password');
+  });
+
+  it('encodes an SSLRequest byte for byte (Protocol::SSLRequest: capabilities with CLIENT_SSL, max packet, charset, 23 zeros)', () => {
+    const request = encodeSslRequest({ capabilities: Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION, maxPacketSize: 1 << 30, charset: 45 });
+    expect(request.toString('hex')).toBe('008a0000' + '00000040' + '2d' + '00'.repeat(23));
+    expect(isSslRequest(request)).toBe(true);
   });
 
   it('recognises an SSLRequest', () => {

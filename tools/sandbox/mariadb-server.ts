@@ -115,6 +115,14 @@ export class MariadbServer {
     await this.terminate(signal);
   }
 
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) the server without waiting: a frozen server keeps its sockets open and
+   * accepts TCP connections, but answers nothing.
+   */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.launch?.child.kill(signal);
+  }
+
   /** Clean shutdown (SIGTERM); resolves once the process has exited. */
   async stop(): Promise<void> {
     await this.terminate('SIGTERM');
