@@ -5,7 +5,7 @@
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { CHECK_AFTER_MS } from '../../src/backend/connection-pool.js';
-import type { MariadbServer } from '../../src/sandbox/mariadb-server.js';
+import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
 import type { RunningProxy } from '../../src/server.js';
 import { nextEvent } from '../support/next-event.js';
 import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';

@@ -4,7 +4,7 @@ import type mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { MariadbServer } from '../../src/sandbox/mariadb-server.js';
+import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { nextEvent } from '../support/next-event.js';
 import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
