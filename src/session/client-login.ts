@@ -157,6 +157,7 @@ export class ClientLogin {
     }
     const hostRefusal = this.host.services.frontDoor.checkAccountHost(response.user, this.socket.remoteAddress);
     if (hostRefusal) {
+      this.host.services.frontDoor.loginFailed(this.socket.remoteAddress);
       this.host.services.events.emit('client-refused', { reason: 'host_not_allowed' });
       this.host.refuse(hostRefusal, packet.sequenceId + 1, `account '${response.user}' may not log in from this address (users[].hosts)`);
       return null;
