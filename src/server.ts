@@ -416,7 +416,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
         draining = false;
         await stopped;
         await stopEverything();
-        logger.notice('mysqlda stopped');
+        logger.notice('proxy closed: sessions ended, save files closed');
       })();
       return closing;
     },

@@ -57,6 +57,8 @@ export class PacketFramer {
   private pending: Buffer | null = null;
   private partial: Buffer[] = [];
   private partialSequenceId = 0;
+  /** The pending bytes start with a packet over the limit: the next push refuses the stream. */
+  private oversized = false;
 
   constructor(private readonly maxPayload = 1 << 30) {}
 
@@ -72,15 +74,21 @@ export class PacketFramer {
 
   /** Every packet completed by this chunk, in order. */
   push(chunk: Buffer): Packet[] {
+    if (this.oversized) throw new ProtocolError('packet larger than allowed');
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
     const packets: Packet[] = [];
     let offset = 0;
     while (data.length - offset >= HEADER_LENGTH) {
       const length = data.readUIntLE(offset, 3);
-      // Refused from its header: a packet over the limit is never buffered.
+      // Refused from its header: a packet over the limit is never buffered. Packets completed before it are
+      // handed over first: the bytes after an SSLRequest are a TLS ClientHello, not a packet, and are taken
+      // with takeRemainder() before any further push.
       if (length > this.maxPayload || (length === MAX_PACKET_PAYLOAD && (this.partial.length + 1) * MAX_PACKET_PAYLOAD > this.maxPayload)) {
-        throw new ProtocolError('packet larger than allowed');
+        if (packets.length === 0) throw new ProtocolError('packet larger than allowed');
+        this.pending = data.subarray(offset);
+        this.oversized = true;
+        return packets;
       }
       if (data.length - offset < HEADER_LENGTH + length) break;
       const sequenceId = data[offset + 3];
@@ -103,6 +111,7 @@ export class PacketFramer {
   takeRemainder(): Buffer {
     const rest = this.pending ?? Buffer.alloc(0);
     this.pending = null;
+    this.oversized = false;
     return rest;
   }
 

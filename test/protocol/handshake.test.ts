@@ -1,3 +1,4 @@
+import { ProtocolError } from '../../src/protocol/payload.js';
 import { describe, expect, it } from 'vitest';
 import { generateScramble, nativePasswordHash, scrambleByte, nativePasswordToken, verifyNativePassword } from '../../src/protocol/auth.js';
 import { Capability } from '../../src/protocol/constants.js';
@@ -144,6 +145,22 @@ describe('PacketFramer', () => {
         [2, 'defgh'],
       ]);
     }
+  });
+
+  it('refuses a packet over its limit from the header alone, after handing over the packets before it', () => {
+    const alone = new PacketFramer(100);
+    expect(() => alone.push(Buffer.from([0xff, 0x00, 0x00, 0x01]))).toThrow(ProtocolError);
+
+    // An SSLRequest and, in the same read, a TLS ClientHello (whose first bytes read as a 66 KB header).
+    const framer = new PacketFramer(100);
+    const clientHello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]);
+    const packets = framer.push(Buffer.concat([encodePacket(Buffer.alloc(32, 1), 1), clientHello]));
+    expect(packets.map((p) => p.payload.length)).toEqual([32]);
+    expect(framer.takeRemainder().equals(clientHello)).toBe(true);
+
+    const careless = new PacketFramer(100);
+    careless.push(Buffer.concat([encodePacket(Buffer.alloc(3), 1), Buffer.from([0xff, 0x00, 0x00, 0x02])]));
+    expect(() => careless.push(Buffer.alloc(1))).toThrow(ProtocolError);
   });
 
   it('joins 16 MB continuation frames into one payload', () => {
