@@ -16,12 +16,13 @@ export type Stage = 'pre-login' | 'lobby' | 'routed';
 /**
  * How the client leaves once its bytes are written:
  * - end / destroy: at once (half-close, or drop the socket);
+ * - reply: the proxy must answer something (an ERR, an auth switch) or close, in bounded time;
  * - answer: the proxy must answer the marker query at the end of the bytes (or close) in bounded time;
  * - close: the proxy must close the connection in bounded time (a refused login, COM_QUIT);
  * - err: the first packet back must be an ERR (a command mysqlda must refuse, not pass on);
  * - mid-response: drop the socket as soon as the first byte of the answer arrives.
  */
-export type Ending = 'end' | 'destroy' | 'answer' | 'close' | 'err' | 'mid-response';
+export type Ending = 'end' | 'destroy' | 'reply' | 'answer' | 'close' | 'err' | 'mid-response';
 
 export interface FuzzCase {
   seed: number;
@@ -91,7 +92,7 @@ const USERS = ['calvin', 'root', '', 'CALVIN', 'calvin\u0000x', 'ü'];
 function someUser(r: Prng): Buffer {
   if (r.chance(0.7)) return Buffer.from(r.pick(USERS));
   // NUL ends a user name on the wire: random names avoid it so that their whole length reaches the proxy.
-  return r.chance(0.5) ? Buffer.from(r.bytes(r.length(300)).map((b) => b || 1)) : Buffer.alloc(r.range(256, 70_000), 'u');
+  return r.chance(0.8) ? Buffer.from(r.bytes(r.length(300)).map((b) => b || 1)) : Buffer.alloc(r.range(256, 70_000), 'u');
 }
 
 function validishResponse(r: Prng, capabilities = CLIENT_CAPABILITIES): Buffer {
@@ -123,19 +124,19 @@ function preLogin(r: Prng): Body {
     [6, 'sha2-full-auth-garbage'],
     [6, 'pipelined-before-login'],
     [4, 'before-greeting'],
-    [4, 'oversized-user'],
+    [1, 'oversized-user'],
     [4, 'wrong-sequence-id'],
   ] as const);
   switch (kind) {
     case 'garbage':
       return { kind, chunks: [r.bytes(1 + r.length(400))], ending: r.pick(['end', 'destroy'] as const) };
     case 'framed-garbage':
-      return { kind, chunks: [frame(r.bytes(r.length(400)), r.chance(0.8) ? 1 : r.int(256))], ending: 'answer' };
+      return { kind, chunks: [frame(r.bytes(r.length(400)), r.chance(0.8) ? 1 : r.int(256))], ending: 'reply' };
     case 'mutated-response':
-      return { kind, chunks: [frame(mutate(r, validishResponse(r)), 1)], ending: 'answer' };
+      return { kind, chunks: [frame(mutate(r, validishResponse(r)), 1)], ending: 'reply' };
     case 'truncated-response': {
       const response = validishResponse(r);
-      return { kind, chunks: [frame(response.subarray(0, r.int(response.length)), 1)], ending: 'answer' };
+      return { kind, chunks: [frame(response.subarray(0, r.int(response.length)), 1)], ending: 'reply' };
     }
     case 'lying-header': {
       const response = validishResponse(r);
@@ -144,7 +145,7 @@ function preLogin(r: Prng): Body {
     }
     case 'capability-combination': {
       const caps = r.chance(0.5) ? r.u32() : CLIENT_CAPABILITIES ^ (1 << r.int(25)) ^ (r.chance(0.5) ? 1 << r.int(25) : 0);
-      return { kind, chunks: [frame(validishResponse(r, caps), 1)], ending: 'answer' };
+      return { kind, chunks: [frame(validishResponse(r, caps), 1)], ending: 'reply' };
     }
     case 'ssl-request-then-garbage':
       return sslRequestThenGarbage(r);
@@ -162,15 +163,15 @@ function preLogin(r: Prng): Body {
     }
     case 'pipelined-before-login':
       // Commands behind a login that fails: none of them may run.
-      return { kind, chunks: [Buffer.concat([frame(validishResponse(r), 1), ...Array.from({ length: 1 + r.int(5) }, () => frame(query('select 1'), 0))])], ending: 'answer' };
+      return { kind, chunks: [Buffer.concat([frame(validishResponse(r), 1), ...Array.from({ length: 1 + r.int(5) }, () => frame(query('select 1'), 0))])], ending: 'reply' };
     case 'before-greeting':
       return { kind, chunks: [r.chance(0.5) ? frame(validishResponse(r), 1) : r.bytes(1 + r.length(100))], ending: r.pick(['end', 'destroy'] as const), early: true };
     case 'oversized-user': {
-      const user = Buffer.alloc(r.pick([0x10000, 0x100000 - 100, 0x100000 + 100, r.range(1000, 0x200000)]), 'x');
-      return { kind, chunks: [frame(handshakeResponse({ capabilities: CLIENT_CAPABILITIES, user, authResponse: r.bytes(20), plugin: 'mysql_native_password' }), 1)], ending: 'answer' };
+      const user = Buffer.alloc(r.pick([0x10000, 0x100000 - 100, 0x100000 + 100, r.range(1000, 0x100000)]), 'x');
+      return { kind, chunks: [frame(handshakeResponse({ capabilities: CLIENT_CAPABILITIES, user, authResponse: r.bytes(20), plugin: 'mysql_native_password' }), 1)], ending: 'reply' };
     }
     case 'wrong-sequence-id':
-      return { kind, chunks: [frame(validishResponse(r), r.pick([0, 2, 255, r.int(256)]))], ending: 'answer' };
+      return { kind, chunks: [frame(validishResponse(r), r.pick([0, 2, 255, r.int(256)]))], ending: 'reply' };
   }
 }
 

@@ -253,6 +253,8 @@ class CaseConnection {
         await this.until(() => this.answerBytes > 0 || this.closedByPeer, ANSWER_TIMEOUT_MS, 'no answer to the query').catch(() => {});
         this.socket.destroy();
         return null;
+      case 'reply':
+        return this.expect(() => this.answerBytes > 0 || this.closedByPeer, 'neither answered nor closed');
       case 'answer':
         return this.expect(() => this.tail.includes(fuzzCase.marker) || this.closedByPeer, 'neither answered the final query nor closed');
       case 'close':
