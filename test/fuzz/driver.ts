@@ -75,7 +75,12 @@ async function run(c: CaseConnection, fuzzCase: FuzzCase, target: Target): Promi
     c.step = 'select library';
     c.write(frame(query(`select library ${fuzzCase.key}`), 0));
     const ok = await c.packet();
-    if (ok[0] !== 0x00) throw new Error(`set-up: select library refused: ${describe(ok)}`);
+    if (ok[0] !== 0x00) {
+      // `select library` never reaches a backend: any answer but OK or one of mysqlda's own errors (71xx) is
+      // an earlier session's, left on the pooled backend connection this session was given.
+      const own = ok[0] === 0xff && ok.length >= 3 && Math.floor(ok.readUInt16LE(1) / 100) === 71;
+      throw new Error(`set-up: select library answered with ${describe(ok)}${own ? '' : ' (a stale answer: an earlier session left it on the pooled backend connection)'}`);
+    }
   }
   c.step = 'writing';
   c.markAnswerStart();
