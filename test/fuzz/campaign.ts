@@ -329,11 +329,16 @@ async function probeKnownDefects(env: FuzzEnvironment, options: CampaignOptions,
 
   // Found by this suite: a session closed while mysqlda prepares its statement (COM_STMT_PREPARE runs aside of the
   // splice) gives the backend connection back with the answer still on its way; the next session reads it.
+  // Whether the close overtakes the prepare is a race inside the proxy: a few tries.
   const closing = probe(-5, { kind: 'prepare-then-close', chunks: [frame(command(0x16, Buffer.from('select \x80', 'latin1')), 0)], ending: 'destroy' }, 'routed');
-  report(closing, await playCase(closing, env.target(closing)));
   const next = probe(-6, { kind: 'next-session-after-prepare-then-close', chunks: [frame(query("select 'fz-probe'"), 0)], ending: 'answer' }, 'routed');
-  const nextOutcome = await playCase(next, env.target(next));
-  if (nextOutcome.problem) fail({ check: 'stale answer', detail: `the session after one closed during its COM_STMT_PREPARE: ${nextOutcome.problem}`, cases: [formatCase(closing), formatCase(next)] });
+  for (let attempt = 1; attempt <= 50; attempt++) {
+    report(closing, await playCase(closing, env.target(closing)));
+    const nextOutcome = await playCase(next, env.target(next));
+    if (!nextOutcome.problem) continue;
+    fail({ check: 'stale answer', detail: `the session after one closed during its COM_STMT_PREPARE (try ${attempt}): ${nextOutcome.problem}`, cases: [formatCase(closing), formatCase(next)] });
+    break;
+  }
 
   // (4) A failed login with a 1 MB user name must not write the name to the log.
   const user = Buffer.alloc(1 << 20, 'u');
