@@ -43,7 +43,7 @@ export interface FuzzCase {
   ending: Ending;
   /** The text the answer to the marker query carries (ending 'answer'). */
   marker: string;
-  /** Number of a defect known to be fixed elsewhere that this case reproduces (see test/fuzz/README). */
+  /** Number of a known defect this case reproduces (the probes in campaign.ts list them). */
   knownDefect?: number;
 }
 
