@@ -15,7 +15,7 @@ import { binlogDumpGtidThenQuit, generateCase, hexOf, PLACES, sixteenMegabyteRes
 import { playCase, type CaseOutcome, type Target } from './driver.js';
 import { Prng } from './prng.js';
 import { FuzzProxy, type SessionCounts } from './proxy-process.js';
-import { CLIENT_CAPABILITIES, command, frame, handshakeResponse, query } from './wire.js';
+import { CLIENT_CAPABILITIES, command, frame, handshakeResponse, query, u16, u32 } from './wire.js';
 
 const run = promisify(execFile);
 
@@ -312,6 +312,14 @@ async function probeKnownDefects(env: FuzzEnvironment, options: CampaignOptions,
   const gtidOutcome = await playCase(gtid, env.target(gtid));
   report(gtid, gtidOutcome);
   await checker.afterBatch('probe of known defect 1', new Map([[gtid, gtidOutcome]]), false);
+
+  // (1) again with a dump the server serves (binlog events, then it waits for more): harmless to the sandbox, which
+  // writes a binlog anyway, but it keeps the response open, so only the session's own close can end it.
+  const dumpRequest = Buffer.concat([Buffer.from([0x12]), u32(4), u16(0), u32(4242)]);
+  const dump = probe(-7, { kind: 'binlog-dump-quit', chunks: [Buffer.concat([frame(query('set @master_binlog_checksum = @@global.binlog_checksum'), 0), frame(dumpRequest, 0), frame(command(0x01), 0), Buffer.from([0x00])])], ending: 'end', knownDefect: 1 }, 'routed');
+  const dumpOutcome = await playCase(dump, env.target(dump));
+  report(dump, dumpOutcome);
+  await checker.afterBatch('probe of known defect 1 with a served binlog dump', new Map([[dump, dumpOutcome]]), false);
 
   // (2) An admin command (COM_DEBUG, harmless to the sandbox) must be refused by mysqlda, not passed on.
   const debug = probe(-2, { kind: 'admin-command-com-debug', chunks: [frame(Buffer.from([0x0d]), 0)], ending: 'err', knownDefect: 2 }, 'routed');
