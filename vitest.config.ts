@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/{protocol,routing,store,config,cli,session,backend,socket,admin,bench,guard,log}/**/*.test.ts'],
+          include: ['test/{protocol,routing,store,config,cli,session,backend,socket,admin,bench,guard,log,fuzz}/**/*.test.ts'],
         },
       },
       {

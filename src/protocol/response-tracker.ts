@@ -16,7 +16,10 @@ export const ResponseKind = {
   FETCH: 5,
   /** COM_CHANGE_USER: an authentication exchange ending in OK or ERR. */
   AUTH: 6,
-  /** COM_BINLOG_DUMP: a stream that does not end while the connection lives. */
+  /**
+   * COM_BINLOG_DUMP, COM_BINLOG_DUMP_GTID: events (each packet led by 0x00) while the connection lives; ended by
+   * an ERR (the server refused or stopped the dump) or an EOF (a non-blocking dump has caught up).
+   */
   STREAM: 7,
 } as const;
 export type ResponseKind = (typeof ResponseKind)[keyof typeof ResponseKind];
@@ -312,8 +315,13 @@ export class ResponseTracker {
       case Phase.AUTH:
         return this.onAuthPacket(first, buf, start, headLength);
       case Phase.STREAM:
-        return;
+        return this.onStreamPacket(first, payloadLength);
     }
+  }
+
+  private onStreamPacket(first: number, payloadLength: number): void {
+    if (first === PacketHeader.ERR) return this.complete(false);
+    if (this.isClassicEof(first, payloadLength)) return this.complete(true);
   }
 
   private onFirstPacket(kind: number, first: number, buf: Buffer, start: number, headLength: number, payloadLength: number): void {
@@ -353,7 +361,7 @@ export class ResponseTracker {
         return this.onAuthPacket(first, buf, start, headLength);
       case ResponseKind.STREAM:
         this.phase = Phase.STREAM;
-        return;
+        return this.onStreamPacket(first, payloadLength);
     }
   }
 

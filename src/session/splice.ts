@@ -32,6 +32,8 @@ export class Splice {
   private pauseReasons = 0;
   private backendPausedForClient = false;
   private idleWaiters: (() => void)[] = [];
+  /** A command of mysqlda's own runs on the connection (runAside): its answer is still owed, whatever the tracker says. */
+  private runningAside = false;
 
   constructor(
     private client: net.Socket,
@@ -65,7 +67,8 @@ export class Splice {
     const connection = this.connection;
     if (!connection) return null;
     const tracker = this.tracker;
-    const idle = tracker?.idle ?? false;
+    // A connection left with an answer still to come would hand that answer to its next user: it is not pooled.
+    const idle = (tracker?.idle ?? false) && !this.runningAside;
     connection.statusFlags = tracker?.statusFlags ?? connection.statusFlags;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
@@ -113,7 +116,13 @@ export class Splice {
     const connection = this.connection!;
     connection.setReader(null);
     connection.socket.off('close', this.onBackendClose);
-    const result = await connection.execute(payload);
+    this.runningAside = true;
+    let result: CommandResult;
+    try {
+      result = await connection.execute(payload);
+    } finally {
+      this.runningAside = false;
+    }
     if (this.connection === connection) {
       connection.setReader(this.onBackendData);
       connection.socket.on('close', this.onBackendClose);

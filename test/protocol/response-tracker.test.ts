@@ -128,6 +128,34 @@ describe('ResponseTracker', () => {
     expect(tracker.idle).toBe(true);
   });
 
+  it('ends a binlog dump the server refuses on its ERR, so the next command is answered', () => {
+    for (const command of [Command.BINLOG_DUMP, Command.BINLOG_DUMP_GTID]) {
+      const stream = new StreamBuilder().err().newCommand().ok().build();
+      const { tracker, ends } = track(false, [command, Command.PING], stream);
+      expect(ends).toEqual([
+        [1, false],
+        [2, true],
+      ]);
+      expect(tracker.idle).toBe(true);
+    }
+  });
+
+  it('follows binlog events until the ERR or EOF that stops the dump, and no further', () => {
+    const event = (length: number) => Buffer.concat([Buffer.from([0x00]), Buffer.alloc(length, 0xfe)]);
+    const running = new StreamBuilder().packet(event(30)).packet(event(8)).build();
+    const { tracker, ends } = track(false, [Command.BINLOG_DUMP], running);
+    expect(ends).toEqual([]);
+    expect(tracker.idle).toBe(false);
+    for (const end of [new StreamBuilder().eof(), new StreamBuilder().err()]) {
+      const stream = Buffer.concat([running, end.build()]);
+      for (const chunks of splits(stream)) {
+        const { tracker, ends } = track(false, [Command.BINLOG_DUMP], stream, chunks);
+        expect(ends.length).toBe(1);
+        expect(tracker.idle).toBe(true);
+      }
+    }
+  });
+
   it('counts a packet nobody asked for as unsolicited', () => {
     const tracker = new ResponseTracker(false);
     tracker.scan(new StreamBuilder().err().build());
