@@ -6,6 +6,7 @@ import { ConfigError, loadConfigFileWithWarnings, parseConfigTextWithWarnings } 
 import { parseHostPort } from '../../src/config/extensions.js';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { nativePasswordHashText } from '../../src/protocol/auth.js';
+import { configProblems } from './problems.js';
 
 const CONFIG_PATH = '/srv/mysqlda/etc/mysqlda.conf';
 
@@ -22,15 +23,7 @@ function baseConfig(): Record<string, any> {
 
 const parse = (config: unknown, configPath = CONFIG_PATH) => parseConfigTextWithWarnings(JSON.stringify(config), configPath);
 
-function problemsOf(config: unknown): readonly string[] {
-  try {
-    parse(config);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = (config: unknown) => configProblems(() => parse(config));
 
 /** An account without users[].hosts, max_connections or max_queries_per_second. */
 const NO_LIMITS = { hosts: null, maxConnections: null, maxQueriesPerSecond: null };

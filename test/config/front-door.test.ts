@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigTextWithWarnings } from '../../src/config/load.js';
+import { parseConfigTextWithWarnings } from '../../src/config/load.js';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { diffConfigs } from '../../src/config/diff.js';
+import { configProblems } from './problems.js';
 
 function baseConfig(): Record<string, any> {
   return {
@@ -16,15 +17,7 @@ function baseConfig(): Record<string, any> {
 
 const parse = (config: unknown) => parseConfigTextWithWarnings(JSON.stringify(config), '/srv/mysqlda/etc/mysqlda.conf');
 
-function problemsOf(config: unknown): readonly string[] {
-  try {
-    parse(config);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = (config: unknown) => configProblems(() => parse(config));
 
 describe('the front door keys of server', () => {
   it('take their defaults from schema.ts, with no rules', () => {

@@ -10,8 +10,10 @@ import {
   parseConfigTextWithWarnings,
 } from '../../src/config/load.js';
 import { DEFAULTS } from '../../src/config/schema.js';
+import { configProblems } from './problems.js';
 
 const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', name);
+
 const CONFIG_PATH = '/srv/mysqlda/etc/mysqlda.conf';
 
 /** A small valid config as a plain object, for tests to alter. */
@@ -31,15 +33,7 @@ function parse(config: unknown) {
   return parseConfigTextWithWarnings(JSON.stringify(config), CONFIG_PATH);
 }
 
-function problemsOf(config: unknown): readonly string[] {
-  try {
-    parse(config);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = (config: unknown) => configProblems(() => parse(config));
 
 describe('loading mysqlda config files unchanged', () => {
   it('loads the file `mysqlda -a init` writes', async () => {

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
-import type { RunningProxy } from '../../src/server.js';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { nextEvent } from '../support/next-event.js';
+import { address, serverState } from '../support/server-state.js';
 
 const run = promisify(execFile);
 const env = useProxyFixture('admin', {
@@ -17,13 +16,7 @@ const env = useProxyFixture('admin', {
   },
 });
 
-const address = (server: MariadbServer) => `${server.host}:${server.port}`;
 
-function serverState(proxy: RunningProxy, server: MariadbServer, state: 'up' | 'down'): Promise<unknown> {
-  const current = proxy.status().libraries.flatMap((l) => l.servers).find((s) => s.address === address(server));
-  if (current?.state === state) return Promise.resolve();
-  return nextEvent(proxy.events, 'server-health', (event) => event.server === address(server) && event.to === state);
-}
 
 function adminUrl(path: string): string {
   const admin = env.proxy.proxy.adminAddress();

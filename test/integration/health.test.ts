@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { nextEvent } from '../support/next-event.js';
+import { address, adminQuery, serverState } from '../support/server-state.js';
 
 const env = useProxyFixture('health', {
   libraries: 1,
@@ -20,14 +19,7 @@ const env = useProxyFixture('health', {
   },
 });
 
-const address = (server: MariadbServer) => `${server.host}:${server.port}`;
 
-/** Resolves once the proxy counts `server` as `state` (at once when it already does). */
-function serverState(proxy: RunningProxy, server: MariadbServer, state: 'up' | 'down'): Promise<unknown> {
-  const current = proxy.status().libraries.flatMap((l) => l.servers).find((s) => s.address === address(server));
-  if (current?.state === state) return Promise.resolve();
-  return nextEvent(proxy.events, 'server-health', (event) => event.server === address(server) && event.to === state);
-}
 
 async function portOfNewSession(proxy: RunningProxy, key: string): Promise<number> {
   const client = await connectClient(proxy.address.port);
@@ -39,15 +31,6 @@ async function portOfNewSession(proxy: RunningProxy, key: string): Promise<numbe
   }
 }
 
-async function adminQuery(proxy: RunningProxy, sql: string): Promise<unknown> {
-  const admin: mysql.Connection = await connectClient(proxy.address.port, { user: 'ops', password: 'ops-pw' });
-  try {
-    const [result] = await admin.query(sql);
-    return result;
-  } finally {
-    await admin.end();
-  }
-}
 
 describe('health checks and the sticky-primary failover policy', () => {
   it('master down: new sessions go to the replica; master back: they stay there until an operator fails back', async () => {

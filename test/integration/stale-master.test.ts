@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
-import { startProxy, type RunningProxy } from '../../src/server.js';
+import { startProxy } from '../../src/server.js';
 import { nextEvent } from '../support/next-event.js';
+import { address, adminQuery, serverState } from '../support/server-state.js';
 import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
 const env = useProxyFixture('stale-master', {
@@ -19,23 +18,8 @@ const env = useProxyFixture('stale-master', {
   },
 });
 
-const address = (server: MariadbServer) => `${server.host}:${server.port}`;
 
-function serverState(proxy: RunningProxy, server: MariadbServer, state: 'up' | 'down'): Promise<unknown> {
-  const current = proxy.status().libraries.flatMap((l) => l.servers).find((s) => s.address === address(server));
-  if (current?.state === state) return Promise.resolve();
-  return nextEvent(proxy.events, 'server-health', (event) => event.server === address(server) && event.to === state);
-}
 
-async function adminQuery(proxy: RunningProxy, sql: string): Promise<unknown> {
-  const admin: mysql.Connection = await connectClient(proxy.address.port, { user: 'ops', password: 'ops-pw' });
-  try {
-    const [result] = await admin.query(sql);
-    return result;
-  } finally {
-    await admin.end();
-  }
-}
 
 describe('a server left by failover', () => {
   it('is no failover candidate until an operator fails back to it, across a restart of the proxy', async () => {
