@@ -283,7 +283,8 @@ export function renderMarkdown(result: BenchResult): string {
           '',
           `mysqlda against ${GUARDED_PATH}, a second proxy process started with it and warmed up alike whose config adds every guardrail, none of which fires under this load. ` +
             `The two alternate within each cell (A B, B A, …), measured before any other cell, ${result.method.judgedRepetitions ?? result.method.repetitions} run(s) each; medians. ` +
-            'CPU per query: user + system time of each proxy process over its sysbench runs (connects included), divided by the statements sent.',
+            'CPU per query: user + system time of each proxy process over its sysbench runs (connects included), divided by the statements sent, the median of each path\'s runs. ' +
+            '"guarded / mysqlda" and "CPU per query" (the increase): the median of the ratios of paired runs, the two runs of one repetition, next to each other in time.',
           '',
           guardrailSection(result),
           '',

@@ -7,6 +7,7 @@ import type { GuardedConfig } from './guardrails.js';
 import type { IdleMemory } from './idle-sessions.js';
 import type { LoadCell, LoadFigures } from './load-cells.js';
 import type { Machine } from './machine.js';
+import { median } from './stats.js';
 import type { BenchMode } from './settings.js';
 import type { PathName } from './stage.js';
 import type { Workload } from './sysbench.js';
@@ -84,32 +85,47 @@ export function megabytesPerSecond(result: Pick<BenchResult, 'largeResults'>, wo
 export interface GuardrailCost {
   workload: Workload;
   connections: number;
-  /** Queries per second, guarded over plain. */
+  /** Queries per second, guarded over plain: the median of the paired runs' ratios. */
   throughputRatio: number;
-  /** Proxy CPU (user + system) per query, µs. */
+  /** Proxy CPU (user + system) per query, µs: the median of each path's runs. */
   cpuMicrosPerQuery: { plain: number; guarded: number };
-  /** How much more CPU per query the guarded proxy used, in per cent of the plain one's (negative: less). */
+  /**
+   * How much more CPU per query the guarded proxy used, in per cent of the plain one's (negative: less): the
+   * median of the paired runs' ratios.
+   */
   cpuIncreasePercent: number;
   /** Share of the machine other processes took, the larger of the two paths' medians. */
   otherLoadShare: number;
 }
 
-/** One entry per cell of `result.guardrails`, in the order measured; none for results without it. */
+/** forwarderCpuPer10kQueries is seconds per 10,000 queries: × 100 gives µs per query. */
+const cpuMicros = (figures: LoadFigures) => figures.forwarderCpuPer10kQueries! * 100;
+
+/**
+ * One entry per cell of `result.guardrails`, in the order measured; none for results without it. Each run of one
+ * proxy is paired with the other's run of the same repetition, next to it in time: the ratio of a pair is
+ * untouched by drift of the machine slower than a run, which the ratio of two medians is not.
+ */
 export function guardrailCosts(result: Pick<BenchResult, 'guardrails'>): GuardrailCost[] {
   const cells = result.guardrails?.cells ?? [];
+  const cellOf = (workload: Workload, connections: number, path: PathName) => {
+    const cell = cells.find((c) => c.workload === workload && c.connections === connections && c.path === path);
+    if (!cell) throw new Error(`no guardrail cell of ${workload} at ${connections} connections for ${path}`);
+    return cell;
+  };
   const keys = [...new Map(cells.map((cell) => [`${cell.workload}/${cell.connections}`, cell])).values()];
   return keys.map(({ workload, connections }) => {
-    const plain = findCell(cells, workload, connections, 'mysqlda');
-    const guarded = findCell(cells, workload, connections, 'mysqlda_guarded');
-    // forwarderCpuPer10kQueries is seconds per 10,000 queries: × 100 gives µs per query.
-    const micros = (figures: LoadFigures) => figures.forwarderCpuPer10kQueries! * 100;
+    const plain = cellOf(workload, connections, 'mysqlda');
+    const guarded = cellOf(workload, connections, 'mysqlda_guarded');
+    const pairedRatio = (pick: (figures: LoadFigures) => number) =>
+      median(guarded.runs.map((run) => pick(run) / pick(plain.runs.find((other) => other.repetition === run.repetition)!)));
     return {
       workload,
       connections,
-      throughputRatio: guarded.queriesPerSecond / plain.queriesPerSecond,
-      cpuMicrosPerQuery: { plain: micros(plain), guarded: micros(guarded) },
-      cpuIncreasePercent: (micros(guarded) / micros(plain) - 1) * 100,
-      otherLoadShare: Math.max(plain.otherLoadShare, guarded.otherLoadShare),
+      throughputRatio: pairedRatio((figures) => figures.queriesPerSecond),
+      cpuMicrosPerQuery: { plain: cpuMicros(plain.median), guarded: cpuMicros(guarded.median) },
+      cpuIncreasePercent: (pairedRatio(cpuMicros) - 1) * 100,
+      otherLoadShare: Math.max(plain.median.otherLoadShare, guarded.median.otherLoadShare),
     };
   });
 }

@@ -59,6 +59,18 @@ describe('the cost of the guardrails', () => {
     expect(text.cpuIncreasePercent).toBeCloseTo(-4);
   });
 
+  it('pairs the runs of a repetition, so that one disturbed pair does not move the increase', () => {
+    const runs = (path: PathName, cpu: number[]): LoadCell => {
+      const all = cpu.map((value, repetition) => ({ ...figures(20_000, value), repetition }));
+      return { workload: 'point_ps', connections: 32, path, runs: all, median: figures(20_000, [...cpu].sort((a, b) => a - b)[1]) };
+    };
+    const cells = [runs('mysqlda', [0.4, 0.6, 0.5]), runs('mysqlda_guarded', [0.404, 0.606, 0.6])];
+    const [cost] = guardrailCosts({ guardrails: { config: GUARDED_CONFIG, cells } });
+    expect(cost.cpuIncreasePercent).toBeCloseTo(1);
+    // The medians alone (0.5 and 0.6 s per 10k) would say +20%.
+    expect(cost.cpuMicrosPerQuery).toEqual({ plain: 50, guarded: 60 });
+  });
+
   it('is absent from results written before the guardrail cells existed', () => {
     expect(guardrailCosts({})).toEqual([]);
   });
