@@ -45,7 +45,7 @@ export async function writeSaveFile(path: string, keys: number, library: string)
 }
 
 async function timedStart(stage: Stage, name: string, saveDir: string): Promise<StartFigures> {
-  const proxy = await stage.startProxy(name, saveDir);
+  const proxy = await stage.startProxy(name, { saveDir });
   try {
     return {
       startSeconds: proxy.process.startMs / 1000,

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine.
  *
- *   npm run bench                      the full run (about 11 minutes): bench/results/latest.{json,md} and history/
+ *   npm run bench                      the full run (about 13 minutes, 2 of them the guardrail cells):
+ *                                      bench/results/latest.{json,md} and history/
  *   npm run bench -- --quick           every figure from tiny runs (under a minute), written to a temporary
  *                                      directory unless --out is given: what `npm test` runs so the bench never rots
  *   --out DIR                          where latest.json and latest.md go
@@ -25,7 +26,8 @@ import { renderMarkdown } from './markdown.js';
 import { findChildPid, machineBusySeconds, raiseOpenFilesLimit, selfAndReapedChildrenCpuSeconds } from './proc-stats.js';
 import { judgeTargets, JUDGED_CONNECTIONS, JUDGED_WORKLOADS, type BenchResult } from './results.js';
 import { FULL, QUICK, type BenchSettings } from './settings.js';
-import { bigRowsBytes, PATH_NAMES, Stage } from './stage.js';
+import { GUARDED_CONFIG } from './guardrails.js';
+import { bigRowsBytes, GUARDED_PATH, PATH_NAMES, Stage } from './stage.js';
 
 /** Descriptors kept free besides the idle clients: servers, pipes, sysbench, the proxy's backend connections. */
 const OPEN_FILES_MARGIN = 1_000;
@@ -74,6 +76,8 @@ async function measure(settings: BenchSettings, stage: Stage, sysbench: string, 
   const throughputPaths = (workload: CellSpec['workload']) => (workload === 'point_ps' || workload === 'point_text' ? PATH_NAMES : withoutNode);
   const judged = (spec: CellSpec): CellSpec =>
     JUDGED_WORKLOADS.includes(spec.workload) && JUDGED_CONNECTIONS.includes(spec.connections) ? { ...spec, repetitions: settings.judgedRepetitions } : spec;
+  // First after the warm-up, while both proxies have served exactly the same: they differ by their config alone.
+  const guardrails = await measureCells(context, grid(JUDGED_WORKLOADS, JUDGED_CONNECTIONS, ['mysqlda', GUARDED_PATH]).map(judged));
   const throughput = await measureCells(
     context,
     settings.throughputWorkloads.flatMap((workload) => grid([workload], settings.connections, throughputPaths(workload))).map(judged),
@@ -95,6 +99,7 @@ async function measure(settings: BenchSettings, stage: Stage, sysbench: string, 
 
   return {
     throughput,
+    guardrails: { config: GUARDED_CONFIG, cells: guardrails },
     largeResults: { bytesPerEvent: { big_rows: await bigRowsBytes(stage.sandbox), blob: settings.data.blobBytes }, cells: largeCells },
     churn,
     newKeys,
@@ -167,7 +172,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   const log = (line: string) => console.log(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const dir = await mkdtemp(join(os.tmpdir(), 'mysqlda-bench-'));
   log(`${settings.mode} run in ${dir}`);
-  const stage = await Stage.start({ dir, tools, data: settings.data, log: () => {} });
+  const stage = await Stage.start({ dir, tools, data: settings.data, guarded: true, log: () => {} });
   let figures;
   try {
     figures = await measure(settings, stage, tools.sysbench, log);

@@ -1,7 +1,7 @@
 /** bench/results/latest.md: the machine, the performance targets judged, then every figure of the run. */
 import type { LoadCell, LoadFigures } from './load-cells.js';
-import { findCell, JUDGED_CONNECTIONS, megabytesPerSecond, type BenchResult, type Target, type Verdict } from './results.js';
-import { PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './stage.js';
+import { findCell, guardrailCosts, JUDGED_CONNECTIONS, kindOf, megabytesPerSecond, type BenchResult, type Target, type Verdict } from './results.js';
+import { GUARDED_PATH, PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './stage.js';
 import type { Workload } from './sysbench.js';
 
 const MB = 1e6;
@@ -11,6 +11,7 @@ const whole = (value: number) => Math.round(value).toLocaleString('en');
 const ms = (value: number) => fixed(value, 3);
 const ratio = (value: number) => fixed(value, 2);
 const megabytes = (bytes: number) => fixed(bytes / MB, 1);
+const signedPercent = (value: number) => `${value > 0 ? '+' : ''}${fixed(value, 1)}%`;
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -29,6 +30,8 @@ function formatTargetValue(target: Target, value: number): string {
       return `${fixed(value, 0)} µs`;
     case 'MB':
       return `${fixed(value, 0)} MB`;
+    case '%':
+      return signedPercent(value);
     default:
       return `${whole(value)}${target.unit}`;
   }
@@ -101,6 +104,42 @@ function throughputSection(result: BenchResult): string {
     );
   }
   return parts.join('\n');
+}
+
+/** A config as JSON, one line per section and one per element of a list of objects (the rules). */
+function compactJson(config: Record<string, unknown>): string {
+  const sections = Object.entries(config).map(([key, value]) => {
+    if (!Array.isArray(value) || value.length < 2) return `  ${JSON.stringify(key)}: ${JSON.stringify(value)}`;
+    return `  ${JSON.stringify(key)}: [\n${value.map((item) => `    ${JSON.stringify(item)}`).join(',\n')}\n  ]`;
+  });
+  return `{\n${sections.join(',\n')}\n}`;
+}
+
+function guardrailSection(result: BenchResult): string {
+  const costs = guardrailCosts(result);
+  const rows = costs.map((cost) => [
+    `point select (${kindOf(cost.workload)})`,
+    String(cost.connections),
+    whole(findCell(result.guardrails!.cells, cost.workload, cost.connections, 'mysqlda').queriesPerSecond),
+    whole(findCell(result.guardrails!.cells, cost.workload, cost.connections, GUARDED_PATH).queriesPerSecond),
+    ratio(cost.throughputRatio),
+    fixed(cost.cpuMicrosPerQuery.plain, 1),
+    fixed(cost.cpuMicrosPerQuery.guarded, 1),
+    signedPercent(cost.cpuIncreasePercent),
+    `${fixed(cost.otherLoadShare * 100, 0)}%`,
+  ]);
+  return [
+    table(
+      ['workload', 'conns', 'mysqlda queries/s', 'guarded queries/s', 'guarded / mysqlda', 'mysqlda CPU µs / query', 'guarded CPU µs / query', 'CPU per query', 'other load'],
+      rows,
+    ),
+    '',
+    'The guarded proxy\'s config adds these sections to the usual one (each merged key by key over it):',
+    '',
+    '```json',
+    compactJson(result.guardrails!.config),
+    '```',
+  ].join('\n');
 }
 
 function largeResultSection(result: BenchResult): string {
@@ -238,6 +277,19 @@ export function renderMarkdown(result: BenchResult): string {
     `Paths: ${PATH_NAMES.map((name) => `${name} (${PATH_DESCRIPTIONS[name]})`).join('; ')}. Latency is per sysbench event, measured by the client. CPU is user + system time of the forwarding process from /proc/<pid>/stat over the whole sysbench run (its connects included), divided by the statements sent. "other load": the share of the machine's CPU that processes outside the bench took during the run (high means a disturbed measurement).`,
     '',
     throughputSection(result),
+    ...(result.guardrails
+      ? [
+          '## Guardrails: every one configured against none (sysbench, point selects)',
+          '',
+          `mysqlda against ${GUARDED_PATH}, a second proxy process started with it and warmed up alike whose config adds every guardrail, none of which fires under this load. ` +
+            `The two alternate within each cell (A B, B A, …), measured before any other cell, ${result.method.judgedRepetitions ?? result.method.repetitions} run(s) each; medians. ` +
+            'CPU per query: user + system time of each proxy process over its sysbench runs (connects included), divided by the statements sent, the median of each path\'s runs. ' +
+            '"guarded / mysqlda" and "CPU per query" (the increase): the median of the ratios of paired runs, the two runs of one repetition, next to each other in time.',
+          '',
+          guardrailSection(result),
+          '',
+        ]
+      : []),
     '## Large results (1 connection, sysbench)',
     '',
     largeResultSection(result),

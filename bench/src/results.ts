@@ -3,9 +3,11 @@
  * reach), judged from figures of the same run.
  */
 import type { DirectoryLoad } from './directory-load.js';
+import type { GuardedConfig } from './guardrails.js';
 import type { IdleMemory } from './idle-sessions.js';
 import type { LoadCell, LoadFigures } from './load-cells.js';
 import type { Machine } from './machine.js';
+import { median } from './stats.js';
 import type { BenchMode } from './settings.js';
 import type { PathName } from './stage.js';
 import type { Workload } from './sysbench.js';
@@ -35,6 +37,11 @@ export interface BenchResult {
   };
   /** Point selects (prepared and text) and read-only transactions at each connection count, every path. */
   throughput: LoadCell[];
+  /**
+   * Point selects at the judged connection counts through mysqlda and mysqlda_guarded, interleaved in the same
+   * cells; `config` is what the guarded proxy has on top of mysqlda's (absent in results written before it existed).
+   */
+  guardrails?: { config: GuardedConfig; cells: LoadCell[] };
   largeResults: {
     /** Column bytes one event moves: 100k rows (id as text + CHAR(100)), or the one blob. */
     bytesPerEvent: Record<'big_rows' | 'blob', number>;
@@ -74,6 +81,58 @@ export function megabytesPerSecond(result: Pick<BenchResult, 'largeResults'>, wo
   return (cell.eventsPerSecond * result.largeResults.bytesPerEvent[workload]) / 1e6;
 }
 
+/** What every guardrail configured costs the point selects of one cell: mysqlda_guarded against mysqlda. */
+export interface GuardrailCost {
+  workload: Workload;
+  connections: number;
+  /** Queries per second, guarded over plain: the median of the paired runs' ratios. */
+  throughputRatio: number;
+  /** Proxy CPU (user + system) per query, µs: the median of each path's runs. */
+  cpuMicrosPerQuery: { plain: number; guarded: number };
+  /**
+   * How much more CPU per query the guarded proxy used, in per cent of the plain one's (negative: less): the
+   * median of the paired runs' ratios.
+   */
+  cpuIncreasePercent: number;
+  /** Share of the machine other processes took, the larger of the two paths' medians. */
+  otherLoadShare: number;
+}
+
+/** forwarderCpuPer10kQueries is seconds per 10,000 queries: × 100 gives µs per query. */
+const cpuMicros = (figures: LoadFigures) => figures.forwarderCpuPer10kQueries! * 100;
+
+/**
+ * One entry per cell of `result.guardrails`, in the order measured; none for results without it. Each run of one
+ * proxy is paired with the other's run of the same repetition, next to it in time: the ratio of a pair is
+ * untouched by drift of the machine slower than a run, which the ratio of two medians is not.
+ */
+export function guardrailCosts(result: Pick<BenchResult, 'guardrails'>): GuardrailCost[] {
+  const cells = result.guardrails?.cells ?? [];
+  const cellOf = (workload: Workload, connections: number, path: PathName) => {
+    const cell = cells.find((c) => c.workload === workload && c.connections === connections && c.path === path);
+    if (!cell) throw new Error(`no guardrail cell of ${workload} at ${connections} connections for ${path}`);
+    return cell;
+  };
+  const keys = [...new Map(cells.map((cell) => [`${cell.workload}/${cell.connections}`, cell])).values()];
+  return keys.map(({ workload, connections }) => {
+    const plain = cellOf(workload, connections, 'mysqlda');
+    const guarded = cellOf(workload, connections, 'mysqlda_guarded');
+    const pairedRatio = (pick: (figures: LoadFigures) => number) =>
+      median(guarded.runs.map((run) => pick(run) / pick(plain.runs.find((other) => other.repetition === run.repetition)!)));
+    return {
+      workload,
+      connections,
+      throughputRatio: pairedRatio((figures) => figures.queriesPerSecond),
+      cpuMicrosPerQuery: { plain: cpuMicros(plain.median), guarded: cpuMicros(guarded.median) },
+      cpuIncreasePercent: (pairedRatio(cpuMicros) - 1) * 100,
+      otherLoadShare: Math.max(plain.median.otherLoadShare, guarded.median.otherLoadShare),
+    };
+  });
+}
+
+/** The guardrails' bar: "point selects with every guardrail configured against none: CPU per query +≤ 3%". */
+const GUARDRAIL_CPU_INCREASE_PERCENT = 3;
+
 export function judge(measured: number, bar: number, goal: number, better: 'higher' | 'lower'): Verdict {
   const meets = (limit: number) => (better === 'higher' ? measured >= limit : measured <= limit);
   if (meets(goal)) return 'goal';
@@ -82,11 +141,16 @@ export function judge(measured: number, bar: number, goal: number, better: 'high
 
 const MB = 1e6;
 
+/** How a point-select workload sends its statements, for the names of figures. */
+export function kindOf(workload: Workload): string {
+  return workload === 'point_ps' ? 'prepared' : workload === 'point_text' ? 'text' : workload;
+}
+
 /** The targets, row by row, from this run's figures. A quick run is not judged: its counts are tiny. */
 export function judgeTargets(result: Omit<BenchResult, 'targets'>): Target[] {
   const rows: Omit<Target, 'verdict'>[] = [];
   const cell = (workload: Workload, connections: number, path: PathName) => findCell(result.throughput, workload, connections, path);
-  const kinds = JUDGED_WORKLOADS.map((workload) => [workload, workload === 'point_ps' ? 'prepared' : 'text'] as const);
+  const kinds = JUDGED_WORKLOADS.map((workload) => [workload, kindOf(workload)] as const);
   for (const [workload, kind] of kinds) {
     for (const connections of JUDGED_CONNECTIONS) {
       rows.push({
@@ -116,6 +180,16 @@ export function judgeTargets(result: Omit<BenchResult, 'targets'>): Target[] {
       unit: 'µs',
       bar: 100,
       goal: 50,
+      better: 'lower',
+    });
+  }
+  for (const cost of guardrailCosts(result)) {
+    rows.push({
+      figure: `guardrails: mysqlda CPU per point select (${kindOf(cost.workload)}, ${cost.connections} connections), every guardrail configured over none (no goal given: bar)`,
+      measured: cost.cpuIncreasePercent,
+      unit: '%',
+      bar: GUARDRAIL_CPU_INCREASE_PERCENT,
+      goal: GUARDRAIL_CPU_INCREASE_PERCENT,
       better: 'lower',
     });
   }

@@ -8,19 +8,24 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../tools/project-root.js';
 import { findFreePort } from '../../tools/sandbox/ports.js';
 import { Sandbox } from '../../tools/sandbox/sandbox.js';
+import { GUARDED_CONFIG } from './guardrails.js';
 import { ListeningProcess } from './listening-process.js';
 import type { Tools } from './machine.js';
 
 const MYSQLDA_BIN = join(PROJECT_ROOT, 'bin/mysqlda');
 
-export type PathName = 'direct' | 'haproxy' | 'node' | 'mysqlda';
+export type PathName = 'direct' | 'haproxy' | 'node' | 'mysqlda' | 'mysqlda_guarded';
+/** The paths compared with one another throughput cell by throughput cell. */
 export const PATH_NAMES: readonly PathName[] = ['direct', 'haproxy', 'node', 'mysqlda'];
+/** Compared with mysqlda only, in cells of its own (see guardrails.ts). */
+export const GUARDED_PATH: PathName = 'mysqlda_guarded';
 /** What each path is, for the result tables. */
 export const PATH_DESCRIPTIONS: Record<PathName, string> = {
   direct: 'the client talks to MariaDB itself',
   haproxy: 'haproxy in TCP mode, one thread: a layer-4 forwarder in C',
   node: 'a bare TCP forwarder in Node with the socket plumbing mysqlda uses and no MySQL logic (bench/src/node-forwarder.ts): the floor for a proxy written in Node',
   mysqlda: 'the proxy, after `select library <key>` on each connection',
+  mysqlda_guarded: 'a second proxy process, as mysqlda but with every guardrail configured (bench/src/guardrails.ts), none of them firing',
 };
 
 /** One way to reach the MariaDB server. */
@@ -48,8 +53,22 @@ export interface StageOptions {
   data: TestData;
   /** Extra node flags for the proxy process (e.g. --cpu-prof). */
   proxyNodeFlags?: string[];
+  /** Also start the guarded proxy (the mysqlda_guarded path) beside the plain one. */
+  guarded?: boolean;
   log: (line: string) => void;
 }
+
+export interface ProxyOptions {
+  /** The save directory; `<dir>/<name>/` when absent. */
+  saveDir?: string;
+  /** Sections merged over the usual config, key by key within each section (Sandbox.configJson). */
+  config?: Record<string, unknown>;
+  /** Fail when the proxy warns about its config at start (an unknown key, a value it does not take). */
+  refuseWarnings?: boolean;
+}
+
+/** How the proxy words a warning about its config file at start (src/supervisor/proxy-config.ts). */
+const CONFIG_WARNING = /config: /;
 
 /** Backend connections the proxy may hold: the idle-session memory test routes thousands of sessions. */
 const MAX_BACKEND_CONNECTIONS = 12_000;
@@ -72,13 +91,14 @@ export class Stage {
     const sandbox = await Sandbox.start({ dir: join(options.dir, 'sandbox'), libraries: 1, replicas: 0, log: options.log });
     let haproxy: { process: ListeningProcess; port: number } | null = null;
     let nodeForwarder: { process: ListeningProcess; port: number } | null = null;
+    let stage: Stage | null = null;
     try {
       const master = sandbox.libraries[0].master;
       await master.query(`SET GLOBAL max_connections = ${MARIADB_MAX_CONNECTIONS}`);
       await createTestData(sandbox, options.data);
       haproxy = await startHaproxy(options.tools.haproxy, join(options.dir, 'haproxy'), master.port);
       nodeForwarder = await startNodeForwarder(master.port);
-      const stage = new Stage(options.dir, sandbox, [], options);
+      stage = new Stage(options.dir, sandbox, [], options);
       const proxy = await stage.startProxy('proxy');
       stage.paths.push(
         { name: 'direct', port: master.port, libraryKey: '', forwarder: null },
@@ -86,10 +106,16 @@ export class Stage {
         { name: 'node', port: nodeForwarder.port, libraryKey: '', forwarder: nodeForwarder.process },
         { name: 'mysqlda', port: proxy.port, libraryKey: 'bench', forwarder: proxy.process },
       );
+      // Started with the plain proxy, so that both processes are of the same age (see docs/benchmarks.md).
+      if (options.guarded) {
+        const guarded = await stage.startProxy('proxy-guarded', { config: GUARDED_CONFIG, refuseWarnings: true });
+        stage.paths.push({ name: GUARDED_PATH, port: guarded.port, libraryKey: 'bench', forwarder: guarded.process });
+      }
       stage.haproxy = haproxy.process;
       stage.nodeForwarder = nodeForwarder.process;
       return stage;
     } catch (error) {
+      await Promise.all([...(stage?.proxies ?? [])].map((proxy) => proxy.stop()));
       await haproxy?.process.stop();
       await nodeForwarder?.process.stop();
       await sandbox.stop();
@@ -111,15 +137,16 @@ export class Stage {
    * Starts one more proxy process (`bin/mysqlda -a start --no-daemon --loglevel-warn`) in front of the server,
    * saving into `<dir>/<name>/` unless `saveDir` is given. Stopped by stop() unless stopped before.
    */
-  async startProxy(name: string, saveDir?: string): Promise<{ process: ListeningProcess; port: number }> {
+  async startProxy(name: string, options: ProxyOptions = {}): Promise<{ process: ListeningProcess; port: number }> {
     const dir = join(this.dir, name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const port = await findFreePort();
     const configPath = join(dir, 'mysqlda.conf');
     const extra = {
+      ...options.config,
       session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: MAX_BACKEND_CONNECTIONS },
     };
-    await writeFile(configPath, this.sandbox.configJson({ listenPort: port, saveDir: saveDir ?? dir, extra }), { mode: 0o600 });
+    await writeFile(configPath, this.sandbox.configJson({ listenPort: port, saveDir: options.saveDir ?? dir, extra }), { mode: 0o600 });
     const started = await ListeningProcess.start({
       name: `mysqlda (${name})`,
       command: process.execPath,
@@ -128,6 +155,11 @@ export class Stage {
       timeoutMs: 120_000,
     });
     this.proxies.add(started);
+    // The proxy ignores a key it does not know, with a warning at start: a misspelt guardrail would go unmeasured.
+    if (options.refuseWarnings && CONFIG_WARNING.test(started.outputTail)) {
+      await this.stopProxy(started);
+      throw new Error(`mysqlda (${name}) warned about its config ${configPath}:\n${started.outputTail}`);
+    }
     return { process: started, port };
   }
 

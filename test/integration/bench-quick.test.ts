@@ -61,6 +61,19 @@ describe('npm run bench -- --quick', () => {
         }
       }
     }
+    // Every guardrail configured against none: both proxies in the same cells, each with its CPU per query.
+    for (const workload of ['point_ps', 'point_text']) {
+      for (const connections of [32, 128]) {
+        for (const pathName of ['mysqlda', 'mysqlda_guarded']) {
+          const cell = result.guardrails!.cells.find((c) => c.workload === workload && c.connections === connections && c.path === pathName);
+          expect(cell, `guardrail cell ${workload} at ${connections} connections via ${pathName}`).toBeDefined();
+          expect(typeof cell!.median.forwarderCpuPer10kQueries).toBe('number');
+        }
+      }
+    }
+    expect(result.guardrails!.cells).toHaveLength(8);
+    expect(result.guardrails!.config.rules).toHaveLength(10);
+    expect(result.targets.filter((target) => target.figure.startsWith('guardrails:'))).toHaveLength(4);
     expect(result.largeResults.cells.map((c) => `${c.workload}/${c.path}`).sort()).toEqual(
       ['big_rows/direct', 'big_rows/haproxy', 'big_rows/mysqlda', 'blob/direct', 'blob/haproxy', 'blob/mysqlda'],
     );
@@ -71,11 +84,12 @@ describe('npm run bench -- --quick', () => {
     expect(result.memory.routed.rssBytes).toBeGreaterThan(0);
     expect(result.memory.unrouted.rssBytes).toBeGreaterThan(0);
     expect(result.directoryLoad.loaded.rssBytes).toBeGreaterThan(0);
-    expect(result.targets.length).toBeGreaterThanOrEqual(17);
+    expect(result.targets.length).toBeGreaterThanOrEqual(21);
     expect(result.targets.every((target) => target.verdict === 'not judged')).toBe(true);
 
     const markdown = await readFile(path.join(out, 'latest.md'), 'utf8');
     expect(markdown).toContain('## Targets, figures of this run');
+    expect(markdown).toContain('## Guardrails');
     expect(markdown).toContain(result.machine.cpuModel);
   }, 300_000);
 });
