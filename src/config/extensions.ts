@@ -96,7 +96,6 @@ function readUser(
     ok = false;
   }
   const admin = readBoolean(review, field(entry, 'admin', userPath), DEFAULTS.userAdmin);
-  const queryTimeoutMs = readInteger(review, field(entry, 'query_timeout_ms', userPath), LIMITS.queryTimeoutMs, DEFAULTS.userQueryTimeoutMs);
   if (admin && (typeof library === 'string' || typeof key === 'string')) {
     review.warning(
       userPath,
@@ -105,9 +104,8 @@ function readUser(
   }
   const limits = readAccountLimits(review, entry, userPath);
   if (!ok || user === undefined || passwordHash === undefined || database === undefined) return undefined;
-  if (library === undefined || key === undefined || admin === undefined || limits === undefined || queryTimeoutMs === undefined) return undefined;
-  // Only accounts with a timeout carry the key: the others pay nothing for it, per statement or in comparisons.
-  return { user, passwordHash, database, library, key, admin, ...limits, ...(queryTimeoutMs > 0 ? { queryTimeoutMs } : {}) };
+  if (library === undefined || key === undefined || admin === undefined || limits === undefined) return undefined;
+  return { user, passwordHash, database, library, key, admin, ...limits };
 }
 
 /** '*' + 40 upper-case hex, null for an empty password, undefined after a problem. */

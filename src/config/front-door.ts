@@ -25,15 +25,17 @@ export function readFrontDoor(review: Review, server: JsonObject): FrontDoorConf
   return Object.values(config).some((value) => value === undefined) ? undefined : (config as FrontDoorConfig);
 }
 
-export type AccountLimits = Pick<ClientUserConfig, 'hosts' | 'maxConnections' | 'maxQueriesPerSecond'>;
+export type AccountLimits = Pick<ClientUserConfig, 'hosts' | 'maxConnections' | 'maxQueriesPerSecond' | 'queryTimeoutMs'>;
 
-/** hosts, max_connections, max_queries_per_second of a users[] account or of the auth block. */
+/** hosts, max_connections, max_queries_per_second, query_timeout_ms of a users[] account or of the auth block. */
 export function readAccountLimits(review: Review, entry: JsonObject, userPath: string): AccountLimits | undefined {
   const hosts = readAddressList(review, field(entry, 'hosts', userPath));
   const maxConnections = readOptionalInteger(review, field(entry, 'max_connections', userPath), LIMITS.accountMaxConnections);
   const maxQueriesPerSecond = readOptionalInteger(review, field(entry, 'max_queries_per_second', userPath), LIMITS.maxQueriesPerSecond);
-  if (hosts === undefined || maxConnections === undefined || maxQueriesPerSecond === undefined) return undefined;
-  return { hosts, maxConnections, maxQueriesPerSecond };
+  const queryTimeoutMs = readInteger(review, field(entry, 'query_timeout_ms', userPath), LIMITS.queryTimeoutMs, DEFAULTS.userQueryTimeoutMs);
+  if (hosts === undefined || maxConnections === undefined || maxQueriesPerSecond === undefined || queryTimeoutMs === undefined) return undefined;
+  // Only accounts with a timeout carry the key: the others pay nothing for it, per statement or in comparisons.
+  return { hosts, maxConnections, maxQueriesPerSecond, ...(queryTimeoutMs > 0 ? { queryTimeoutMs } : {}) };
 }
 
 /**

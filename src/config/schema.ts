@@ -151,7 +151,7 @@ export const KNOWN_KEYS = {
     'max_lobby_packet_bytes',
     'drain_timeout_s',
   ],
-  auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second'],
+  auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
   storage: ['save_dir'],
   library: ['instance', 'weight', 'forward'],

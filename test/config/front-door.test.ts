@@ -107,3 +107,13 @@ describe('limits of the auth account', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('statement timeouts', () => {
+  it('are read on users[] accounts and on the auth block; 0 or absent leaves the key out', () => {
+    const document = baseConfig();
+    Object.assign(document.auth, { query_timeout_ms: 5000 });
+    const { config } = parse({ ...document, users: [{ user: 'a', pass: 'x', query_timeout_ms: 0 }, { user: 'b', pass: 'x', query_timeout_ms: 250 }] });
+    expect(config.users.map((user) => user.queryTimeoutMs)).toEqual([5000, undefined, 250]);
+    expect('queryTimeoutMs' in config.users[1]).toBe(false);
+  });
+});
