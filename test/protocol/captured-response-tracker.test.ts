@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ServerStatus } from '../../src/protocol/constants.js';
 import { ResponseTracker } from '../../src/protocol/response-tracker.js';
 import { captured, packetEnds, payloads, type Turn } from './fixtures/captured.js';
+import { captures } from './fixtures/mariadb-captures.js';
 
 const { AUTOCOMMIT: AC, IN_TRANS: IT, MORE_RESULTS_EXISTS: MORE, CURSOR_EXISTS: CURSOR, LAST_ROW_SENT: LAST_ROW } = ServerStatus;
 /** The flags the session acts on; the others (e.g. NO_INDEX_USED, 0x20) vary with the statement. */
@@ -58,6 +59,11 @@ const specs: Record<string, TurnSpec[]> = {
   error: [{ ends: [false], flags: [AC] }],
   'overflow-mid-result': [{ ends: [false], flags: [AC] }],
   'killed-mid-result': [{ ends: [false], flags: [AC] }],
+  'prepare-error': [{ ends: [false], flags: [AC] }],
+  'field-list': [{ ends: [true], flags: [AC] }],
+  ping: [{ ends: [true], flags: [AC] }],
+  // A packet of text ("Uptime: ..."): the whole answer, and a success.
+  statistics: [{ ends: [true], flags: [AC] }],
   'reset-then-query': [{ ends: [true, true], flags: [AC], endsAfterPackets: [1] }],
   'failed-init-db-then-query': [{ ends: [false, true], flags: [AC], endsAfterPackets: [1] }],
 };
@@ -119,6 +125,14 @@ const byPacket = (received: Buffer) => {
 const byByte = (received: Buffer) => [...received].map((b) => Buffer.from([b]));
 
 describe('ResponseTracker on streams captured from MariaDB', () => {
+  it('has a spec for every capture, with and without DEPRECATE_EOF', () => {
+    expect(captures.map((c) => `${c.name} ${c.deprecateEof}`).sort()).toEqual(
+      Object.keys(specs)
+        .flatMap((name) => [`${name} false`, `${name} true`])
+        .sort(),
+    );
+  });
+
   for (const [name, spec] of Object.entries(specs)) {
     for (const deprecateEof of [false, true]) {
       describe(`${name} (DEPRECATE_EOF ${deprecateEof})`, () => {
