@@ -9,7 +9,7 @@ describe('median', () => {
   });
 
   it('refuses an empty list', () => {
-    expect(() => median([])).toThrow();
+    expect(() => median([])).toThrow('median of nothing');
   });
 });
 

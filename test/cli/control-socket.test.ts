@@ -102,6 +102,6 @@ describe('control lines', () => {
   it('parse to a known request or throw', () => {
     expect(parseRequest('{"command":"reload"}')).toEqual({ command: 'reload' });
     expect(() => parseRequest('{"command":"stop"}')).toThrow('unknown request "stop"');
-    expect(() => parseRequest('not json')).toThrow();
+    expect(() => parseRequest('not json')).toThrow(SyntaxError);
   });
 });

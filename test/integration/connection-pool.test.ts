@@ -59,7 +59,9 @@ describe('ConnectionPool', () => {
     const connection = await pool.acquire();
     await pool.release(connection);
     expect(pool.stats().idle).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 900));
+    const started = Date.now();
+    await new Promise<void>((resolve) => connection.onClose(resolve));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300 - 10); // timers may fire a few ms early
     expect(pool.stats()).toEqual({ idle: 0, active: 0, waiting: 0 });
     pool.close();
   });
@@ -158,14 +160,18 @@ describe('ConnectionPool', () => {
   });
 
   it('checks an idle connection the server has not answered on lately; a frozen server fails the acquire within the connect timeout and the connection is destroyed', async () => {
-    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 300, maxResetDelayMs: 5 });
+    // Released connections are reset at once: no reset is in flight when the server freezes.
+    const pool = new ConnectionPool(config, shape, { maxConnections: 2, idleTimeoutMs: 60_000, connectTimeoutMs: 300, maxResetDelayMs: 0 });
     const connection = await pool.acquire();
     await pool.release(connection);
-    // Connections the server answered on this recently are reused without a check.
-    await new Promise((resolve) => setTimeout(resolve, CHECK_AFTER_MS * 2));
+    // Connections the server answered on within CHECK_AFTER_MS are reused without a check: this one was last
+    // heard from longer ago (set back rather than waited for).
+    const heardLongAgo = () => (connection.lastAnswerAt = Date.now() - CHECK_AFTER_MS * 2);
+    heardLongAgo();
     expect(await pool.acquire()).toBe(connection); // checked, answered
+    expect(Date.now() - connection.lastAnswerAt).toBeLessThan(CHECK_AFTER_MS); // the check's answer
     await pool.release(connection);
-    await new Promise((resolve) => setTimeout(resolve, CHECK_AFTER_MS * 2));
+    heardLongAgo();
     server.signal('SIGSTOP');
     try {
       const started = Date.now();

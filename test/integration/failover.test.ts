@@ -1,5 +1,5 @@
 import type mysql from 'mysql2/promise';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backendPort, connectClient, useProxyFixture } from '../support/proxy-harness.js';
 
 const env = useProxyFixture('failover', {
@@ -39,8 +39,16 @@ describe('failover to the next server of a library', () => {
     const target = env.sandbox.libraries.find((l) => l.name === name)!;
     expect(await backendPort(victim)).toBe(target.master.port);
 
+    const [[{ id }]] = (await victim.query('select connection_id() as id')) as unknown as [[{ id: number }]];
     const slow = victim.query('select sleep(30)').catch((err: unknown) => err);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The master dies while the statement runs on it, not before it arrives.
+    await vi.waitFor(
+      async () => {
+        const rows = (await target.master.query('select state from information_schema.processlist where id = ?', [id])) as { state: string }[];
+        expect(rows[0]?.state).toBe('User sleep');
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     await target.master.kill('SIGKILL');
     // The statement was waiting for its answer: the client gets an ERR naming what was lost.
     expect(await slow).toMatchObject({ errno: 2013, message: expect.stringContaining(`library '${name}'`) });

@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Capability, Command } from '../../src/protocol/constants.js';
 import { parseErr } from '../../src/protocol/generic-packets.js';
+import { nextEvent } from '../support/next-event.js';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { query, rawClient } from '../support/raw-client.js';
 
@@ -116,20 +118,30 @@ describe('KILL with mysqlda connection ids', () => {
   it('KILL QUERY with the id from the greeting stops the statement (Connector/J cancel), KILL closes the session', async () => {
     const victim = await connectClient(env.proxy.port);
     await victim.query('select library kill-target');
+    const [[backend]] = (await victim.query('select @@port as port, connection_id() as id')) as unknown as [[{ port: number; id: number }]];
+    const master = env.sandbox.libraries.map((library) => library.master).find((server) => server.port === backend.port)!;
     const running = victim.query('select sleep(20) as slept').catch((err: unknown) => err);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // KILL QUERY only once the statement runs on the backend: sent earlier, it would find nothing to stop.
+    await vi.waitFor(
+      async () => {
+        const rows = (await master.query('select state from information_schema.processlist where id = ?', [backend.id])) as { state: string }[];
+        expect(rows[0]?.state).toBe('User sleep');
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     const killer = await connectClient(env.proxy.port);
     await killer.query(`KILL QUERY ${victim.threadId}`);
-    const outcome = await running;
-    // MariaDB ends an interrupted SLEEP() early with 1 (or error 1317, depending on timing).
-    expect(Array.isArray(outcome) ? (outcome[0] as { slept: number }[])[0].slept : (outcome as { errno: number }).errno).toSatisfy(
-      (value: number) => value === 1 || value === 1317,
-    );
+    // The statement ends with ER_QUERY_INTERRUPTED, and the session stays usable.
+    expect(await running).toMatchObject({ errno: 1317, sqlState: '70100' });
     const [rows] = await victim.query('select 3 as still_here');
     expect(rows).toEqual([{ still_here: 3 }]);
     await expect(killer.query('KILL 999999')).rejects.toMatchObject({ errno: 1094 });
+    const sessionClosed = nextEvent(env.proxy.proxy.events, 'session-closed', (event) => event.session === victim.threadId);
+    // Closed without an answer, as a server closes a killed idle connection: mysql2 reports the connection lost.
+    const lost = once(victim, 'error');
     await killer.query(`KILL ${victim.threadId}`);
-    await expect(victim.query('select 1')).rejects.toBeTruthy();
+    await sessionClosed;
+    expect((await lost)[0]).toMatchObject({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true });
     await killer.end();
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { nextEvent } from '../support/next-event.js';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { query, rawClient } from '../support/raw-client.js';
 
@@ -7,17 +8,48 @@ const env = useProxyFixture('splice', { libraries: 2, replicas: 0, extra: { sess
 
 /**
  * A client that routes to `key`, leaves a user variable and a temporary table behind (and whatever `more` leaves),
- * then quits. Returns the id of the backend connection it was on.
+ * then quits, and resolves once the proxy has closed its session. Returns the id of the backend connection it was
+ * on and the port of that server.
  */
-async function leaveStateBehind(key: string, table: string, more: string[]): Promise<number> {
+async function leaveStateBehind(key: string, table: string, more: string[]): Promise<{ id: number; port: number }> {
   const client = await connectClient(env.proxy.port);
   await client.query(`select library ${key}`);
-  const [[{ id }]] = (await client.query('select connection_id() as id')) as unknown as [[{ id: number }]];
+  const [[{ id, port }]] = (await client.query('select connection_id() as id, @@port as port')) as unknown as [[{ id: number; port: number }]];
   await client.query('set @secret = 42');
   await client.query(`create temporary table ${table} (a int)`);
   for (const sql of more) await client.query(sql);
+  const closed = sessionClosed(client.threadId);
   await client.end();
-  return id;
+  await closed;
+  return { id, port };
+}
+
+/** Resolves when the proxy has closed the session of that id (mysqlda's connection id, the client's threadId). */
+function sessionClosed(id: number | null) {
+  return nextEvent(env.proxy.proxy.events, 'session-closed', (event) => event.session === id);
+}
+
+/** The sandbox master whose @@port that is. */
+const masterOnPort = (port: number) => env.sandbox.libraries.map((library) => library.master).find((master) => master.port === port)!;
+
+/**
+ * Resolves once `read()` (a count of bytes the proxy has moved) has stayed the same for `quietMs`: the proxy has
+ * stopped moving them. Nothing is emitted when a splice holds back, so this watches for the count to settle.
+ */
+async function settled(read: () => number, quietMs = 200): Promise<void> {
+  let last = read();
+  let since = Date.now();
+  await vi.waitFor(
+    () => {
+      const now = read();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      expect(Date.now() - since).toBeGreaterThanOrEqual(quietMs);
+    },
+    { timeout: 20_000, interval: 20 },
+  );
 }
 
 describe('the splice', () => {
@@ -62,8 +94,17 @@ describe('the splice', () => {
   });
 
   it('resets a pooled connection: no user variable, temporary table or open transaction leaks to the next client', async () => {
-    const id = await leaveStateBehind('leak-check', 'tmp_leak', ['begin', "insert into test_table values ('uncommitted', 'x')"]);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the reset happens after the client leaves
+    const { id, port } = await leaveStateBehind('leak-check', 'tmp_leak', ['begin', "insert into test_table values ('uncommitted', 'x')"]);
+    // A connection left inside a transaction is reset as soon as its client has gone: wait for the server to have
+    // rolled the transaction back (the pool takes the connection back on the reset's OK, right after).
+    const master = masterOnPort(port);
+    await vi.waitFor(
+      async () => {
+        const rows = (await master.query('select count(*) as open from information_schema.innodb_trx where trx_mysql_thread_id = ?', [id])) as { open: number }[];
+        expect(Number(rows[0].open)).toBe(0);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
 
     const b = await connectClient(env.proxy.port);
     await b.query('select library leak-check');
@@ -80,9 +121,10 @@ describe('the splice', () => {
     // A first client, so that the backend connection has been reset once (only then is a reset deferred).
     const first = await connectClient(env.proxy.port);
     await first.query('select library reset-in-flight');
+    const firstClosed = sessionClosed(first.threadId);
     await first.end();
-    while (env.proxy.proxy.sessions().some((session) => session.key === 'reset-in-flight')) await new Promise((resolve) => setTimeout(resolve, 10));
-    const id = await leaveStateBehind('reset-in-flight', 'tmp_gone', ["select get_lock('splice-reset', 0)"]);
+    await firstClosed;
+    const { id } = await leaveStateBehind('reset-in-flight', 'tmp_gone', ["select get_lock('splice-reset', 0)"]);
 
     // Straight after: the reset still owed goes out with b's first statement, and b sees only its own answers.
     const b = await connectClient(env.proxy.port);
@@ -105,15 +147,14 @@ describe('the splice', () => {
     const [[{ port }]] = (await a.query('select @@port as port')) as unknown as [[{ port: number }]];
     await a.query("select get_lock('splice-idle-lock', 0)");
     await a.end();
-    const master = env.sandbox.libraries.map((library) => library.master).find((candidate) => candidate.port === port)!;
-    const deadline = Date.now() + 5_000;
-    let free = false;
-    while (!free && Date.now() < deadline) {
-      const rows = (await master.query("select is_free_lock('splice-idle-lock') as free")) as { free: number }[];
-      free = rows[0].free === 1;
-      if (!free) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(free).toBe(true);
+    const master = masterOnPort(port);
+    await vi.waitFor(
+      async () => {
+        const rows = (await master.query("select is_free_lock('splice-idle-lock') as free")) as { free: number }[];
+        expect(rows[0].free).toBe(1);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
   });
 
   it('stops reading a client whose backend stops reading, serves others meanwhile, and delivers every byte once the backend reads again', async () => {
@@ -144,7 +185,8 @@ describe('the splice', () => {
     try {
       const before = session().bytesFromClient;
       inserted = writer.query('replace into slow_sink values (1, ?)', [body]);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await vi.waitFor(() => expect(session().bytesFromClient).toBeGreaterThan(before), { timeout: 10_000, interval: 20 });
+      await settled(() => session().bytesFromClient);
       const taken = session().bytesFromClient - before;
       expect(taken).toBeGreaterThan(0);
       expect(taken).toBeLessThan(16 * 1024 * 1024); // no further than the socket buffers toward the server take
@@ -173,7 +215,9 @@ describe('the splice', () => {
     slow.connection.socket.pause();
     const { encodePacket } = await import('../../src/protocol/packet.js');
     slow.connection.socket.write(encodePacket(query(`select repeat('x', 2000) from seq_1_to_100000`), 0));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const session = () => env.proxy.proxy.sessions().find((summary) => summary.key === 'slow-reader')!;
+    await vi.waitFor(() => expect(session().bytesToClient).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+    await settled(() => session().bytesToClient); // the proxy has stopped reading the server
     const other = await connectClient(env.proxy.port);
     await other.query('select library while-slow');
     const [rows] = await other.query('select 1 as ok');
@@ -254,9 +298,7 @@ describe('the splice', () => {
       await c.end();
     }
     const status = () => env.proxy.proxy.status().sessions;
-    const deadline = Date.now() + 500;
-    while ((status().open > 0 || status().closing! > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(status()).toMatchObject({ open: 0, closing: 0 });
+    await vi.waitFor(() => expect(status()).toMatchObject({ open: 0, closing: 0 }), { timeout: 500, interval: 10 });
   });
 
   it('delivers a whole result pipelined before COM_QUIT, then closes the socket', async () => {

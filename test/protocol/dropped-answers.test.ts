@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DroppedAnswerError, DroppedAnswers } from '../../src/protocol/dropped-answers.js';
+import { Command, ServerStatus } from '../../src/protocol/constants.js';
+import { ResponseTracker } from '../../src/protocol/response-tracker.js';
+import { captured, packetEnds } from './fixtures/captured.js';
 import { splits, StreamBuilder } from './fixtures.js';
 
 /** Feeds the chunks in turn; returns what would reach the reader after the dropped answers. */
@@ -76,4 +79,43 @@ describe('DroppedAnswers', () => {
     other.expect(1);
     expect(() => other.take(huge)).toThrow(/OK was awaited/);
   });
+});
+
+/** The same, on streams captured from MariaDB (fixtures/mariadb-captures.ts). */
+describe('DroppedAnswers on streams captured from MariaDB', () => {
+  for (const deprecateEof of [false, true]) {
+    describe(`DEPRECATE_EOF ${deprecateEof}`, () => {
+      it("drops COM_RESET_CONNECTION's OK and passes on exactly the query's result set, however the stream is cut", () => {
+        const [{ received }] = captured('reset-then-query', deprecateEof);
+        const queryAnswer = received.subarray(packetEnds(received)[0]);
+        for (const chunks of splits(received)) {
+          const { answers, dropping, passed } = drop(1, chunks);
+          expect(dropping).toBe(false);
+          expect(answers.statusFlags).toBe(ServerStatus.AUTOCOMMIT);
+          expect(passed.equals(queryAnswer)).toBe(true);
+        }
+      });
+
+      it('leaves a stream the response tracker follows to the end of the result set', () => {
+        const [{ received }] = captured('reset-then-query', deprecateEof);
+        const ends: boolean[] = [];
+        const tracker = new ResponseTracker(deprecateEof, (_tag, ok) => ends.push(ok));
+        tracker.commandSent(Command.QUERY);
+        tracker.scan(drop(1, [received]).passed);
+        expect(ends).toEqual([true]);
+        expect(tracker.idle).toBe(true);
+        expect(tracker.unsolicitedPackets).toBe(0);
+      });
+
+      it("throws on COM_INIT_DB's ERR 1049 (unknown database), however the stream is cut", () => {
+        const [{ received }] = captured('failed-init-db-then-query', deprecateEof);
+        for (const chunks of splits(received)) expect(() => drop(1, chunks)).toThrow(/^error 1049: Unknown database 'no_such_db'$/);
+      });
+
+      it('throws on a result set where an OK was awaited', () => {
+        const [{ received }] = captured('text-result', deprecateEof);
+        expect(() => drop(1, [received])).toThrow(new DroppedAnswerError('a packet of type 0x2 where an OK was awaited'));
+      });
+    });
+  }
 });
