@@ -109,6 +109,14 @@ export class ResponseTracker {
   private headNeed = 0;
   private headPayloadLength = 0;
   private previousFrameWasFull = false;
+  /**
+   * A response ended on a packet whose head has been read but not yet its last byte: its end is told once that
+   * byte has passed, so that whoever takes the connection then (execute()'s caller, the pool) starts at a packet
+   * boundary.
+   */
+  private endPending = false;
+  private pendingTag = 0;
+  private pendingOk = false;
 
   constructor(
     private readonly deprecateEof: boolean,
@@ -179,6 +187,7 @@ export class ResponseTracker {
         const n = Math.min(this.payloadRemaining, end - i);
         this.payloadRemaining -= n;
         i += n;
+        if (this.endPending && this.payloadRemaining === 0) this.tellPendingEnd();
         continue;
       }
       let length: number;
@@ -227,7 +236,18 @@ export class ResponseTracker {
       this.queueHead = 0;
     }
     this.phase = Phase.START;
-    this.onResponseEnd(tag, ok, true);
+    if (this.payloadRemaining === 0) {
+      this.onResponseEnd(tag, ok, true);
+    } else {
+      this.endPending = true;
+      this.pendingTag = tag;
+      this.pendingOk = ok;
+    }
+  }
+
+  private tellPendingEnd(): void {
+    this.endPending = false;
+    this.onResponseEnd(this.pendingTag, this.pendingOk, true);
   }
 
   /** Status flags of an OK packet (or an OK sent with the EOF header) whose head is at buf[start]. */

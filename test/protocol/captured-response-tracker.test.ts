@@ -149,15 +149,16 @@ describe('ResponseTracker on streams captured from MariaDB', () => {
           });
         });
 
-        // The tracker reads only the first bytes of a packet, so it may report the end of a response before the rest
-        // of the last packet has arrived; the connection is idle only at the last byte.
-        it('ends each response within its last packet, and is idle at the last byte and never before', () => {
+        // The tracker reads only the first bytes of a packet, but tells a response's end once the last byte of its
+        // last packet has passed: whoever takes the connection then starts at a packet boundary.
+        it('ends each response at the last byte of its last packet, and is idle at the last byte and never before', () => {
           const results = replay(turns, deprecateEof, byByte);
           results.forEach((result, i) => {
             const ends = packetEnds(turns[i].received);
             const lastPackets = [...(spec[i].endsAfterPackets ?? []), ...(spec[i].asksForFile ? [] : [ends.length])];
             const where = packetsOfEnds(result, turns[i]);
             expect({ turn: i, endsInPackets: where }).toEqual({ turn: i, endsInPackets: lastPackets });
+            expect(result.endOffsets.every((offset) => ends.includes(offset))).toBe(true);
             expect(result.idleBeforeEnd.every((idle) => !idle)).toBe(true);
           });
         });
