@@ -13,12 +13,31 @@ export interface CompiledRule {
 
 /** The rules that apply to one account on one library (or in the lobby), in config order. */
 export class SessionRules {
-  constructor(readonly rules: readonly CompiledRule[]) {}
+  /**
+   * All patterns as one alternation: one pass over a statement that no rule refuses (the common case) instead of
+   * one per rule, about half the time for ten rules. Null where patterns cannot be joined (backreferences, whose
+   * group numbers would shift; repeated group names).
+   */
+  private readonly any: RegExp | null;
+
+  constructor(readonly rules: readonly CompiledRule[]) {
+    this.any = rules.length > 1 ? joinPatterns(rules.map((rule) => rule.pattern.source)) : null;
+  }
 
   /** The first rule whose pattern matches the statement, or null. */
   blocking(sql: string): CompiledRule | null {
+    if (this.any !== null && !this.any.test(sql)) return null;
     const rules = this.rules;
     for (let i = 0; i < rules.length; i++) if (rules[i].pattern.test(sql)) return rules[i];
+    return null;
+  }
+}
+
+function joinPatterns(sources: string[]): RegExp | null {
+  if (sources.some((source) => /\\[1-9]|\\k</.test(source))) return null;
+  try {
+    return new RegExp(sources.map((source) => `(?:${source})`).join('|'), 'i');
+  } catch {
     return null;
   }
 }

@@ -31,3 +31,22 @@ describe('RuleBook', () => {
     expect([1, 2, 3].map(() => rules.blocking('drop table t')?.name)).toEqual(['drop', 'drop', 'drop']);
   });
 });
+
+describe('SessionRules joined into one pattern', () => {
+  it('refuses what some rule matches and names the first one, and passes the rest', () => {
+    const book = new RuleBook([rule({ name: 'a', match: '^\\s*drop\\s' }), rule({ name: 'b', match: 'outfile' }), rule({ name: 'c', match: 'drop' })]);
+    const rules = book.forSession('app', 'lib1')!;
+    expect(rules.blocking('DROP TABLE t')?.name).toBe('a');
+    expect(rules.blocking('select 1 into outfile "x"')?.name).toBe('b');
+    expect(rules.blocking('select "drop"')?.name).toBe('c');
+    expect(rules.blocking('select 1')).toBeNull();
+  });
+
+  it('keeps each rule on its own where joining would change what it means (backreferences, repeated group names)', () => {
+    const book = new RuleBook([rule({ name: 'twice', match: '(\\w)\\1x' }), rule({ name: 'named', match: '(?<w>zz)' }), rule({ name: 'again', match: '(?<w>yy)' })]);
+    const rules = book.forSession('app', 'lib1')!;
+    expect(rules.blocking('select aax')?.name).toBe('twice');
+    expect(rules.blocking('select abx')).toBeNull();
+    expect(rules.blocking('select yy')?.name).toBe('again');
+  });
+});
