@@ -55,8 +55,11 @@ export class BackendConnection {
    * not tracked): a connection heard from this recently is reused without a check.
    */
   lastAnswerAt = Date.now();
-  /** The server's last reported status flags (autocommit, in-transaction). */
-  statusFlags: number;
+  /**
+   * Follows the answers on this connection, whoever reads them (the splice, or execute()): the one owner of the
+   * server's status flags.
+   */
+  readonly tracker: ResponseTracker;
   /**
    * Whether a reset has worked on this connection: only then is one deferred (a server without
    * COM_RESET_CONNECTION would otherwise fail the next user's first command instead of the release).
@@ -84,7 +87,8 @@ export class BackendConnection {
     /** The status flags of a fresh session (the login's OK): what a reset returns to. */
     private readonly freshStatusFlags: number,
   ) {
-    this.statusFlags = freshStatusFlags;
+    this.tracker = new ResponseTracker((negotiatedCapabilities & Capability.DEPRECATE_EOF) !== 0);
+    this.tracker.statusFlags = freshStatusFlags;
     socket.on('close', () => {
       this.alive = false;
       input.release();
@@ -93,6 +97,15 @@ export class BackendConnection {
     socket.on('error', () => {
       this.alive = false;
     });
+  }
+
+  /** The server's last reported status flags (autocommit, in-transaction). */
+  get statusFlags(): number {
+    return this.tracker.statusFlags;
+  }
+
+  set statusFlags(flags: number) {
+    this.tracker.statusFlags = flags;
   }
 
   get address(): string {
@@ -207,20 +220,22 @@ export class BackendConnection {
       const framer = new PacketFramer();
       const packets: Buffer[] = [];
       let done = false;
+      const { tracker } = this;
+      const listener = tracker.onResponseEnd;
       const finish = (result: CommandResult) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        tracker.onResponseEnd = listener;
         this.setReader(null);
         this.socket.off('close', onClose);
         resolve(result);
       };
-      const tracker = new ResponseTracker(this.deprecateEof, (_tag, ok) => {
+      tracker.onResponseEnd = (_tag, ok) => {
         this.lastAnswerAt = Date.now();
         const last = packets[packets.length - 1];
-        this.statusFlags = tracker.statusFlags;
         finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
-      });
+      };
       const onData = copyingReader((chunk) => {
         for (const packet of framer.push(chunk)) packets.push(packet.payload);
         tracker.scan(chunk);

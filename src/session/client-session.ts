@@ -978,7 +978,7 @@ export class ClientSession implements KillableSession {
   // ---- backend attachment and the splice ---------------------------------------------------------
 
   private attachBackend(connection: BackendConnection): void {
-    this.splice.attach(connection, this.deprecateEof);
+    this.splice.attach(connection);
     this.broker.backendChanged();
   }
 

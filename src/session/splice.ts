@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { BackendConnection, CommandResult } from '../backend/backend-connection.js';
-import { ResponseTracker } from '../protocol/response-tracker.js';
+import { ignoreResponseEnd, type ResponseTracker } from '../protocol/response-tracker.js';
 import { StatementClock, type StatementClockOwner, type StatementTiming } from './statement-clock.js';
 
 /** Why the client socket is paused; it reads again only when no reason is left. */
@@ -49,11 +49,11 @@ export class Splice {
     socket.on('drain', this.onClientDrain);
   }
 
-  /** Puts the session on `connection`: its bytes go to the client from now on. */
-  attach(connection: BackendConnection, deprecateEof: boolean): void {
+  /** Puts the session on `connection`: its bytes go to the client from now on, followed by the connection's tracker. */
+  attach(connection: BackendConnection): void {
     this.connection = connection;
-    this.tracker = new ResponseTracker(deprecateEof, this.onResponseEnd);
-    this.tracker.statusFlags = connection.statusFlags;
+    this.tracker = connection.tracker;
+    this.tracker.onResponseEnd = this.onResponseEnd;
     connection.setReader(this.onBackendData);
     connection.socket.on('drain', this.onBackendDrain);
     connection.socket.on('close', this.onBackendClose);
@@ -64,9 +64,8 @@ export class Splice {
   detach(): { connection: BackendConnection; idle: boolean } | null {
     const connection = this.connection;
     if (!connection) return null;
-    const tracker = this.tracker;
-    const idle = tracker?.idle ?? false;
-    connection.statusFlags = tracker?.statusFlags ?? connection.statusFlags;
+    const idle = connection.tracker.idle;
+    connection.tracker.onResponseEnd = ignoreResponseEnd;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
     connection.socket.off('close', this.onBackendClose);
