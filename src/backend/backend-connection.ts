@@ -6,7 +6,7 @@ import { ProxyErrors } from '../protocol/error-codes.js';
 import { parseErr, type ErrPacket } from '../protocol/generic-packets.js';
 import type { Greeting } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer } from '../protocol/packet.js';
-import { ResponseTracker } from '../protocol/response-tracker.js';
+import { ResponseTracker, type ResponseEndListener } from '../protocol/response-tracker.js';
 import { copyingReader, type ChunkReader, type ReadBuffer } from '../socket/read-buffer.js';
 import { serverAddress } from './backend-error.js';
 import { logInToServer } from './backend-login.js';
@@ -220,22 +220,25 @@ export class BackendConnection {
       const framer = new PacketFramer();
       const packets: Buffer[] = [];
       let done = false;
+      // The connection's tracker follows this answer too (the status flags stay its own); whoever listened before
+      // (a splice running a command aside) listens again afterwards.
       const { tracker } = this;
       const listener = tracker.onResponseEnd;
-      const finish = (result: CommandResult) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        tracker.onResponseEnd = listener;
-        this.setReader(null);
-        this.socket.off('close', onClose);
-        resolve(result);
-      };
-      tracker.onResponseEnd = (_tag, ok) => {
+      const onEnd: ResponseEndListener = (_tag, ok) => {
         this.lastAnswerAt = Date.now();
         const last = packets[packets.length - 1];
         finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
       };
+      const finish = (result: CommandResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (tracker.onResponseEnd === onEnd) tracker.onResponseEnd = listener;
+        this.setReader(null);
+        this.socket.off('close', onClose);
+        resolve(result);
+      };
+      tracker.onResponseEnd = onEnd;
       const onData = copyingReader((chunk) => {
         for (const packet of framer.push(chunk)) packets.push(packet.payload);
         tracker.scan(chunk);

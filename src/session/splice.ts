@@ -65,7 +65,8 @@ export class Splice {
     const connection = this.connection;
     if (!connection) return null;
     const idle = connection.tracker.idle;
-    connection.tracker.onResponseEnd = ignoreResponseEnd;
+    // Not while a command runs aside: its execute() hears its answer (and the connection, busy, is not pooled).
+    if (connection.tracker.onResponseEnd === this.onResponseEnd) connection.tracker.onResponseEnd = ignoreResponseEnd;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
     connection.socket.off('close', this.onBackendClose);
@@ -110,10 +111,15 @@ export class Splice {
    */
   async runAside(payload: Buffer): Promise<CommandResult | null> {
     const connection = this.connection!;
+    // Meanwhile the session sees no tracker, as for a session with nothing in flight: the command is mysqlda's, and
+    // the client's commands are all answered (drain, KILL and the idle checks leave it alone).
+    const tracker = this.tracker;
+    this.tracker = null;
     connection.setReader(null);
     connection.socket.off('close', this.onBackendClose);
     const result = await connection.execute(payload);
     if (this.connection === connection) {
+      this.tracker = tracker;
       connection.setReader(this.onBackendData);
       connection.socket.on('close', this.onBackendClose);
       connection.socket.resume();
