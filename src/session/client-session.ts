@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
+import type { BackendConnection } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
 import { clip, CLIPPED_VALUE_BYTES } from '../log/clip.js';
 import { generateScramble } from '../protocol/auth.js';
@@ -20,7 +20,8 @@ import { ClientInput } from './client-input.js';
 import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
 import { runExtension, selectLibrary } from './extension-commands.js';
 import { isSettingStatement, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
-import { acquireLobbyServer, connectLibrary, findLibrary } from './library-connection.js';
+import { findLibrary } from './library-connection.js';
+import { SessionBackend, TAG_RESET_CONNECTION } from './session-backend.js';
 import { Lobby } from './lobby.js';
 import { replyError, type SessionAction } from './session-action.js';
 import { SessionGuards, tooLargeToCheck } from './session-guards.js';
@@ -72,8 +73,8 @@ const READING: CommandPath = { state: 'reading' };
 const HANDLING: CommandPath = { state: 'handling' };
 const LOBBY: InLobby = { name: 'lobby' };
 
-/** Response tags (ResponseTracker) that are not settings proposals. */
-const TAG_RESET_CONNECTION = -1;
+/** Why a lobby server could not be had. */
+const NO_LOBBY_SERVER = 'no server answers for set-up statements';
 
 /** Statements longer than this are never extension SQL, so they are never held back to be read whole. */
 const MAX_INTERCEPTED_QUERY = 4096;
@@ -127,7 +128,6 @@ export class ClientSession implements KillableSession {
   /** The kind of refusal that ends the session, for RepeatedFailures (a client can repeat it at will). */
   private refusal: string | null = null;
 
-  private shape: ConnectionShape = { capabilities: 0, charset: 0 };
   /** The capabilities the client and mysqlda agreed on at login. */
   private clientCapabilities = 0;
   private deprecateEof = false;
@@ -137,6 +137,8 @@ export class ClientSession implements KillableSession {
   private readonly broker: StatementBroker;
   private readonly lobby: Lobby;
   private readonly guards: SessionGuards;
+  /** Which backend connection the session is on, and how it gets one (session-backend.ts). */
+  private readonly backendSide: SessionBackend;
 
   private readonly splitter: CommandSplitter;
   private readonly input: ClientInput;
@@ -163,6 +165,7 @@ export class ClientSession implements KillableSession {
     this.lobby = new Lobby(this.history);
     this.guards = new SessionGuards(services);
     this.splice = new Splice(socket, new ClientSession.SpliceEvents(this), services.statementTiming, LOBBY_LABEL);
+    this.backendSide = new SessionBackend(this.splice, services, this, this.history, this.lobby, this.broker);
     this.input = new ClientInput(this.onClientData, this.onClientRead);
     socket.setNoDelay(true);
     this.input.listen(socket, services.config().tls === null);
@@ -256,7 +259,7 @@ export class ClientSession implements KillableSession {
     if (this.account) this.services.frontDoor.leave(this.account.user);
     if (route?.relocation) clearTimeout(route.relocation.timer);
     this.splice.clock.stop();
-    this.releaseBackend();
+    this.backendSide.release();
     this.splice.releaseWaiters();
     this.input.clear();
     this.endSocket(quit);
@@ -371,7 +374,7 @@ export class ClientSession implements KillableSession {
   /** The login accepted the client: the session is in the lobby, and (fixed routing) goes on to its library. */
   private loggedIn({ account, capabilities, shape, deprecateEof, sequenceId, pipelined }: LoginResult): void {
     this.clientCapabilities = capabilities;
-    this.shape = shape;
+    this.backendSide.shape = shape;
     this.deprecateEof = deprecateEof;
     this.account = account;
     this.user = account.user;
@@ -618,7 +621,7 @@ export class ClientSession implements KillableSession {
   /** COM_RESET_CONNECTION before routing: the lobby server goes back (its status flags with it), the lobby starts afresh. */
   private async resetInLobby(packet: Packet): Promise<SessionAction | null> {
     await this.splice.waitIdle();
-    this.releaseBackend();
+    this.backendSide.release();
     this.lobby.reset();
     this.replyOk(packet.sequenceId + 1);
     return null;
@@ -714,7 +717,7 @@ export class ClientSession implements KillableSession {
     await this.splice.waitIdle();
     const phase = this.phase;
     if (phase.name !== 'lobby' && phase.name !== 'spliced') return null;
-    const login = { capabilities: this.clientCapabilities, charset: this.shape.charset };
+    const login = { capabilities: this.clientCapabilities, charset: this.backendSide.shape.charset };
     const exchange = ChangeUserExchange.open(this.changeUserHost(), packet, login, this.authContext());
     if (!exchange) return null;
     this.enter({ name: 'changing-user', exchange, resume: phase });
@@ -778,37 +781,11 @@ export class ClientSession implements KillableSession {
     this.history.clear();
     this.broker.clear();
     this.lobby.clear();
-    const renewed = await this.renewBackend({ ...this.shape, charset });
+    const renewed = await this.backendSide.renew({ ...this.backendSide.shape, charset }, this.route?.library ?? null);
     if (renewed) this.replyOk(sequenceId);
     else {
       this.replyError(sequenceId, ProxyErrors.libraryUnavailable(this.route?.library ?? '(lobby)', 'could not reset the backend connection'));
       this.close('backend reset failed after COM_CHANGE_USER', 'warn');
-    }
-  }
-
-  /** Gives the session a clean backend connection of its library with the given shape (after COM_CHANGE_USER). */
-  private async renewBackend(shape: ConnectionShape): Promise<boolean> {
-    const current = this.detachBackend();
-    const sameShape = shape.charset === this.shape.charset;
-    this.shape = shape;
-    if (!current) return true;
-    const route = this.route;
-    if (!route) {
-      void this.services.pools.release(current.connection, current.idle);
-      return true;
-    }
-    if (sameShape && (await current.connection.reset())) {
-      this.attachBackend(current.connection);
-      return true;
-    }
-    void this.services.pools.release(current.connection, current.idle);
-    const library = findLibrary(this.services, route.library);
-    if (!library) return false;
-    try {
-      this.attachBackend(await this.services.pools.acquireForLibrary(library, shape));
-      return true;
-    } catch {
-      return false;
     }
   }
 
@@ -860,8 +837,8 @@ export class ClientSession implements KillableSession {
       this.close('could not move off a removed server', 'warn');
       return false;
     }
-    this.releaseBackend();
-    this.attachBackend(connection);
+    this.backendSide.release();
+    this.backendSide.attach(connection);
     clearTimeout(relocation.timer);
     route.relocation = null;
     this.services.logger.info({ session: this.id, library: route.library, server: connection.address }, 'session moved off a removed server');
@@ -936,9 +913,9 @@ export class ClientSession implements KillableSession {
       void this.services.pools.release(connection, true);
       return false;
     }
-    this.releaseBackend();
+    this.backendSide.release();
     this.reportTraffic();
-    this.attachBackend(connection);
+    this.backendSide.attach(connection);
     this.enter({ name: 'spliced', library, key: key ?? '', relocation: null });
     this.refreshGuards();
     this.splice.clock.routed(library);
@@ -950,7 +927,7 @@ export class ClientSession implements KillableSession {
 
   /** A backend connection of the library with the session's settings (and lobby BEGIN) applied, or null after replying ERR. */
   private async connectLibrary(library: LibraryConfig, reply: number): Promise<BackendConnection | null> {
-    const connected = await connectLibrary(this.services, library, this.shape, this.history, this.lobby);
+    const connected = await this.backendSide.connect(library);
     if (connected.ok) return connected.connection;
     this.replyError(reply, connected.error);
     return null;
@@ -969,51 +946,21 @@ export class ClientSession implements KillableSession {
   /** Runs a set-up command on a lobby server (any library's server), acquired on first need. */
   private async forwardToLobby(packet: Packet, tag: number): Promise<void> {
     if (!this.backend) {
-      const connection = await acquireLobbyServer(this.services, this.shape);
-      if (this.closed) {
-        if (connection) void this.services.pools.release(connection, true);
-        return;
-      }
-      if (!connection) {
+      const outcome = await this.backendSide.ensure();
+      if (outcome === 'closed') return;
+      if (outcome === 'none') {
         this.history.settle(tag, false);
-        return this.replyError(packet.sequenceId + 1, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
+        return this.replyError(packet.sequenceId + 1, ProxyErrors.libraryUnavailable('(any)', NO_LOBBY_SERVER));
       }
-      this.attachBackend(connection);
     }
     this.forward(packet, tag);
   }
 
   /** A backend to run on: the library's when routed, else a lobby server (acquired on first need). */
   private async ensureBackend(reply: number): Promise<boolean> {
-    if (this.backend) return true;
-    const connection = await acquireLobbyServer(this.services, this.shape);
-    if (this.closed) {
-      if (connection) void this.services.pools.release(connection, true);
-      return false;
-    }
-    if (!connection) {
-      this.replyError(reply, ProxyErrors.libraryUnavailable('(any)', 'no server answers for set-up statements'));
-      return false;
-    }
-    this.attachBackend(connection);
-    return true;
-  }
-
-  private attachBackend(connection: BackendConnection): void {
-    this.splice.attach(connection);
-    this.broker.backendChanged();
-  }
-
-  /** Gives the backend, if any, back to its pool (reset there when idle, else destroyed). */
-  private releaseBackend(): void {
-    const backend = this.detachBackend();
-    if (backend) void this.services.pools.release(backend.connection, backend.idle);
-  }
-
-  /** Takes the backend off the session; `idle` tells whether it may be pooled again. */
-  private detachBackend(): { connection: BackendConnection; idle: boolean } | null {
-    if (this.tracker) this.lobby.status = this.tracker.statusFlags;
-    return this.splice.detach();
+    const outcome = await this.backendSide.ensure();
+    if (outcome === 'none') this.replyError(reply, ProxyErrors.libraryUnavailable('(any)', NO_LOBBY_SERVER));
+    return outcome === 'attached';
   }
 
   private get backend(): BackendConnection | null {
@@ -1034,20 +981,6 @@ export class ClientSession implements KillableSession {
   private showLibraryRow(): (string | null)[] {
     const route = this.route;
     return [route?.library ?? null, route?.key ?? null, route && this.backend ? this.backend.address : null];
-  }
-
-  /** A response to a command sent with a tag has ended: a setting to keep, or the client's own reset. */
-  private responseEnded(tag: number, ok: boolean): void {
-    if (tag === TAG_RESET_CONNECTION) {
-      if (ok) {
-        this.history.clear();
-        this.broker.clear();
-      }
-      return;
-    }
-    if (!this.history.settle(tag, ok)) {
-      this.services.logger.warn({ session: this.id }, `more than ${this.history.limit} session settings; the oldest are not carried over`);
-    }
   }
 
   /** An answer took at least log.slow_query_ms: one log line. */
@@ -1090,9 +1023,7 @@ export class ClientSession implements KillableSession {
   // ---- replies made here ---------------------------------------------------------------------------
 
   private currentStatus(): number {
-    if (!this.tracker) return this.lobby.status;
-    // A BEGIN sent in the lobby waits for the library connection: the lobby server never saw it.
-    return this.route === null && this.lobby.pendingBegin ? this.tracker.statusFlags | ServerStatus.IN_TRANS : this.tracker.statusFlags;
+    return this.backendSide.status(this.route !== null);
   }
 
   private replyOk(sequenceId: number): void {
@@ -1116,7 +1047,7 @@ export class ClientSession implements KillableSession {
       return this.session.closed;
     }
     responseEnded(tag: number, ok: boolean): void {
-      this.session.responseEnded(tag, ok);
+      this.session.backendSide.responseEnded(tag, ok);
     }
     backendClosed(connection: BackendConnection): void {
       this.session.backendClosed(connection);
