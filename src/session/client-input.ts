@@ -1,11 +1,14 @@
 /**
  * The client socket's bytes on their way to the command path: how they are read (a reused buffer where Node
  * allows it, else 'data' events), and what waits while a command is handled here (the backlog, and chunks held
- * behind it until a whole intercepted packet has arrived).
+ * behind it until a whole intercepted packet has arrived); and how the socket ends with its session.
  */
 import type net from 'node:net';
 import tls from 'node:tls';
 import { adoptReadBuffer, ReadBuffer, type ChunkReader } from '../socket/read-buffer.js';
+
+/** How long a closed session waits for its client to acknowledge the close before dropping the socket. */
+const CLOSE_GRACE_MS = 1_000;
 
 export class ClientInput {
   /** Bytes read and not yet moved on by the command path. */
@@ -120,5 +123,24 @@ export class ClientInput {
     if (chunk) parts.push(chunk);
     this.held = { chunks: [], bytes: 0, needed: 0 };
     return Buffer.concat(parts);
+  }
+}
+
+/** Ends a session's client socket (`quit`: after COM_QUIT). */
+export function endClientSocket(socket: net.Socket, quit: boolean): void {
+  if (quit && socket.writableLength === 0) {
+    // After COM_QUIT the client expects nothing more: the socket closes at once, as MySQL's does, without the
+    // half-close and the wait for the client's FIN that a refused or failed session needs for its last ERR.
+    socket.destroy();
+  } else if (!socket.destroyed) {
+    // End politely (a queued ERR still goes out), but never let a silent peer hold the socket open.
+    // The timer goes once the socket has closed: a pending timer keeps the whole session alive, and thousands of
+    // sessions a second kept for the grace period reach V8's old space, where only a full collection frees them.
+    const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    socket.once('close', () => clearTimeout(grace));
+    socket.end();
+    // A session paused while handling its last command (COM_QUIT) would never read the client's FIN: the socket,
+    // with everything it references, would wait out the grace period. Whatever still arrives is dropped.
+    socket.resume();
   }
 }

@@ -16,7 +16,7 @@ import { encodeTextResultSet } from '../protocol/result-set.js';
 import { mayBeExtensionSql, parseExtensionSql } from '../routing/extension-sql.js';
 import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
 import { sessionAuthContext } from './auth-context.js';
-import { ClientInput } from './client-input.js';
+import { ClientInput, endClientSocket } from './client-input.js';
 import { ClientLogin, type LoginHost, type LoginResult } from './client-login.js';
 import { runExtension, selectLibrary } from './extension-commands.js';
 import { isSettingStatement, parseKill, startsWithProxyKeyword } from './lobby-policy.js';
@@ -78,9 +78,6 @@ const NO_LOBBY_SERVER = 'no server answers for set-up statements';
 
 /** Statements longer than this are never extension SQL, so they are never held back to be read whole. */
 const MAX_INTERCEPTED_QUERY = 4096;
-
-/** How long a closed session waits for its client to acknowledge the close before dropping the socket. */
-const CLOSE_GRACE_MS = 1_000;
 
 /**
  * Bytes a client may send behind a command still being handled before its socket stops being read. Reading on
@@ -262,27 +259,8 @@ export class ClientSession implements KillableSession {
     this.backendSide.release();
     this.splice.releaseWaiters();
     this.input.clear();
-    this.endSocket(quit);
+    endClientSocket(this.socket, quit);
     this.onClosed(this);
-  }
-
-  private endSocket(quit: boolean): void {
-    if (quit && this.socket.writableLength === 0) {
-      // After COM_QUIT the client expects nothing more: the socket closes at once, as MySQL's does, without the
-      // half-close and the wait for the client's FIN that a refused or failed session needs for its last ERR.
-      this.socket.destroy();
-    } else if (!this.socket.destroyed) {
-      // End politely (a queued ERR still goes out), but never let a silent peer hold the socket open.
-      // The timer goes once the socket has closed: a pending timer keeps the whole session alive, and thousands of
-      // sessions a second kept for the grace period reach V8's old space, where only a full collection frees them.
-      const socket = this.socket;
-      const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-      socket.once('close', () => clearTimeout(grace));
-      socket.end();
-      // A session paused while handling its last command (COM_QUIT) would never read the client's FIN: the socket,
-      // with everything it references, would wait out the grace period. Whatever still arrives is dropped.
-      socket.resume();
-    }
   }
 
   private logClose({ reason, level }: { reason: string; level: 'info' | 'warn' }, wasIn: boolean): void {
