@@ -6,7 +6,7 @@ import { ProxyErrors } from '../protocol/error-codes.js';
 import { parseErr, type ErrPacket } from '../protocol/generic-packets.js';
 import type { Greeting } from '../protocol/handshake.js';
 import { encodePacket, PacketFramer } from '../protocol/packet.js';
-import { ResponseTracker } from '../protocol/response-tracker.js';
+import { ResponseTracker, type ResponseEndListener } from '../protocol/response-tracker.js';
 import { copyingReader, type ChunkReader, type ReadBuffer } from '../socket/read-buffer.js';
 import { serverAddress } from './backend-error.js';
 import { logInToServer } from './backend-login.js';
@@ -55,8 +55,11 @@ export class BackendConnection {
    * not tracked): a connection heard from this recently is reused without a check.
    */
   lastAnswerAt = Date.now();
-  /** The server's last reported status flags (autocommit, in-transaction). */
-  statusFlags: number;
+  /**
+   * Follows the answers on this connection, whoever reads them (the splice, or execute()): the one owner of the
+   * server's status flags.
+   */
+  readonly tracker: ResponseTracker;
   /**
    * Whether a reset has worked on this connection: only then is one deferred (a server without
    * COM_RESET_CONNECTION would otherwise fail the next user's first command instead of the release).
@@ -84,7 +87,8 @@ export class BackendConnection {
     /** The status flags of a fresh session (the login's OK): what a reset returns to. */
     private readonly freshStatusFlags: number,
   ) {
-    this.statusFlags = freshStatusFlags;
+    this.tracker = new ResponseTracker((negotiatedCapabilities & Capability.DEPRECATE_EOF) !== 0);
+    this.tracker.statusFlags = freshStatusFlags;
     socket.on('close', () => {
       this.alive = false;
       input.release();
@@ -93,6 +97,15 @@ export class BackendConnection {
     socket.on('error', () => {
       this.alive = false;
     });
+  }
+
+  /** The server's last reported status flags (autocommit, in-transaction). */
+  get statusFlags(): number {
+    return this.tracker.statusFlags;
+  }
+
+  set statusFlags(flags: number) {
+    this.tracker.statusFlags = flags;
   }
 
   get address(): string {
@@ -207,20 +220,25 @@ export class BackendConnection {
       const framer = new PacketFramer();
       const packets: Buffer[] = [];
       let done = false;
+      // The connection's tracker follows this answer too (the status flags stay its own); whoever listened before
+      // (a splice running a command aside) listens again afterwards.
+      const { tracker } = this;
+      const listener = tracker.onResponseEnd;
+      const onEnd: ResponseEndListener = (_tag, ok) => {
+        this.lastAnswerAt = Date.now();
+        const last = packets[packets.length - 1];
+        finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
+      };
       const finish = (result: CommandResult) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        if (tracker.onResponseEnd === onEnd) tracker.onResponseEnd = listener;
         this.setReader(null);
         this.socket.off('close', onClose);
         resolve(result);
       };
-      const tracker = new ResponseTracker(this.deprecateEof, (_tag, ok) => {
-        this.lastAnswerAt = Date.now();
-        const last = packets[packets.length - 1];
-        this.statusFlags = tracker.statusFlags;
-        finish(ok ? { ok, packets } : { ok, packets, error: last && last[0] === PacketHeader.ERR ? parseErr(last) : undefined });
-      });
+      tracker.onResponseEnd = onEnd;
       const onData = copyingReader((chunk) => {
         for (const packet of framer.push(chunk)) packets.push(packet.payload);
         tracker.scan(chunk);

@@ -75,6 +75,8 @@ const HEAD_BYTES = 24;
  */
 export type ResponseEndListener = (tag: number, ok: boolean, answered: boolean) => void;
 
+export const ignoreResponseEnd: ResponseEndListener = () => {};
+
 /**
  * Follows a backend's responses to the commands forwarded to it, reading only packet headers and the first
  * bytes of each packet, so the session knows (without buffering or copying the stream) where each response
@@ -120,7 +122,8 @@ export class ResponseTracker {
 
   constructor(
     private readonly deprecateEof: boolean,
-    private readonly onResponseEnd: ResponseEndListener = () => {},
+    /** Who hears where responses end: changes hands with the connection (the splice, or a command of mysqlda's own). */
+    public onResponseEnd: ResponseEndListener = ignoreResponseEnd,
   ) {}
 
   /** No response outstanding and the stream is at a packet boundary. */

@@ -4,52 +4,36 @@
  */
 import { BackendConnection } from '../backend/backend-connection.js';
 import { DEFAULT_CHARSET } from '../protocol/constants.js';
-import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
-import type { ErrPacket } from '../protocol/generic-packets.js';
-import type { Packet } from '../protocol/packet.js';
-import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
+import { ProxyErrors } from '../protocol/error-codes.js';
+import { REPLY_OK, replyError, type SessionAction } from './session-action.js';
+import type { KillableSession, SessionServices } from './session-services.js';
 
-/** What KILL needs from the session that sends it. */
-export interface KillHost {
-  readonly services: SessionServices;
-  /** The session itself, as other sessions see it. */
+/** Who sends the KILL: the session itself (as other sessions see it), whether its account is an admin, whether it is routed. */
+export interface Killer {
   readonly session: KillableSession;
-  account(): ClientAccount | null;
-  isRouted(): boolean;
-  /** Resolves when every response forwarded so far has reached the client. */
-  waitIdle(): Promise<void>;
-  replyOk(sequenceId: number): void;
-  replyError(sequenceId: number, error: ProxyError | ErrPacket): void;
+  readonly admin: boolean;
+  readonly routed: boolean;
 }
 
 /**
- * KILL of one of mysqlda's connection ids: the statement on that session's backend is killed, and for KILL
- * CONNECTION the session is closed. Allowed for the same user or an admin account. Returns false when the id is
- * not mysqlda's and a routed session should pass the statement to its server (a backend thread id from SHOW
- * PROCESSLIST).
+ * KILL of one of mysqlda's connection ids: once the killer's earlier answers are out, the statement on that
+ * session's backend is killed, and for KILL CONNECTION the session is closed. Allowed for the same user or an
+ * admin account. Null when the id is not mysqlda's and a routed session should pass the statement to its
+ * server (a backend thread id from SHOW PROCESSLIST).
  */
-export async function killByConnectionId(host: KillHost, request: { query: boolean; id: number }, packet: Packet): Promise<boolean> {
-  const target = host.services.findSession?.(request.id);
-  if (!target) {
-    if (host.isRouted()) return false;
-    await host.waitIdle();
-    host.replyError(packet.sequenceId + 1, ProxyErrors.unknownThread(request.id));
-    return true;
-  }
-  await host.waitIdle();
-  const { session } = host;
-  if (target.user !== session.user && !host.account()?.admin) {
-    host.replyError(packet.sequenceId + 1, ProxyErrors.notThreadOwner(request.id));
-    return true;
-  }
-  if (target === session && !request.query) {
-    session.close('killed itself (KILL CONNECTION)');
-    return true;
-  }
+export function killByConnectionId(services: SessionServices, killer: Killer, request: { query: boolean; id: number }): SessionAction | null {
+  const target = services.findSession?.(request.id);
+  if (!target) return killer.routed ? null : replyError(ProxyErrors.unknownThread(request.id));
+  return { kind: 'when-idle', decide: () => kill(killer, target, request) };
+}
+
+async function kill(killer: Killer, target: KillableSession, request: { query: boolean; id: number }): Promise<SessionAction> {
+  const { session } = killer;
+  if (target.user !== session.user && !killer.admin) return replyError(ProxyErrors.notThreadOwner(request.id));
+  if (target === session && !request.query) return { kind: 'close', reason: 'killed itself (KILL CONNECTION)' };
   await target.killQuery();
   if (!request.query) target.close(`killed by session ${session.id}`, 'warn');
-  host.replyOk(packet.sequenceId + 1);
-  return true;
+  return REPLY_OK;
 }
 
 /** Stops the statement `backend` is running, with KILL QUERY over a connection of its own to the same server. */

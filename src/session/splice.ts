@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { BackendConnection, CommandResult } from '../backend/backend-connection.js';
-import { ResponseTracker } from '../protocol/response-tracker.js';
+import { ignoreResponseEnd, type ResponseTracker } from '../protocol/response-tracker.js';
 import { StatementClock, type StatementClockOwner, type StatementTiming } from './statement-clock.js';
 
 /** Why the client socket is paused; it reads again only when no reason is left. */
@@ -32,8 +32,6 @@ export class Splice {
   private pauseReasons = 0;
   private backendPausedForClient = false;
   private idleWaiters: (() => void)[] = [];
-  /** A command of mysqlda's own runs on the connection (runAside): its answer is still owed, whatever the tracker says. */
-  private runningAside = false;
 
   constructor(
     private client: net.Socket,
@@ -51,11 +49,11 @@ export class Splice {
     socket.on('drain', this.onClientDrain);
   }
 
-  /** Puts the session on `connection`: its bytes go to the client from now on. */
-  attach(connection: BackendConnection, deprecateEof: boolean): void {
+  /** Puts the session on `connection`: its bytes go to the client from now on, followed by the connection's tracker. */
+  attach(connection: BackendConnection): void {
     this.connection = connection;
-    this.tracker = new ResponseTracker(deprecateEof, this.onResponseEnd);
-    this.tracker.statusFlags = connection.statusFlags;
+    this.tracker = connection.tracker;
+    this.tracker.onResponseEnd = this.onResponseEnd;
     connection.setReader(this.onBackendData);
     connection.socket.on('drain', this.onBackendDrain);
     connection.socket.on('close', this.onBackendClose);
@@ -66,10 +64,9 @@ export class Splice {
   detach(): { connection: BackendConnection; idle: boolean } | null {
     const connection = this.connection;
     if (!connection) return null;
-    const tracker = this.tracker;
-    // A connection left with an answer still to come would hand that answer to its next user: it is not pooled.
-    const idle = (tracker?.idle ?? false) && !this.runningAside;
-    connection.statusFlags = tracker?.statusFlags ?? connection.statusFlags;
+    const idle = connection.tracker.idle;
+    // Not while a command runs aside: its execute() hears its answer (and the connection, busy, is not pooled).
+    if (connection.tracker.onResponseEnd === this.onResponseEnd) connection.tracker.onResponseEnd = ignoreResponseEnd;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
     connection.socket.off('close', this.onBackendClose);
@@ -114,16 +111,15 @@ export class Splice {
    */
   async runAside(payload: Buffer): Promise<CommandResult | null> {
     const connection = this.connection!;
+    // Meanwhile the session sees no tracker, as for a session with nothing in flight: the command is mysqlda's, and
+    // the client's commands are all answered (drain, KILL and the idle checks leave it alone).
+    const tracker = this.tracker;
+    this.tracker = null;
     connection.setReader(null);
     connection.socket.off('close', this.onBackendClose);
-    this.runningAside = true;
-    let result: CommandResult;
-    try {
-      result = await connection.execute(payload);
-    } finally {
-      this.runningAside = false;
-    }
+    const result = await connection.execute(payload);
     if (this.connection === connection) {
+      this.tracker = tracker;
       connection.setReader(this.onBackendData);
       connection.socket.on('close', this.onBackendClose);
       connection.socket.resume();

@@ -1,47 +1,24 @@
 import type { CommandResult } from '../backend/backend-connection.js';
 import { Command, MAX_PACKET_PAYLOAD, ServerStatus } from '../protocol/constants.js';
 import { Verdict } from '../protocol/command-splitter.js';
-import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
-import type { ErrPacket } from '../protocol/generic-packets.js';
-import { encodePackets, type Packet } from '../protocol/packet.js';
+import { ProxyErrors } from '../protocol/error-codes.js';
+import type { Packet } from '../protocol/packet.js';
 import {
   bindPlaceholders,
   countPlaceholders,
-  encodeBinaryResultSet,
   encodePrepareOk,
   parseExecute,
   statementIdOf,
 } from '../protocol/prepared-statements.js';
 import type { LocalColumn } from '../protocol/result-set.js';
-import { parseExtensionSql, type ExtensionCommand } from '../routing/extension-sql.js';
+import { parseExtensionSql } from '../routing/extension-sql.js';
 import { LocalStatements, type LocalStatement } from './local-statements.js';
 import { classifyLobbyQuery, LobbyAction } from './lobby-policy.js';
-import { LAST_PREPARED_STATEMENT_ID, UNUSABLE_STATEMENT_ID, VirtualStatements } from './statement-ids.js';
+import { NOTHING, REPLY_OK, replyError, type SessionAction } from './session-action.js';
+import type { SessionHistory } from './session-history.js';
+import { LAST_PREPARED_STATEMENT_ID, UNUSABLE_STATEMENT_ID, VirtualStatements, type VirtualStatement } from './statement-ids.js';
 
 export const SHOW_LIBRARY_COLUMNS: LocalColumn[] = [{ name: 'library' }, { name: 'key' }, { name: 'server' }];
-
-/** What the broker needs from its client session. */
-export interface StatementHost {
-  deprecateEof(): boolean;
-  isRouted(): boolean;
-  currentStatus(): number;
-  /** Resolves when every response forwarded so far has reached the client. */
-  waitIdle(): Promise<void>;
-  /** A backend to run on (a lobby server before routing); false after answering an ERR. */
-  ensureBackend(reply: number): Promise<boolean>;
-  /** Runs a command on the backend for the proxy itself; null when the backend was lost. */
-  runInternal(payload: Buffer): Promise<CommandResult | null>;
-  /** Sends a command on to the backend, its answer relayed to the client. */
-  forward(packet: Packet, tag: number): void;
-  forwardToLobby(packet: Packet, tag: number): Promise<void>;
-  /** Proposes a setting to carry over; the tag its response must carry. */
-  proposeSetting(payload: Buffer): number;
-  runExtension(command: ExtensionCommand, packet: Packet): Promise<void>;
-  showLibraryRow(): (string | null)[];
-  replyOk(sequenceId: number): void;
-  replyError(sequenceId: number, error: ProxyError | ErrPacket): void;
-  write(bytes: Buffer): void;
-}
 
 /**
  * Server-side prepared statements of one session. Clients get statement ids of mysqlda's own: statements the
@@ -52,7 +29,10 @@ export class StatementBroker {
   private readonly local = new LocalStatements();
   private readonly virtual = new VirtualStatements();
 
-  constructor(private readonly host: StatementHost) {}
+  constructor(
+    /** The session's settings: a setting prepared before routing is recorded there when it runs. */
+    private readonly history: SessionHistory,
+  ) {}
 
   /** The session moved to another backend connection. */
   backendChanged(): void {
@@ -110,126 +90,124 @@ export class StatementBroker {
    * mysqlda answers itself; other statements are prepared on the session's server (the lobby server for
    * reads before routing); data statements before routing are refused.
    */
-  async prepare(packet: Packet): Promise<void> {
-    const { host } = this;
+  prepare(packet: Packet, routed: boolean, deprecateEof: boolean): SessionAction {
     const sql = packet.payload.toString('utf8', 1);
-    const reply = packet.sequenceId + 1;
     const paramCount = countPlaceholders(sql);
     const asExtension = parseExtensionSql(bindPlaceholders(sql, new Array(paramCount).fill('x'), false));
     if (asExtension) {
-      await host.waitIdle();
-      if (!asExtension.ok) return host.replyError(reply, ProxyErrors.invalidExtensionSql(asExtension.message));
+      if (!asExtension.ok) return replyError(ProxyErrors.invalidExtensionSql(asExtension.message));
       const columns = asExtension.command.kind === 'show_library' ? SHOW_LIBRARY_COLUMNS : [];
-      return this.replyLocalPrepare(this.local.add({ sql, paramCount, columns, kind: 'extension' }), reply);
+      return localPrepareOk(this.local.add({ sql, paramCount, columns, kind: 'extension' }), deprecateEof);
     }
-    if (host.isRouted()) return this.prepareOnBackend(packet);
+    if (routed) return this.prepareOnBackend(packet);
     switch (classifyLobbyQuery(sql)) {
       case LobbyAction.RUN:
         return this.prepareOnBackend(packet);
       case LobbyAction.RECORD:
-        await host.waitIdle();
-        return this.replyLocalPrepare(this.local.add({ sql, paramCount, columns: [], kind: 'setting' }), reply);
+        return localPrepareOk(this.local.add({ sql, paramCount, columns: [], kind: 'setting' }), deprecateEof);
       default:
-        await host.waitIdle();
-        return host.replyError(reply, ProxyErrors.noLibrarySelected());
+        return replyError(ProxyErrors.noLibrarySelected());
     }
   }
 
   /** COM_STMT_EXECUTE / SEND_LONG_DATA / CLOSE / RESET / FETCH held back by classify (or sent in the lobby). */
-  handle(packet: Packet): Promise<void> {
-    if (packet.payload.length < 5) {
-      this.host.replyError(packet.sequenceId + 1, ProxyErrors.badHandshake());
-      return Promise.resolve();
-    }
+  handle(packet: Packet): SessionAction {
+    if (packet.payload.length < 5) return replyError(ProxyErrors.badHandshake());
     const local = this.local.get(statementIdOf(packet.payload));
     return local ? this.runLocal(local, packet) : this.runVirtual(packet);
   }
 
   /** Prepares on the session's server and answers with a virtual id. */
-  private async prepareOnBackend(packet: Packet): Promise<void> {
-    const { host } = this;
-    const reply = packet.sequenceId + 1;
-    await host.waitIdle();
-    if (!(await host.ensureBackend(reply))) return;
-    const result = await host.runInternal(packet.payload);
-    if (!result) return;
-    if (!result.ok) return host.replyError(reply, result.error ?? ProxyErrors.unknownStatement(0));
-    const [prepareOk, ...definitions] = result.packets;
-    const statement = this.virtual.add(packet.payload, prepareOk.readUInt16LE(7), prepareOk.readUInt32LE(1));
-    const renamed = Buffer.from(prepareOk);
-    renamed.writeUInt32LE(statement.id, 1);
-    host.write(encodePackets([renamed, ...definitions], reply));
+  private prepareOnBackend(packet: Packet): SessionAction {
+    return {
+      kind: 'run-aside',
+      payload: packet.payload,
+      decide: (result: CommandResult) => {
+        if (!result.ok) return replyError(result.error ?? ProxyErrors.unknownStatement(0));
+        const [prepareOk, ...definitions] = result.packets;
+        const statement = this.virtual.add(packet.payload, prepareOk.readUInt16LE(7), prepareOk.readUInt32LE(1));
+        const renamed = Buffer.from(prepareOk);
+        renamed.writeUInt32LE(statement.id, 1);
+        return { kind: 'reply-packets', payloads: [renamed, ...definitions] };
+      },
+    };
   }
 
   /**
    * An unknown id, or a statement not yet prepared on this backend connection (the session switched library
-   * since): prepared again here, then sent on under its backend id, with its parameter types if the client
+   * since): prepared again first, then sent on under its backend id, with its parameter types if the client
    * relies on having sent them before.
    */
-  private async runVirtual(packet: Packet): Promise<void> {
-    const { host } = this;
+  private runVirtual(packet: Packet): SessionAction {
     const command = packet.payload[0];
-    const reply = packet.sequenceId + 1;
     const statement = this.virtual.get(statementIdOf(packet.payload));
     const silent = command === Command.STMT_CLOSE || command === Command.STMT_SEND_LONG_DATA;
-    if (!statement) {
-      if (silent) return;
-      await host.waitIdle();
-      return host.replyError(reply, ProxyErrors.unknownStatement(statementIdOf(packet.payload)));
+    if (!statement) return silent ? NOTHING : replyError(ProxyErrors.unknownStatement(statementIdOf(packet.payload)));
+    if (command === Command.STMT_CLOSE && statement.backendId === null) {
+      this.virtual.delete(statement.id);
+      return NOTHING;
     }
-    if (command === Command.STMT_CLOSE && statement.backendId === null) return this.virtual.delete(statement.id);
-    if (statement.backendId === null) {
-      await host.waitIdle();
-      if (!(await host.ensureBackend(reply))) return;
-      const result = await host.runInternal(statement.prepare);
-      if (!result) return;
-      if (!result.ok) return silent ? undefined : host.replyError(reply, result.error ?? ProxyErrors.unknownStatement(statement.id));
-      statement.backendId = result.packets[0].readUInt32LE(1);
-    }
+    if (statement.backendId !== null) return this.sendVirtual(statement, packet);
+    return {
+      kind: 'run-aside',
+      payload: statement.prepare,
+      decide: (result: CommandResult) => {
+        if (!result.ok) return silent ? NOTHING : replyError(result.error ?? ProxyErrors.unknownStatement(statement.id));
+        statement.backendId = result.packets[0].readUInt32LE(1);
+        return this.sendVirtual(statement, packet);
+      },
+    };
+  }
+
+  /** The command under the statement's backend id, to the server. */
+  private sendVirtual(statement: VirtualStatement, packet: Packet): SessionAction {
+    const command = packet.payload[0];
     let payload: Buffer = Buffer.from(packet.payload);
-    payload.writeUInt32LE(statement.backendId, 1);
+    payload.writeUInt32LE(statement.backendId!, 1);
     if (command === Command.STMT_EXECUTE) {
       VirtualStatements.noteTypes(statement, payload, 0, payload.length);
       payload = VirtualStatements.withTypes(statement, payload);
     } else if (command === Command.STMT_CLOSE) this.virtual.delete(statement.id);
-    host.forward({ sequenceId: packet.sequenceId, payload }, 0);
+    return { kind: 'forward', packet: { sequenceId: packet.sequenceId, payload }, tag: 0 };
   }
 
   /** A statement mysqlda answers itself: extension SQL run with its bound values, or a setting run as text. */
-  private async runLocal(statement: LocalStatement, packet: Packet): Promise<void> {
-    const { host } = this;
-    const reply = packet.sequenceId + 1;
+  private runLocal(statement: LocalStatement, packet: Packet): SessionAction {
     const command = packet.payload[0];
-    if (command === Command.STMT_CLOSE) return this.local.delete(statement.id);
-    if (command === Command.STMT_SEND_LONG_DATA) return; // no reply, by the protocol
-    await host.waitIdle();
-    if (command === Command.STMT_RESET) return host.replyOk(reply);
-    if (command === Command.STMT_FETCH) return host.replyError(reply, ProxyErrors.noCursor());
+    if (command === Command.STMT_CLOSE) {
+      this.local.delete(statement.id);
+      return NOTHING;
+    }
+    if (command === Command.STMT_SEND_LONG_DATA) return NOTHING; // no reply, by the protocol
+    if (command === Command.STMT_RESET) return REPLY_OK;
+    if (command === Command.STMT_FETCH) return replyError(ProxyErrors.noCursor());
     let values: (string | null)[];
     try {
       const request = parseExecute(packet.payload, statement.paramCount, statement.paramTypes);
       statement.paramTypes = request.types;
       values = request.values;
     } catch (err) {
-      return host.replyError(reply, ProxyErrors.invalidExtensionSql((err as Error).message));
+      return replyError(ProxyErrors.invalidExtensionSql((err as Error).message));
     }
     if (statement.kind === 'setting') {
-      const text = bindPlaceholders(statement.sql, values, !(host.currentStatus() & ServerStatus.NO_BACKSLASH_ESCAPES));
-      const asQuery: Packet = { sequenceId: packet.sequenceId, payload: Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(text, 'utf8')]) };
-      const tag = host.proposeSetting(asQuery.payload);
-      return host.isRouted() ? host.forward(asQuery, tag) : host.forwardToLobby(asQuery, tag);
+      // Bound with the escaping the server uses once earlier statements have run (NO_BACKSLASH_ESCAPES).
+      return {
+        kind: 'when-idle',
+        decide: (status) => {
+          const text = bindPlaceholders(statement.sql, values, !(status & ServerStatus.NO_BACKSLASH_ESCAPES));
+          const payload = Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(text, 'utf8')]);
+          return { kind: 'forward', packet: { sequenceId: packet.sequenceId, payload }, tag: this.history.propose(payload) };
+        },
+      };
     }
     const parsed = parseExtensionSql(bindPlaceholders(statement.sql, values, false));
-    if (!parsed) return host.replyError(reply, ProxyErrors.invalidExtensionSql('the bound statement is not a mysqlda statement'));
-    if (!parsed.ok) return host.replyError(reply, ProxyErrors.invalidExtensionSql(parsed.message));
-    if (parsed.command.kind === 'show_library') {
-      host.write(encodePackets(encodeBinaryResultSet(SHOW_LIBRARY_COLUMNS, [host.showLibraryRow()], host.currentStatus(), host.deprecateEof()), reply));
-      return;
-    }
-    return host.runExtension(parsed.command, packet);
+    if (!parsed) return replyError(ProxyErrors.invalidExtensionSql('the bound statement is not a mysqlda statement'));
+    if (!parsed.ok) return replyError(ProxyErrors.invalidExtensionSql(parsed.message));
+    if (parsed.command.kind === 'show_library') return { kind: 'show-library', binary: true };
+    return { kind: 'extension', command: parsed.command };
   }
+}
 
-  private replyLocalPrepare(statement: LocalStatement, sequenceId: number): void {
-    this.host.write(encodePackets(encodePrepareOk(statement.id, statement.columns, statement.paramCount, this.host.deprecateEof()), sequenceId));
-  }
+function localPrepareOk(statement: LocalStatement, deprecateEof: boolean): SessionAction {
+  return { kind: 'reply-packets', payloads: encodePrepareOk(statement.id, statement.columns, statement.paramCount, deprecateEof) };
 }

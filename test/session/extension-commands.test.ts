@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { ProxyEvents } from '../../src/observability/proxy-events.js';
-import { PacketFramer } from '../../src/protocol/packet.js';
 import type { ExtensionCommand } from '../../src/routing/extension-sql.js';
-import { runExtension, selectLibrary, type ExtensionHost } from '../../src/session/extension-commands.js';
+import { runExtension, selectLibrary } from '../../src/session/extension-commands.js';
+import type { SessionAction } from '../../src/session/session-action.js';
 import type { SessionServices } from '../../src/session/session-services.js';
 import { DirectoryError } from '../../src/store/durable-directory.js';
-
-const packet = { sequenceId: 0, payload: Buffer.from('\x03select library k1') };
 
 /** A directory with one key, one alias, and what it was asked to save. */
 function directory(options: { saveFails?: unknown } = {}) {
@@ -34,58 +32,45 @@ function directory(options: { saveFails?: unknown } = {}) {
   };
 }
 
-/** Extension SQL driven by hand: what it asks of its session, in order. */
-function harness(options: { saveFails?: unknown; closed?: boolean } = {}) {
+/** Extension SQL run for session 9, and what it decided. */
+function harness(options: { saveFails?: unknown } = {}) {
   const calls: string[] = [];
-  const written: Buffer[] = [];
   const events = new ProxyEvents();
   events.on('assignment', (event) => calls.push(`assignment event: ${event.library}`));
   const dir = directory(options);
-  const host: ExtensionHost = {
-    services: { directory: dir, logger: silentLogger(), events } as unknown as SessionServices,
-    session: { id: 9 },
-    isClosed: () => options.closed ?? false,
-    routeToLibrary: async (library, key, reply) => {
-      calls.push(`route to ${library} (key ${key}) seq=${reply}`);
-      return true;
-    },
-    showLibraryRow: () => ['lib1', 'k1', '127.0.0.1:3306'],
-    currentStatus: () => 2,
-    deprecateEof: () => false,
-    replyOk: (sequenceId) => void calls.push(`OK seq=${sequenceId}`),
-    replyError: (sequenceId, error) => void calls.push(`ERR ${error.code} seq=${sequenceId}: ${error.message}`),
-    write: (bytes) => void written.push(bytes),
+  const services = { directory: dir, logger: silentLogger(), events } as unknown as SessionServices;
+  const describeAction = (action: SessionAction) => {
+    if (action.kind === 'route') return `route to ${action.library} (key ${action.key})`;
+    if (action.kind === 'reply-error') return `ERR ${action.error.code}: ${action.error.message}`;
+    return action.kind;
   };
-  const run = (command: ExtensionCommand) => runExtension(host, command, packet);
-  return { host, calls, dir, run, packets: () => new PacketFramer().push(Buffer.concat(written)) };
+  const run = async (command: ExtensionCommand) => void calls.push(describeAction(await runExtension(services, 9, command)));
+  const select = async (key: string) => void calls.push(describeAction(await selectLibrary(services, 9, key)));
+  return { calls, dir, run, select };
 }
 
 describe('extension SQL', () => {
   it('select library routes to the key\'s library, and reports a new key\'s assignment first', async () => {
     const known = harness();
     await known.run({ kind: 'select_library', key: 'k1' });
-    expect(known.calls).toEqual(['route to lib1 (key k1) seq=1']);
+    expect(known.calls).toEqual(['route to lib1 (key k1)']);
 
     const fresh = harness();
     await fresh.run({ kind: 'select_library', key: 'new-key' });
-    expect(fresh.calls).toEqual(['assignment event: lib2', 'route to lib2 (key new-key) seq=1']);
+    expect(fresh.calls).toEqual(['assignment event: lib2', 'route to lib2 (key new-key)']);
   });
 
-  it('select library answers 7107 when the assignment cannot be saved, and does not route a session that closed meanwhile', async () => {
+  it('select library answers 7107 when the assignment cannot be saved', async () => {
     const failing = harness({ saveFails: new Error('disk full') });
-    expect(await selectLibrary(failing.host, 'k1', 1)).toBe(false);
-    expect(failing.calls).toEqual(['ERR 7107 seq=1: The assignment could not be saved: see the mysqlda log']);
-
-    const closed = harness({ closed: true });
-    expect(await selectLibrary(closed.host, 'k1', 1)).toBe(false);
-    expect(closed.calls).toEqual([]);
+    await failing.select('k1');
+    expect(failing.calls).toEqual(['ERR 7107: The assignment could not be saved: see the mysqlda log']);
   });
 
   it('select library by correl_object routes through the alias, or answers 7103 for an unknown one', async () => {
     const h = harness();
     await h.run({ kind: 'select_library_by_correl_object', correlClass: 'account', object: 'a1' });
     await h.run({ kind: 'select_library_by_correl_object', correlClass: 'account', object: 'a2' });
-    expect(h.calls).toEqual(['route to lib1 (key k1) seq=1', "ERR 7103 seq=1: Unknown correl object 'a2' of class 'account'"]);
+    expect(h.calls).toEqual(['route to lib1 (key k1)', "ERR 7103: Unknown correl object 'a2' of class 'account'"]);
   });
 
   it('set correl_object binds and answers OK; a key without a library is 7104, a conflicting binding 7105 naming the bound key', async () => {
@@ -95,29 +80,21 @@ describe('extension SQL', () => {
     await h.run({ kind: 'set_correl_object', correlClass: 'account', object: 'a1', key: 'k2' });
     expect(h.dir.saved).toEqual(['account:a3=k1']);
     expect(h.calls).toEqual([
-      'OK seq=1',
-      "ERR 7104 seq=1: Key 'nowhere' has no library yet: send 'select library nowhere' first",
-      "ERR 7105 seq=1: Correl object 'a1' of class 'account' is already bound to key 'k1'",
+      'reply-ok',
+      "ERR 7104: Key 'nowhere' has no library yet: send 'select library nowhere' first",
+      "ERR 7105: Correl object 'a1' of class 'account' is already bound to key 'k1'",
     ]);
   });
 
-  it('set correl_object answers 7107 when the binding cannot be saved, and nothing once the session has closed', async () => {
+  it('set correl_object answers 7107 when the binding cannot be saved', async () => {
     const failing = harness({ saveFails: new DirectoryError('PERSIST_FAILED', 'disk full') });
     await failing.run({ kind: 'set_correl_object', correlClass: 'account', object: 'a3', key: 'k1' });
-    expect(failing.calls).toEqual(['ERR 7107 seq=1: The assignment could not be saved: see the mysqlda log']);
-
-    const closed = harness({ closed: true });
-    await closed.run({ kind: 'set_correl_object', correlClass: 'account', object: 'a3', key: 'k1' });
-    expect(closed.calls).toEqual([]);
-    expect(closed.dir.saved).toEqual(['account:a3=k1']);
+    expect(failing.calls).toEqual(['ERR 7107: The assignment could not be saved: see the mysqlda log']);
   });
 
-  it('show library answers one row: library, key, server', async () => {
+  it('show library is answered by the session, from its route, in the text protocol', async () => {
     const h = harness();
     await h.run({ kind: 'show_library' });
-    const packets = h.packets();
-    // column count, three column definitions, EOF, the row, EOF
-    expect(packets.map((p) => p.sequenceId)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(packets[5].payload.toString('latin1')).toContain('127.0.0.1:3306');
+    expect(h.calls).toEqual(['show-library']);
   });
 });

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { Command, ServerStatus } from '../../src/protocol/constants.js';
-import { PacketFramer } from '../../src/protocol/packet.js';
-import { Lobby, type LobbyHost } from '../../src/session/lobby.js';
+import { Lobby } from '../../src/session/lobby.js';
+import type { SessionAction } from '../../src/session/session-action.js';
 import { SessionHistory } from '../../src/session/session-history.js';
 import type { AdminReply, ClientAccount, SessionServices } from '../../src/session/session-services.js';
 
 const query = (sql: string) => ({ sequenceId: 0, payload: Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(sql)]) });
 
-/** A lobby driven by hand: what it asks of its session, in order. */
-function harness(options: { admin?: boolean; adminReply?: AdminReply | null; closed?: boolean } = {}) {
+/** A lobby and what it decides, with the steps that wait for earlier answers carried out as the session would. */
+function harness(options: { admin?: boolean; adminReply?: AdminReply | null } = {}) {
   const calls: string[] = [];
-  const written: Buffer[] = [];
   const history = new SessionHistory();
   const account = { user: 'app', admin: options.admin ?? false } as ClientAccount;
   const services = {
@@ -19,90 +18,74 @@ function harness(options: { admin?: boolean; adminReply?: AdminReply | null; clo
       return options.adminReply ?? null;
     },
   } as unknown as SessionServices;
-  const status: number = ServerStatus.AUTOCOMMIT;
-  const host: LobbyHost = {
-    services,
-    account: () => account,
-    isClosed: () => options.closed ?? false,
-    waitIdle: async () => void calls.push('wait idle'),
-    forwardToLobby: async (packet, tag) => void calls.push(`lobby server: ${packet.payload.toString('utf8', 1)}${tag ? ' (recorded)' : ''}`),
-    releaseBackend: () => void calls.push('release backend'),
-    currentStatus: () => status,
-    deprecateEof: () => true,
-    replyOk: (sequenceId) => void calls.push(`OK seq=${sequenceId} status=${lobby.status}`),
-    replyError: (sequenceId, error) => void calls.push(`ERR ${error.code} seq=${sequenceId}`),
-    write: (bytes) => void written.push(bytes),
+  const lobby = new Lobby(history);
+  /** The action for `sql`, after any wait for earlier answers (noted in `calls`). */
+  const decide = async (sql: string): Promise<SessionAction> => {
+    let action = lobby.query(sql, query(sql), account, services);
+    while (action.kind === 'when-idle') {
+      calls.push('wait idle');
+      action = await action.decide(ServerStatus.AUTOCOMMIT);
+    }
+    return action;
   };
-  const lobby = new Lobby(host, history);
-  return {
-    lobby,
-    calls,
-    history,
-    packets: () => new PacketFramer().push(Buffer.concat(written)),
-  };
+  return { lobby, calls, history, decide };
 }
+
+const forwarded = (action: SessionAction) => (action.kind === 'forward' ? `${action.packet.payload.toString('utf8', 1)}${action.tag ? ' (recorded)' : ''}` : action.kind);
 
 describe('Lobby', () => {
   it('runs reads of server state on a lobby server, and records settings there to carry them over', async () => {
     const h = harness();
-    await h.lobby.query('SELECT @@version', query('SELECT @@version'));
-    await h.lobby.query('SET NAMES utf8mb4', query('SET NAMES utf8mb4'));
-    expect(h.calls).toEqual(['lobby server: SELECT @@version', 'lobby server: SET NAMES utf8mb4 (recorded)']);
+    expect(forwarded(await h.decide('SELECT @@version'))).toBe('SELECT @@version');
+    expect(forwarded(await h.decide('SET NAMES utf8mb4'))).toBe('SET NAMES utf8mb4 (recorded)');
+    expect(h.calls).toEqual([]);
   });
 
-  it('answers BEGIN itself and keeps it for the library connection; COMMIT drops it', async () => {
+  it('answers BEGIN itself, once earlier answers are out, and keeps it for the library connection; COMMIT drops it', async () => {
     const h = harness();
-    await h.lobby.query('BEGIN', query('BEGIN'));
+    expect(await h.decide('BEGIN')).toEqual({ kind: 'reply-ok' });
     expect(h.lobby.pendingBegin?.toString('utf8', 1)).toBe('BEGIN');
     expect(h.lobby.status).toBe(ServerStatus.AUTOCOMMIT | ServerStatus.IN_TRANS);
-    await h.lobby.query('COMMIT', query('COMMIT'));
+    expect(await h.decide('COMMIT')).toEqual({ kind: 'reply-ok' });
     expect(h.lobby.pendingBegin).toBeNull();
-    expect(h.calls).toEqual([
-      'wait idle',
-      `OK seq=1 status=${ServerStatus.AUTOCOMMIT | ServerStatus.IN_TRANS}`,
-      'wait idle',
-      `OK seq=1 status=${ServerStatus.AUTOCOMMIT}`,
-    ]);
+    expect(h.lobby.status).toBe(ServerStatus.AUTOCOMMIT);
+    expect(h.calls).toEqual(['wait idle', 'wait idle']);
   });
 
   it('refuses statements that touch data with 7101 (no library selected)', async () => {
     const h = harness();
-    await h.lobby.query('SELECT * FROM t', query('SELECT * FROM t'));
-    expect(h.calls).toEqual(['wait idle', 'ERR 7101 seq=1']);
+    const action = await h.decide('SELECT * FROM t');
+    expect(action.kind === 'reply-error' && action.error.code).toBe(7101);
   });
 
-  it('runs admin statements for admin accounts only, and answers them with rows', async () => {
+  it('runs admin statements for admin accounts only, once earlier answers are out, and answers them with rows', async () => {
     const reply: AdminReply = { kind: 'rows', columns: ['library'], rows: [['lib1']] };
     const admin = harness({ admin: true, adminReply: reply });
-    await admin.lobby.query('show libraries', query('show libraries'));
+    expect(await admin.decide('show libraries')).toEqual({ kind: 'reply-rows', columns: [{ name: 'library' }], rows: [['lib1']] });
     expect(admin.calls).toEqual(['wait idle', 'admin app: show libraries']);
-    const packets = admin.packets();
-    expect(packets.map((p) => p.sequenceId)).toEqual([1, 2, 3, 4]); // count, column, row, end (DEPRECATE_EOF: no EOF)
-    expect(packets[2].payload.toString('latin1')).toContain('lib1');
 
     const plain = harness({ adminReply: reply });
-    await plain.lobby.query('show libraries', query('show libraries'));
-    expect(plain.calls).toEqual(['wait idle', 'ERR 7101 seq=1']);
+    const refused = await plain.decide('show libraries');
+    expect(refused.kind === 'reply-error' && refused.error.code).toBe(7101);
+    expect(plain.calls).toEqual([]);
   });
 
-  it('lets other statements of an admin account through the lobby policy, and drops an admin answer once the session has closed', async () => {
+  it('lets other statements of an admin account through the lobby policy, and answers admin OKs with their row count', async () => {
     const notAdmin = harness({ admin: true, adminReply: null });
-    await notAdmin.lobby.query('SET autocommit=0', query('SET autocommit=0'));
-    expect(notAdmin.calls).toEqual(['wait idle', 'admin app: SET autocommit=0', 'lobby server: SET autocommit=0 (recorded)']);
+    expect(forwarded(await notAdmin.decide('SET autocommit=0'))).toBe('SET autocommit=0 (recorded)');
+    expect(notAdmin.calls).toEqual(['wait idle', 'admin app: SET autocommit=0']);
 
-    const closed = harness({ admin: true, adminReply: { kind: 'ok', affectedRows: 1 }, closed: true });
-    await closed.lobby.query('failback library lib1', query('failback library lib1'));
-    expect(closed.packets()).toEqual([]);
+    const ok = harness({ admin: true, adminReply: { kind: 'ok', affectedRows: 1 } });
+    expect(await ok.decide('failback library lib1')).toEqual({ kind: 'reply-ok', affectedRows: 1 });
   });
 
-  it('COM_RESET_CONNECTION drops the settings and a pending BEGIN, gives the lobby server back, and answers OK', async () => {
+  it('COM_RESET_CONNECTION drops the settings and a pending BEGIN', async () => {
     const h = harness();
     h.history.add(Buffer.from('\x03SET NAMES latin1'));
-    await h.lobby.query('BEGIN', query('BEGIN'));
-    h.calls.length = 0;
-    await h.lobby.reset({ sequenceId: 0, payload: Buffer.from([Command.RESET_CONNECTION]) });
+    await h.decide('BEGIN');
+    h.lobby.reset();
     expect(h.history.length).toBe(0);
     expect(h.lobby.pendingBegin).toBeNull();
-    expect(h.calls).toEqual(['wait idle', 'release backend', `OK seq=1 status=${ServerStatus.AUTOCOMMIT}`]);
+    expect(h.lobby.status).toBe(ServerStatus.AUTOCOMMIT);
   });
 });

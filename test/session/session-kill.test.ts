@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientAccount, KillableSession, SessionServices } from '../../src/session/session-services.js';
-import { killByConnectionId, type KillHost } from '../../src/session/session-kill.js';
-
-const packet = { sequenceId: 0, payload: Buffer.from('\x03KILL 7') };
+import type { SessionAction } from '../../src/session/session-action.js';
+import type { KillableSession, SessionServices } from '../../src/session/session-services.js';
+import { killByConnectionId } from '../../src/session/session-kill.js';
 
 /** A session others can kill, recording what is done to it. */
 function session(id: number, user: string, calls: string[]): KillableSession {
@@ -19,59 +18,60 @@ function killer(options: { user?: string; admin?: boolean; routed?: boolean; oth
   const calls: string[] = [];
   const self = session(1, options.user ?? 'app', calls);
   const sessions = [self, ...(options.others?.(calls) ?? [])];
-  const account = { user: self.user, admin: options.admin ?? false } as ClientAccount;
-  const host: KillHost = {
-    services: { findSession: (id: number) => sessions.find((s) => s.id === id) } as unknown as SessionServices,
-    session: self,
-    account: () => account,
-    isRouted: () => options.routed ?? false,
-    waitIdle: async () => void calls.push('wait idle'),
-    replyOk: (sequenceId) => void calls.push(`OK seq=${sequenceId}`),
-    replyError: (sequenceId, error) => void calls.push(`ERR ${error.code} seq=${sequenceId}`),
+  const services = { findSession: (id: number) => sessions.find((s) => s.id === id) } as unknown as SessionServices;
+  /** What KILL comes to, with its wait for earlier answers carried out as the session would (noted in `calls`). */
+  const kill = async (request: { query: boolean; id: number }): Promise<SessionAction | null> => {
+    let action = killByConnectionId(services, { session: self, admin: options.admin ?? false, routed: options.routed ?? false }, request);
+    while (action?.kind === 'when-idle') {
+      calls.push('wait idle');
+      action = await action.decide(0);
+    }
+    return action;
   };
-  return { host, calls };
+  return { kill, calls };
 }
+
+const code = (action: SessionAction | null) => (action?.kind === 'reply-error' ? action.error.code : action?.kind);
 
 describe('KILL of mysqlda connection ids', () => {
   it('KILL QUERY stops the statement of another session of the same user, which stays open', async () => {
-    const { host, calls } = killer({ others: (c) => [session(7, 'app', c)] });
-    expect(await killByConnectionId(host, { query: true, id: 7 }, packet)).toBe(true);
-    expect(calls).toEqual(['wait idle', '7: kill query', 'OK seq=1']);
+    const { kill, calls } = killer({ others: (c) => [session(7, 'app', c)] });
+    expect(await kill({ query: true, id: 7 })).toEqual({ kind: 'reply-ok' });
+    expect(calls).toEqual(['wait idle', '7: kill query']);
   });
 
   it('KILL CONNECTION also closes that session, naming the killer', async () => {
-    const { host, calls } = killer({ others: (c) => [session(7, 'app', c)] });
-    await killByConnectionId(host, { query: false, id: 7 }, packet);
-    expect(calls).toEqual(['wait idle', '7: kill query', '7: close warn: killed by session 1', 'OK seq=1']);
+    const { kill, calls } = killer({ others: (c) => [session(7, 'app', c)] });
+    expect(await kill({ query: false, id: 7 })).toEqual({ kind: 'reply-ok' });
+    expect(calls).toEqual(['wait idle', '7: kill query', '7: close warn: killed by session 1']);
   });
 
   it("refuses to kill another user's session with 1095, unless the killer is an admin account", async () => {
     const refused = killer({ others: (c) => [session(7, 'other', c)] });
-    await killByConnectionId(refused.host, { query: false, id: 7 }, packet);
-    expect(refused.calls).toEqual(['wait idle', 'ERR 1095 seq=1']);
+    expect(code(await refused.kill({ query: false, id: 7 }))).toBe(1095);
+    expect(refused.calls).toEqual(['wait idle']);
 
     const admin = killer({ admin: true, others: (c) => [session(7, 'other', c)] });
-    await killByConnectionId(admin.host, { query: false, id: 7 }, packet);
-    expect(admin.calls).toEqual(['wait idle', '7: kill query', '7: close warn: killed by session 1', 'OK seq=1']);
+    expect(await admin.kill({ query: false, id: 7 })).toEqual({ kind: 'reply-ok' });
+    expect(admin.calls).toEqual(['wait idle', '7: kill query', '7: close warn: killed by session 1']);
   });
 
   it('KILL CONNECTION of its own id closes the session without an answer; KILL QUERY of it is answered OK', async () => {
     const connection = killer();
-    await killByConnectionId(connection.host, { query: false, id: 1 }, packet);
-    expect(connection.calls).toEqual(['wait idle', '1: close info: killed itself (KILL CONNECTION)']);
+    expect(await connection.kill({ query: false, id: 1 })).toEqual({ kind: 'close', reason: 'killed itself (KILL CONNECTION)' });
+    expect(connection.calls).toEqual(['wait idle']);
 
     const query = killer();
-    await killByConnectionId(query.host, { query: true, id: 1 }, packet);
-    expect(query.calls).toEqual(['wait idle', '1: kill query', 'OK seq=1']);
+    expect(await query.kill({ query: true, id: 1 })).toEqual({ kind: 'reply-ok' });
+    expect(query.calls).toEqual(['wait idle', '1: kill query']);
   });
 
   it('answers an unknown id with 1094 in the lobby, and leaves it to the server once routed (a backend thread id)', async () => {
     const lobby = killer();
-    expect(await killByConnectionId(lobby.host, { query: false, id: 999 }, packet)).toBe(true);
-    expect(lobby.calls).toEqual(['wait idle', 'ERR 1094 seq=1']);
+    expect(code(await lobby.kill({ query: false, id: 999 }))).toBe(1094);
 
     const routed = killer({ routed: true });
-    expect(await killByConnectionId(routed.host, { query: false, id: 999 }, packet)).toBe(false);
+    expect(await routed.kill({ query: false, id: 999 })).toBeNull();
     expect(routed.calls).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendConnection } from '../../src/backend/backend-connection.js';
 import { Command, ServerStatus } from '../../src/protocol/constants.js';
+import { ResponseTracker } from '../../src/protocol/response-tracker.js';
 import { PauseReason, Splice, type SpliceOwner } from '../../src/session/splice.js';
 import type { ChunkReader } from '../../src/socket/read-buffer.js';
 import { captured } from '../protocol/fixtures/captured.js';
@@ -33,12 +34,17 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
 }
 
 /** A backend connection as the splice sees it, over the proxy's end of a real socket. */
-function backendOver(socket: net.Socket): BackendConnection {
+function backendOver(socket: net.Socket, deprecateEof: boolean): BackendConnection {
   let reader: ChunkReader | null = null;
   socket.on('data', (chunk: Buffer) => reader?.(chunk, false));
+  const tracker = new ResponseTracker(deprecateEof);
+  tracker.statusFlags = ServerStatus.AUTOCOMMIT;
   return {
     socket,
-    statusFlags: ServerStatus.AUTOCOMMIT,
+    tracker,
+    get statusFlags() {
+      return tracker.statusFlags;
+    },
     alive: true,
     setReader: (next: ChunkReader | null) => void (reader = next),
     write: (bytes: Buffer) => socket.write(bytes),
@@ -79,8 +85,8 @@ async function spliced(options: { deprecateEof?: boolean } = {}) {
   };
   client.on('data', () => {}); // the session reads the client: its socket flows until the splice pauses it
   const splice = new Splice(client, owner, undefined, 'lib1');
-  const connection = backendOver(backendSocket);
-  splice.attach(connection, options.deprecateEof ?? false);
+  const connection = backendOver(backendSocket, options.deprecateEof ?? false);
+  splice.attach(connection);
   return { app, client, server, backendSocket, splice, connection, ended, close: () => void (closed = true) };
 }
 
