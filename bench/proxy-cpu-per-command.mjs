@@ -6,7 +6,7 @@
 //
 //   node bench/proxy-cpu-per-command.mjs <tree A> <tree B> [commands=20000] [rounds=3] [extra config JSON]
 //
-// The sandbox is imported from tree A's dist/. Needs mariadbd on PATH (as the integration tests do).
+// The sandbox is imported from tree A (dist/sandbox or build/tools/sandbox). Needs mariadbd on PATH.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -24,8 +24,13 @@ const rounds = Number(roundsArg);
 const extra = JSON.parse(extraArg);
 const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
 
-const { Sandbox } = await import(path.resolve(treeA, 'dist/sandbox/sandbox.js'));
-const { findFreePort } = await import(path.resolve(treeA, 'dist/sandbox/mariadb-server.js'));
+// Trees from before the sandbox moved out of src/ ship it in dist/; later ones build it into build/tools/.
+const sandboxDir = await import(path.resolve(treeA, 'build/tools/sandbox/sandbox.js')).then(
+  () => 'build/tools/sandbox',
+  () => 'dist/sandbox',
+);
+const { Sandbox } = await import(path.resolve(treeA, sandboxDir, 'sandbox.js'));
+const { findFreePort } = await import(path.resolve(treeA, sandboxDir, 'mariadb-server.js'));
 
 async function cpuTicks(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
