@@ -3,26 +3,8 @@
  * login, lobby, routed, TLS) and the known-defect probes, with the same checks as `npm run fuzz` after each batch.
  * A fixed seed, so a failure here replays exactly (MYSQLDA_FUZZ_SEED / MYSQLDA_FUZZ_ONLY, see test/fuzz/settings.ts).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureBuilt } from '../cli/ensure-built.js';
-import { formatFailure, FuzzEnvironment, runCampaign } from '../fuzz/campaign.js';
 import { fuzzSettings } from '../fuzz/settings.js';
-import { formatSummary } from '../fuzz/summary.js';
+import { fuzzRun } from '../fuzz/suite.js';
 
 const settings = fuzzSettings({ MYSQLDA_FUZZ_SEED: process.env.MYSQLDA_FUZZ_SEED }, { cases: 3000, seed: 20261202, batchSize: 500 });
-let env: FuzzEnvironment;
-
-beforeAll(async () => {
-  ensureBuilt();
-  env = await FuzzEnvironment.start();
-});
-
-afterAll(async () => {
-  await env?.stop();
-});
-
-it('the proxy survives 3000 fuzz cases and the known-defect probes: alive, serving, no session left, memory back', async () => {
-  const report = await runCampaign(env, { ...settings, log: (line) => process.stdout.write(`${line}\n`) });
-  process.stdout.write(`${formatSummary(report)}\n`);
-  expect(report.failures.map(formatFailure)).toEqual([]);
-});
+fuzzRun('the proxy survives 3000 fuzz cases and the known-defect probes: alive, serving, no session left, memory back', settings);
