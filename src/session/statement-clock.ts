@@ -46,7 +46,11 @@ export class StatementClock {
   private text: Buffer | null = null;
   private textLength = 0;
   private timeoutMs = 0;
-  /** One timer per session, re-armed (refresh) for each statement rather than created for it. */
+  /**
+   * One timer per session, armed when a statement starts and none is pending. When it fires it looks at the
+   * statement running then and re-arms for what is left of its time: a statement costs a null check, not a timer
+   * operation.
+   */
   private timer: NodeJS.Timeout | null = null;
 
   private readonly timing: StatementTiming;
@@ -120,13 +124,15 @@ export class StatementClock {
   }
 
   private arm(): void {
-    if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(this.onTimeout, this.timeoutMs).unref();
+    if (this.timer === null) this.timer = setTimeout(this.onTimeout, this.timeoutMs).unref();
   }
 
   private readonly onTimeout = (): void => {
-    // The timer is re-armed whenever a statement starts: if one is running now, it is the one that started then.
-    if (this.startedAt >= 0) this.owner.statementOverdue();
+    this.timer = null;
+    if (this.startedAt < 0) return; // nothing running: the next statement arms it again
+    const left = this.startedAt + this.timeoutMs - performance.now();
+    if (left <= 0) this.owner.statementOverdue();
+    else this.timer = setTimeout(this.onTimeout, left).unref();
   };
 }
 

@@ -100,6 +100,21 @@ describe('StatementClock', () => {
     expect(overdue()).toBe(1);
   });
 
+  it('times each statement from its own start, with one timer for the session', () => {
+    const { clock, overdue } = clockWith(0);
+    clock.setTimeout(100);
+    const payload = query('select 1');
+    clock.start(payload, 0, payload.length, 0);
+    vi.advanceTimersByTime(60);
+    clock.end(0, false);
+    clock.start(payload, 0, payload.length, 0); // at 60: due at 160, not when the first timer fires at 100
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(99);
+    expect(overdue()).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(overdue()).toBe(1);
+  });
+
   it('arms no timer for an account without a timeout, and none survives stop()', () => {
     const { clock, overdue } = clockWith(0);
     const payload = query('select 1');
