@@ -949,7 +949,7 @@ export class ClientSession implements KillableSession {
     return this.splice.tracker;
   }
 
-  /** Stops the statement this session's backend is running (on behalf of KILL QUERY from another session). */
+  /** Stops the statement the session's backend is running (on behalf of KILL QUERY from another session). */
   async killQuery(): Promise<void> {
     const backend = this.backend;
     if (!backend || !this.tracker || this.tracker.idle) return;

@@ -44,7 +44,7 @@ export class StatementBroker {
     this.virtual.clear();
   }
 
-  /** The SQL of the statement prepared on the current backend connection under `backendId`, if this session made it. */
+  /** The SQL of the statement prepared on the current backend connection under `backendId`, if the session made it. */
   sqlOfBackendStatement(backendId: number): string | null {
     return this.virtual.findByBackendId(backendId)?.prepare.toString('utf8', 1) ?? null;
   }

@@ -77,9 +77,9 @@ async function run(c: CaseConnection, fuzzCase: FuzzCase, target: Target): Promi
     const ok = await c.packet();
     if (ok[0] !== 0x00) {
       // `select library` never reaches a backend: any answer but OK or one of mysqlda's own errors (71xx) is
-      // an earlier session's, left on the pooled backend connection this session was given.
+      // an earlier client session's, left on the pooled backend connection this client was given.
       const own = ok[0] === 0xff && ok.length >= 3 && Math.floor(ok.readUInt16LE(1) / 100) === 71;
-      throw new Error(`set-up: select library answered with ${describe(ok)}${own ? '' : ' (a stale answer: an earlier session left it on the pooled backend connection)'}`);
+      throw new Error(`set-up: select library answered with ${describe(ok)}${own ? '' : ' (a stale answer: an earlier client session left it on the pooled backend connection)'}`);
     }
   }
   c.step = 'writing';
