@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Proxy CPU per point select, side by side: two builds of mysqlda (each a directory holding bin/ and dist/) in
-// front of one sandbox MariaDB, driven by one mysql2 client sending `select 1` one after another. The proxy
-// runs as its own process; its CPU is read from /proc/<pid>/stat (utime + stime) around the measured run.
-// Rounds alternate between the builds so that drift of a shared machine hits both alike.
+// Proxy CPU per statement, side by side: two builds of mysqlda (each a directory holding bin/ and dist/), each with
+// its own extra config, in front of one sandbox MariaDB, driven by 32 mysql2 connections sending `select 1`. The
+// proxy runs as its own process; its CPU is read from /proc/<pid>/stat (utime + stime) around the measured run.
+// Rounds alternate between the two sides so that drift of a shared machine hits both alike. The same tree and
+// config on both sides shows what this machine resolves.
 //
-//   node bench/proxy-cpu-per-command.mjs <tree A> <tree B> [commands=20000] [rounds=3] [extra config JSON]
+//   node bench/proxy-cpu-per-command.mjs <tree A> <tree B> [commands=64000] [rounds=3] [config A JSON] [config B JSON]
 //
 // The sandbox is imported from tree A (dist/sandbox or build/tools/sandbox). Needs mariadbd on PATH.
 import { spawn } from 'node:child_process';
@@ -14,15 +15,16 @@ import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 
-const [treeA, treeB, commandsArg = '20000', roundsArg = '3', extraArg = '{}'] = process.argv.slice(2);
+const [treeA, treeB, commandsArg = '64000', roundsArg = '3', extraArgA = '{}', extraArgB = '{}'] = process.argv.slice(2);
 if (!treeA || !treeB) {
-  console.error('usage: node bench/proxy-cpu-per-command.mjs <tree A> <tree B> [commands] [rounds] [extra config JSON]');
+  console.error('usage: node bench/proxy-cpu-per-command.mjs <tree A> <tree B> [commands] [rounds] [config A JSON] [config B JSON]');
   process.exit(2);
 }
 const commands = Number(commandsArg);
 const rounds = Number(roundsArg);
-const extra = JSON.parse(extraArg);
+const extras = { A: JSON.parse(extraArgA), B: JSON.parse(extraArgB) };
 const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
+const CONNECTIONS = 32;
 
 // Trees from before the sandbox moved out of src/ ship it in dist/; later ones build it into build/tools/.
 const sandboxDir = await import(path.resolve(treeA, 'build/tools/sandbox/sandbox.js')).then(
@@ -48,7 +50,7 @@ function canConnect(port) {
   });
 }
 
-async function measure(tree, sandbox, dir) {
+async function measure(tree, sandbox, dir, extra) {
   const port = await findFreePort();
   const configPath = path.join(dir, `mysqlda-${port}.conf`);
   await writeFile(configPath, sandbox.configJson({ listenPort: port, saveDir: dir, extra }), { mode: 0o600 });
@@ -56,15 +58,21 @@ async function measure(tree, sandbox, dir) {
     stdio: 'ignore',
   });
   while (!(await canConnect(port))) await new Promise((resolve) => setTimeout(resolve, 50));
-  const client = await mysql.createConnection({ host: '127.0.0.1', port, user: 'calvin', password: 'calvin' });
-  await client.query('select library bench');
-  for (let i = 0; i < 2000; i++) await client.query('select 1'); // warm-up: JIT, pools
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => mysql.createConnection({ host: '127.0.0.1', port, user: 'calvin', password: 'calvin' })));
+  await Promise.all(clients.map((c, i) => c.query(`select library bench${i}`)));
+  const work = (n) =>
+    Promise.all(
+      clients.map(async (c) => {
+        for (let i = 0; i < n / CONNECTIONS; i++) await c.query('select 1');
+      }),
+    );
+  await work(6400); // warm-up: JIT, pools
   const before = await cpuTicks(child.pid);
   const started = process.hrtime.bigint();
-  for (let i = 0; i < commands; i++) await client.query('select 1');
+  await work(commands);
   const wallNs = Number(process.hrtime.bigint() - started);
   const ticks = (await cpuTicks(child.pid)) - before;
-  await client.end();
+  await Promise.all(clients.map((c) => c.end()));
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
   return { cpuUsPerCommand: (ticks / TICKS_PER_SECOND / commands) * 1e6, wallUsPerCommand: wallNs / 1000 / commands };
@@ -76,7 +84,7 @@ try {
   const results = { A: [], B: [] };
   for (let round = 0; round < rounds; round++) {
     for (const [name, tree] of round % 2 === 0 ? [['A', treeA], ['B', treeB]] : [['B', treeB], ['A', treeA]]) {
-      const result = await measure(tree, sandbox, dir);
+      const result = await measure(tree, sandbox, dir, extras[name]);
       results[name].push(result);
       console.log(`round ${round + 1} ${name}: proxy CPU ${result.cpuUsPerCommand.toFixed(2)} µs/command, wall ${result.wallUsPerCommand.toFixed(1)} µs/command`);
     }
