@@ -4,7 +4,20 @@ import { nextEvent } from '../support/next-event.js';
 import { connectClient, useProxyFixture } from '../support/proxy-harness.js';
 import { query, rawClient } from '../support/raw-client.js';
 
-const env = useProxyFixture('splice', { libraries: 2, replicas: 0, extra: { session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: 300 } } });
+const env = useProxyFixture('splice', {
+  libraries: 2,
+  replicas: 0,
+  extra: { session_pool: { unused_forward_session_timeout: 60, max_connections_per_server: 300 }, admin: { http: '127.0.0.1:0' } },
+});
+
+/** The proxy's backend connections to the server on `port` that are in use (not idle in its pool), from /metrics. */
+async function activeConnections(port: number): Promise<number> {
+  const admin = env.proxy.proxy.adminAddress()!;
+  const text = await (await fetch(`http://${admin.host}:${admin.port}/metrics`)).text();
+  const match = new RegExp(`^mysqlda_pool_connections\\{server="127\\.0\\.0\\.1:${port}",state="active"\\} (\\d+)$`, 'm').exec(text);
+  if (!match) throw new Error(`no pool of 127.0.0.1:${port} in /metrics`);
+  return Number(match[1]);
+}
 
 /**
  * A client that routes to `key`, leaves a user variable and a temporary table behind (and whatever `more` leaves),
@@ -105,6 +118,9 @@ describe('the splice', () => {
       },
       { timeout: 10_000, interval: 20 },
     );
+    // ...and for the pool to have the connection back: between the server's rollback and the reset's OK reaching
+    // the pool, a new client would get another connection.
+    await vi.waitFor(async () => expect(await activeConnections(port)).toBe(0), { timeout: 10_000, interval: 20 });
 
     const b = await connectClient(env.proxy.port);
     await b.query('select library leak-check');
