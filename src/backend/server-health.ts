@@ -6,6 +6,27 @@
 
 export type HealthStatus = 'unknown' | 'up' | 'down';
 
+/**
+ * What a check read of a server's replication (health monitor). Null fields were not readable (no privilege, an
+ * older server, no replication configured).
+ */
+export interface ReplicationState {
+  /** Whether the server replicates from another one (has a configured source). */
+  replicating: boolean;
+  /** host:port of its source, when replicating. */
+  source: string | null;
+  ioRunning: boolean | null;
+  sqlRunning: boolean | null;
+  /** Seconds_Behind_Master; null when unknown (threads stopped, not replicating). */
+  lagSeconds: number | null;
+  /** The last IO or SQL error, when replication broke. */
+  lastError: string | null;
+  /** Executed GTID position as the server reports it (MariaDB @@gtid_current_pos, MySQL @@gtid_executed). */
+  gtidExecuted: string | null;
+  /** MariaDB @@gtid_binlog_pos (what it wrote to its own binary log). */
+  gtidBinlog: string | null;
+}
+
 export interface ServerHealth {
   status: HealthStatus;
   /** Consecutive failed observations (reset by a good one). */
@@ -20,6 +41,8 @@ export interface ServerHealth {
   since: number;
   /** When the last observation was made; null before any. */
   checkedAt: number | null;
+  /** Replication as read at the last good check; undefined before one (or when the check does not read it). */
+  replication?: ReplicationState;
 }
 
 export interface HealthThresholds {
@@ -30,7 +53,7 @@ export interface HealthThresholds {
 }
 
 export type HealthObservation =
-  | { ok: true; readOnly: boolean | null }
+  | { ok: true; readOnly: boolean | null; replication?: ReplicationState }
   /**
    * `conclusive`: nothing listens on the server's port (connection refused, reset during the handshake). A session
    * was waiting on it, so the server is down at once rather than after failThreshold checks.

@@ -193,3 +193,19 @@ export interface LogConfig {
   /** A statement whose answer takes longer is logged once; 0 = off. */
   slowQueryMs: number;
 }
+
+/** Where the key directory and the failover state live (extension storage.directory). */
+export type DirectoryConfig = { kind: 'files' } | { kind: 'mysql'; mysql: MysqlDirectoryConfig };
+
+/** storage.directory.mysql: InnoDB tables on a MySQL/MariaDB server shared by every proxy. */
+export interface MysqlDirectoryConfig {
+  /** In failover order: a primary and its replicas, or the nodes of a Galera cluster. */
+  servers: { host: string; port: number }[];
+  /** Default auth.user / auth.pass. */
+  user: string;
+  password: string;
+  /** Default mysqlda_directory. */
+  database: string;
+  /** As forwards[].forward[].tls; null: plain TCP. */
+  tls: BackendTlsConfig | null;
+}

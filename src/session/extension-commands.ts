@@ -6,7 +6,7 @@
 import { clip } from '../log/clip.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import type { ExtensionCommand } from '../routing/extension-sql.js';
-import { DirectoryError } from '../store/durable-directory.js';
+import { DirectoryError } from '../store/key-directory.js';
 import { REPLY_OK, replyError, type SessionAction } from './session-action.js';
 import type { SessionServices } from './session-services.js';
 
@@ -17,7 +17,12 @@ export async function runExtension(services: SessionServices, session: number, c
     case 'select_library':
       return selectLibrary(services, session, command.key);
     case 'select_library_by_correl_object': {
-      const key = directory.lookupCorrel(command.correlClass, command.object);
+      let key: string | undefined;
+      try {
+        key = directory.lookupCorrel(command.correlClass, command.object) ?? (await directory.findCorrel(command.correlClass, command.object));
+      } catch (err) {
+        return replyError(directoryError(services, session, err, 'correl object could not be looked up'));
+      }
       if (key === undefined) return replyError(ProxyErrors.unknownCorrelObject(command.correlClass, command.object));
       return selectLibrary(services, session, key);
     }
@@ -48,9 +53,22 @@ export async function selectLibrary(services: SessionServices, session: number, 
     }
     return { kind: 'route', library: resolved.library, key };
   } catch (err) {
-    services.logger.error({ session, key: clip(key), err }, 'key assignment could not be saved');
-    return replyError(ProxyErrors.persistFailed('see the mysqlda log'));
+    return replyError(directoryError(services, session, err, 'key assignment could not be saved', key));
   }
+}
+
+/**
+ * The client's error when the directory could not answer: an unreachable shared directory names its reason (the
+ * client may retry; it stays connected), anything else points at the log.
+ */
+function directoryError(services: SessionServices, session: number, err: unknown, what: string, key?: string): ProxyError {
+  const fields = key === undefined ? { session, err } : { session, key: clip(key), err };
+  if (err instanceof DirectoryError && err.code === 'UNAVAILABLE') {
+    services.logger.warn(fields, what);
+    return ProxyErrors.persistFailed(clip(err.message));
+  }
+  services.logger.error(fields, what);
+  return ProxyErrors.persistFailed('see the mysqlda log');
 }
 
 /** The client's error for a `set correl_object` the directory refused or could not save. */
@@ -62,6 +80,5 @@ function correlBindingError(services: SessionServices, session: number, err: unk
       return ProxyErrors.correlConflict(command.correlClass, command.object, bound);
     }
   }
-  services.logger.error({ session, err }, 'correl binding could not be saved');
-  return ProxyErrors.persistFailed('see the mysqlda log');
+  return directoryError(services, session, err, 'correl binding could not be saved');
 }

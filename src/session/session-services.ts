@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { RepeatedFailures } from '../log/repeated-failures.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ProxyError } from '../protocol/error-codes.js';
-import type { DurableDirectory } from '../store/durable-directory.js';
+import type { KeyDirectory } from '../store/key-directory.js';
 import type { FrontDoor } from '../guard/front-door.js';
 import type { StatementTiming } from './statement-clock.js';
 
@@ -50,7 +50,7 @@ export interface SessionServices {
   readonly logger: Logger;
   /** Where failures a client can repeat at will are logged (refused logins): once per address, kind and interval. */
   readonly repeatedFailures?: RepeatedFailures;
-  readonly directory: DurableDirectory;
+  readonly directory: KeyDirectory;
   readonly pools: BackendPools;
   /** The live configuration (it may change on reload between two calls). */
   config(): MysqldaConfig;

@@ -16,38 +16,10 @@ import { Directory } from '../routing/directory.js';
 import { classProblem, valueProblem } from '../routing/identifiers.js';
 import { loadSaveFiles } from './loader.js';
 import { SaveFileWriter } from './save-file.js';
+import { DirectoryError, type DirectoryState, type DirectoryStats, type KeyDirectory, type LibraryWeight } from './key-directory.js';
 import { CORE_SAVE_FILE, correlSaveFileName, formatCoreRecord, formatCorrelRecord } from './save-format.js';
 
-export type DirectoryErrorCode =
-  /** A key, object or class that breaks the rules of routing/identifiers.ts. */
-  | 'INVALID_ARGUMENT'
-  /** set correl_object with a key that has no library yet. */
-  | 'UNKNOWN_KEY'
-  /** set correl_object for an object already bound to another key. */
-  | 'CORREL_CONFLICT'
-  /** The save file could not be written or synced; nothing was changed. */
-  | 'PERSIST_FAILED'
-  /** A reload would remove a library that still owns keys. */
-  | 'LIBRARY_IN_USE'
-  /** Bad library list or save directory. */
-  | 'INVALID_CONFIG'
-  | 'CLOSED';
-
-export class DirectoryError extends Error {
-  constructor(
-    readonly code: DirectoryErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DirectoryError';
-  }
-}
-
-export interface LibraryWeight {
-  name: string;
-  weight: number;
-}
+export { DirectoryError, type DirectoryErrorCode, type LibraryWeight } from './key-directory.js';
 
 export interface DurableDirectoryOptions {
   /** Existing directory holding mysqlda.save and mysqlda.<class>.save. */
@@ -58,12 +30,13 @@ export interface DurableDirectoryOptions {
   log?: (msg: string) => void;
 }
 
-export class DurableDirectory {
+export class DurableDirectory implements KeyDirectory {
   private readonly pendingKeys = new Map<string, Promise<string>>();
   /** Keyed by `${class}\n${object}` (neither may contain a newline). */
   private readonly pendingCorrels = new Map<string, { key: string; done: Promise<void> }>();
   private readonly correlWriters = new Map<string, Promise<SaveFileWriter>>();
   private closing: Promise<void> | undefined;
+  private readonly openedAt = Date.now();
 
   private constructor(
     private readonly saveDir: string,
@@ -182,6 +155,11 @@ export class DurableDirectory {
     return done;
   }
 
+  /** The save files hold every binding, so memory is the whole answer. */
+  async findCorrel(correlClass: string, object: string): Promise<string | undefined> {
+    return this.lookupCorrel(correlClass, object);
+  }
+
   /** The key a correl object is durably bound to; undefined when the class or object is unknown. */
   lookupCorrel(correlClass: string, object: string): string | undefined {
     if (this.pendingCorrels.has(`${correlClass}\n${object}`)) return undefined;
@@ -202,7 +180,12 @@ export class DurableDirectory {
     this.weights = weights;
   }
 
-  stats(): { keys: number; perLibrary: Record<string, number>; correlObjects: number } {
+  /** Save files are always there to write; a failed write is PERSIST_FAILED for that one binding. */
+  state(): DirectoryState {
+    return { kind: 'files', available: true, location: this.saveDir, lastError: null, since: this.openedAt };
+  }
+
+  stats(): DirectoryStats {
     return {
       keys: this.directory.size(),
       perLibrary: this.directory.perLibrary(),

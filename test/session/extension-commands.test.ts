@@ -5,7 +5,7 @@ import type { ExtensionCommand } from '../../src/routing/extension-sql.js';
 import { runExtension, selectLibrary } from '../../src/session/extension-commands.js';
 import type { SessionAction } from '../../src/session/session-action.js';
 import type { SessionServices } from '../../src/session/session-services.js';
-import { DirectoryError } from '../../src/store/durable-directory.js';
+import { DirectoryError } from '../../src/store/key-directory.js';
 
 /** A directory with one key, one alias, and what it was asked to save. */
 function directory(options: { saveFails?: unknown } = {}) {
@@ -14,6 +14,7 @@ function directory(options: { saveFails?: unknown } = {}) {
   return {
     saved: [] as string[],
     lookupCorrel: (correlClass: string, object: string) => correls.get(`${correlClass}:${object}`),
+    findCorrel: async (correlClass: string, object: string) => correls.get(`${correlClass}:${object}`),
     async resolveKey(key: string) {
       if (options.saveFails) throw options.saveFails;
       const known = keys.get(key);

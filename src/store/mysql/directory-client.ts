@@ -1,0 +1,223 @@
+/**
+ * The shared directory's connection to its MySQL/MariaDB server, through mysql2's promise pool. The servers are
+ * tried in their configured order: the client stays on the first one that answers and is writable, and moves on
+ * only when that one fails (a primary and its replicas, or the nodes of a Galera cluster). Whether the directory
+ * can be used now is kept here (DirectoryState), for the health endpoints and the client's 7107.
+ *
+ * Transactions are retried on the errors that mean "try again" (deadlock, lock wait timeout, a Galera certification
+ * failure or a node not ready); connection failures switch server and surface as DirectoryError('UNAVAILABLE').
+ */
+import { readFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+import type { MysqlDirectoryConfig } from '../../config/types.js';
+import { DirectoryError, type DirectoryState } from '../key-directory.js';
+import { SCHEMA_DDL, SCHEMA_VERSION, TABLES } from './schema.js';
+
+export type SqlConnection = mysql.PoolConnection;
+
+/** Server errors after which the same transaction, run again, may succeed. */
+const RETRYABLE_ERRNOS = new Set([
+  1213, // ER_LOCK_DEADLOCK (also a Galera certification failure, "Deadlock found when trying to get lock")
+  1205, // ER_LOCK_WAIT_TIMEOUT
+  1180, // ER_ERROR_DURING_COMMIT (Galera: a commit that failed certification)
+]);
+
+/** Server errors that mean this server cannot serve the directory now: try the next one. */
+const SERVER_UNUSABLE_ERRNOS = new Set([
+  1047, // ER_UNKNOWN_COM_ERROR: Galera's "WSREP has not yet prepared node for application use"
+  1290, // ER_OPTION_PREVENTS_STATEMENT: read_only (a replica, or a demoted primary)
+  1836, // ER_READ_ONLY_MODE
+  1053, // ER_SERVER_SHUTDOWN
+  1927, // ER_CONNECTION_KILLED
+  1040, // ER_CON_COUNT_ERROR
+]);
+
+const MAX_ATTEMPTS = 6;
+
+export interface DirectoryClientOptions {
+  connectTimeoutMs: number;
+  /** Connections per server pool. */
+  connectionLimit?: number;
+  log?: (message: string) => void;
+}
+
+export class DirectoryClient {
+  private serverIndex = 0;
+  private pool: mysql.Pool | null = null;
+  private current: DirectoryState;
+  private closed = false;
+
+  constructor(
+    private readonly config: MysqlDirectoryConfig,
+    private readonly options: DirectoryClientOptions,
+  ) {
+    this.current = { kind: 'mysql', available: false, location: this.address(0), lastError: 'not connected yet', since: Date.now() };
+  }
+
+  state(): DirectoryState {
+    return { ...this.current };
+  }
+
+  /** The server in use (host:port). */
+  get location(): string {
+    return this.address(this.serverIndex);
+  }
+
+  /**
+   * Runs `work` on a connection of the first usable server. A connection-level failure marks the directory
+   * unavailable, moves to the next server for the next call, and rejects with DirectoryError('UNAVAILABLE').
+   */
+  async run<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new DirectoryError('CLOSED', 'the directory is closed');
+    const servers = this.config.servers.length;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < servers; attempt++) {
+      let connection: SqlConnection;
+      try {
+        connection = await this.poolFor(this.serverIndex).getConnection();
+      } catch (err) {
+        lastError = err;
+        this.serverFailed(err);
+        continue;
+      }
+      try {
+        const result = await work(connection);
+        this.markAvailable();
+        connection.release();
+        return result;
+      } catch (err) {
+        if (isConnectionLevel(err)) {
+          connection.destroy();
+          lastError = err;
+          this.serverFailed(err);
+          continue;
+        }
+        connection.release();
+        throw err;
+      }
+    }
+    throw new DirectoryError('UNAVAILABLE', `the directory is unreachable: ${describe(lastError)}`, { cause: lastError });
+  }
+
+  /** Runs `work` inside a transaction, committing it; retried on deadlocks and certification failures. */
+  transaction<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    return this.run(async (connection) => {
+      for (let attempt = 1; ; attempt++) {
+        await connection.query('START TRANSACTION');
+        try {
+          const result = await work(connection);
+          await connection.query('COMMIT');
+          return result;
+        } catch (err) {
+          await connection.query('ROLLBACK').catch(() => undefined);
+          if (attempt >= MAX_ATTEMPTS || !RETRYABLE_ERRNOS.has(errnoOf(err))) throw err;
+          await sleep(Math.min(200, 5 * 2 ** attempt) * Math.random());
+        }
+      }
+    });
+  }
+
+  /**
+   * Creates the database and tables when missing and checks the schema version. Rejects with a DirectoryError
+   * naming the reason when the server cannot be reached or used (mysqlda then refuses to start).
+   */
+  async ensureSchema(): Promise<void> {
+    await this.run(async (connection) => {
+      for (const ddl of SCHEMA_DDL) await connection.query(ddl);
+      await connection.query(`INSERT IGNORE INTO ${TABLES.schema} (id, version) VALUES (1, ?)`, [SCHEMA_VERSION]);
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT version FROM ${TABLES.schema} WHERE id = 1`);
+      const version = Number(rows[0]?.version);
+      if (version > SCHEMA_VERSION) {
+        throw new DirectoryError('INVALID_CONFIG', `the directory ${this.config.database} has schema version ${version}; this mysqlda knows up to ${SCHEMA_VERSION}: upgrade mysqlda`);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.end().catch(() => undefined);
+  }
+
+  private poolFor(index: number): mysql.Pool {
+    if (this.pool) return this.pool;
+    const server = this.config.servers[index];
+    this.pool = mysql.createPool({
+      host: server.host,
+      port: server.port,
+      user: this.config.user,
+      password: this.config.password,
+      database: this.config.database,
+      connectionLimit: this.options.connectionLimit ?? 8,
+      connectTimeout: this.options.connectTimeoutMs,
+      enableKeepAlive: true,
+      ssl: sslOptions(this.config),
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+    });
+    this.pool.on('connection', (connection) => {
+      // A connection to a read_only server makes every write fail with 1290: run() then moves on. Row locks are
+      // held for one short batch, so a long wait means a stuck peer: give up and retry rather than queue.
+      connection.query('SET SESSION innodb_lock_wait_timeout = 10');
+    });
+    return this.pool;
+  }
+
+  private serverFailed(err: unknown): void {
+    const failed = this.address(this.serverIndex);
+    const pool = this.pool;
+    this.pool = null;
+    void pool?.end().catch(() => undefined);
+    this.serverIndex = (this.serverIndex + 1) % this.config.servers.length;
+    const reason = `${failed}: ${describe(err)}`;
+    if (this.current.available || this.current.lastError !== reason) {
+      this.options.log?.(`directory server ${reason}; trying ${this.address(this.serverIndex)}`);
+    }
+    this.current = { kind: 'mysql', available: false, location: this.address(this.serverIndex), lastError: reason, since: this.current.available ? Date.now() : this.current.since };
+  }
+
+  private markAvailable(): void {
+    if (this.current.available) return;
+    this.current = { kind: 'mysql', available: true, location: this.address(this.serverIndex), lastError: null, since: Date.now() };
+    this.options.log?.(`directory server ${this.address(this.serverIndex)} in use`);
+  }
+
+  private address(index: number): string {
+    const server = this.config.servers[index];
+    return server ? `${server.host}:${server.port}` : '?';
+  }
+}
+
+/** The server's error number (mysql2's `errno`), or 0. */
+export function errnoOf(err: unknown): number {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  return typeof errno === 'number' ? errno : 0;
+}
+
+/** A failure of the connection or of the server as a whole, not of the statement: try another server. */
+function isConnectionLevel(err: unknown): boolean {
+  if (err instanceof DirectoryError) return false;
+  const e = err as { fatal?: boolean; code?: string } | null;
+  return Boolean(e?.fatal) || SERVER_UNUSABLE_ERRNOS.has(errnoOf(err)) || e?.code === 'PROTOCOL_CONNECTION_LOST';
+}
+
+function describe(err: unknown): string {
+  if (err === undefined) return 'no server is configured';
+  const e = err as { code?: string; message?: string };
+  const message = String(e?.message ?? err).slice(0, 200);
+  return e?.code && !message.includes(e.code) ? `${message} (${e.code})` : message;
+}
+
+function sslOptions(config: MysqlDirectoryConfig): mysql.SslOptions | undefined {
+  const tls = config.tls;
+  if (!tls) return undefined;
+  return {
+    ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
+    cert: tls.certFile ? readFileSync(tls.certFile) : undefined,
+    key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
+    rejectUnauthorized: tls.mode !== 'required',
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
