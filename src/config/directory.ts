@@ -49,11 +49,7 @@ function readMysql(review: Review, mysql: JsonObject, mysqlPath: string, auth: {
 function readServers(review: Review, mysql: JsonObject, mysqlPath: string): { host: string; port: number }[] | undefined {
   const serversPath = childPath(mysqlPath, 'servers');
   const list = readArray(review, field(mysql, 'servers', mysqlPath), 'an array of servers { "ip", "port" }, in failover order');
-  if (!list) return undefined;
-  if (list.length === 0) {
-    review.problem(serversPath, 'must name at least one server');
-    return undefined;
-  }
+  if (!list) return undefined; // readArray reports an empty list too
   const seen = new Map<string, string>();
   const servers = list.map((entry, i) => {
     const serverPath = childPath(serversPath, i);
