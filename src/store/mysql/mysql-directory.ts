@@ -39,6 +39,8 @@ export interface MysqlDirectoryOptions {
 const ER_DUP_ENTRY = 1062;
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_MAX_BATCH_KEYS = 2_000;
+/** How long a batch may wait for the clients of the previous one to send their next keys (see BatchQueue). */
+const BATCH_LINGER_MS = 2;
 /** Changes applied per poll; a longer backlog is read over the next polls. */
 const CHANGES_PER_POLL = 10_000;
 
@@ -70,7 +72,7 @@ export class MysqlDirectory implements KeyDirectory {
     private readonly log: (message: string) => void,
     options: MysqlDirectoryOptions,
   ) {
-    this.batches = new BatchQueue((keys) => this.track(this.resolveBatch(keys)), options.maxBatchKeys ?? DEFAULT_MAX_BATCH_KEYS);
+    this.batches = new BatchQueue((keys) => this.track(this.resolveBatch(keys)), options.maxBatchKeys ?? DEFAULT_MAX_BATCH_KEYS, BATCH_LINGER_MS);
     this.poller = setInterval(() => void this.poll(), options.pollIntervalMs ?? DEFAULT_POLL_MS);
     this.poller.unref();
   }
