@@ -45,6 +45,8 @@ export interface SharedDirectoryFigures {
   seconds: number;
   /** New keys acknowledged per second (`select library <new key>` answered OK). */
   newKeysPerSecond: PerDirectory;
+  /** Mean new keys per assigning transaction in the MySQL cell (rows per distinct assigned_at). */
+  keysPerTransaction: number;
   /** `select library <known key>` per second on open connections. */
   knownSelectsPerSecond: PerDirectory;
   /** Connect, `select library <known key>`, quit: per second, 16 clients. */
@@ -81,22 +83,19 @@ export async function measureSharedDirectory(options: SharedDirectoryOptions): P
     const account = { user: sandbox.user, password: sandbox.password };
 
     log('new keys per second …');
+    const assigned = { mysql: [] as string[], files: [] as string[] };
     const newKeysPerSecond = {
-      mysql: await newKeys(mysqlProxy.port, account, options, 'm'),
-      files: await newKeys(filesProxy.port, account, options, 'f'),
+      mysql: await newKeys(mysqlProxy.port, account, options, 'm', assigned.mysql),
+      files: await newKeys(filesProxy.port, account, options, 'f', assigned.files),
     };
-    log(`new keys: ${JSON.stringify(newKeysPerSecond)}`);
-    // Known on both: the keys each proxy assigned above.
-    const known = { mysql: keysOf('m', options.clients, 200), files: keysOf('f', options.clients, 200) };
-    const knownSelectsPerSecond = {
-      mysql: await knownSelects(mysqlProxy.port, account, options, known.mysql),
-      files: await knownSelects(filesProxy.port, account, options, known.files),
-    };
+    const keysPerTransaction = await batchSize(directoryServer, 'm-%');
+    log(`new keys: ${JSON.stringify(newKeysPerSecond)}, ${keysPerTransaction} keys per transaction`);
+    // Known on both: the keys each proxy assigned above. Each cell runs mysql, files, files, mysql (the mean of
+    // two), so that warming up and the machine's drift weigh on both sides alike.
+    const known = { mysql: assigned.mysql.slice(0, 10_000), files: assigned.files.slice(0, 10_000) };
+    const knownSelectsPerSecond = await abba((side) => knownSelects(side === 'mysql' ? mysqlProxy.port : filesProxy.port, account, options, known[side]));
     log(`known selects: ${JSON.stringify(knownSelectsPerSecond)}`);
-    const churnPerSecond = {
-      mysql: await churn(mysqlProxy.port, account, options, known.mysql),
-      files: await churn(filesProxy.port, account, options, known.files),
-    };
+    const churnPerSecond = await abba((side) => churn(side === 'mysql' ? mysqlProxy.port : filesProxy.port, account, options, known[side]));
     log(`churn: ${JSON.stringify(churnPerSecond)}`);
 
     for (const proxy of proxies.splice(0)) await proxy.stop();
@@ -109,11 +108,18 @@ export async function measureSharedDirectory(options: SharedDirectoryOptions): P
     const openSeconds = await timedOpen(directoryServer, account);
     const startFigures = { keys: options.startKeys, processSeconds: median(runs), emptyProcessSeconds: median(emptyRuns), openSeconds };
     log(`start: ${JSON.stringify(startFigures)}`);
-    return { clients: options.clients, seconds: options.seconds, newKeysPerSecond, knownSelectsPerSecond, churnPerSecond, start: startFigures };
+    return { clients: options.clients, seconds: options.seconds, newKeysPerSecond, keysPerTransaction, knownSelectsPerSecond, churnPerSecond, start: startFigures };
   } finally {
     await Promise.all(proxies.map((proxy) => proxy.stop()));
     await Promise.all([sandbox.stop(), directoryServer.stop()]);
   }
+}
+
+async function abba(measure: (side: keyof PerDirectory) => Promise<number>): Promise<PerDirectory> {
+  const mysqlFirst = await measure('mysql');
+  const files = (await measure('files')) + (await measure('files'));
+  const mysqlSecond = await measure('mysql');
+  return { mysql: Math.round((mysqlFirst + mysqlSecond) / 2), files: Math.round(files / 2) };
 }
 
 async function startProxy(sandbox: Sandbox, dir: string, extra: Record<string, unknown>): Promise<{ process: ListeningProcess; port: number }> {
@@ -153,10 +159,6 @@ function connect(port: number, account: Account): Promise<mysql.Connection> {
   return mysql.createConnection({ host: '127.0.0.1', port, ...account });
 }
 
-function keysOf(prefix: string, clients: number, perClient: number): string[] {
-  return Array.from({ length: clients * perClient }, (_, i) => `${prefix}-${i % clients}-${Math.floor(i / clients)}`);
-}
-
 /** Runs `step` on `clients` connections for `seconds`; operations per second. */
 async function timed(port: number, account: Account, clients: number, seconds: number, step: (connection: mysql.Connection, client: number, n: number) => Promise<void>): Promise<number> {
   const connections = await Promise.all(Array.from({ length: clients }, () => connect(port, account)));
@@ -176,9 +178,12 @@ async function timed(port: number, account: Account, clients: number, seconds: n
   return Math.round(done / elapsed);
 }
 
-function newKeys(port: number, account: Account, options: SharedDirectoryOptions, prefix: string): Promise<number> {
+/** New keys acknowledged per second; the keys go to `assigned`. */
+function newKeys(port: number, account: Account, options: SharedDirectoryOptions, prefix: string, assigned: string[]): Promise<number> {
   return timed(port, account, options.clients, options.seconds, async (connection, client, n) => {
-    await connection.query(`select library ${prefix}-${client}-${n}`);
+    const key = `${prefix}-${client}-${n}`;
+    await connection.query(`select library ${key}`);
+    assigned.push(key);
   });
 }
 
@@ -204,6 +209,11 @@ async function churn(port: number, account: Account, options: SharedDirectoryOpt
     }),
   );
   return Math.round(done / ((performance.now() - started) / 1000));
+}
+
+async function batchSize(server: MariadbServer, pattern: string): Promise<number> {
+  const [row] = await server.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT assigned_at) AS t FROM ${DATABASE}.mysqlda_keys WHERE core_key LIKE ?`, [pattern]);
+  return Math.round((Number(row.n) / Number(row.t)) * 10) / 10;
 }
 
 /** `keys` key rows (customer<n>, alternating libraries) and their counts, added to the directory's tables. */

@@ -20,7 +20,7 @@ interface Waiter<T> {
 
 export class BatchQueue<T> {
   private queued = new Map<string, Waiter<T>[]>();
-  private inFlight = false;
+  private inFlight = 0;
   private lastBatchSize = 0;
   /** The items of the last batch plus those queued when it settled: how many the next batch waits for. */
   private demand = 0;
@@ -33,6 +33,8 @@ export class BatchQueue<T> {
     private readonly maxItems: number,
     /** How long, after a batch of several items, the next one may wait for more (0: never). */
     private readonly lingerMs = 0,
+    /** Batches at once. */
+    private readonly maxInFlight = 1,
   ) {}
 
   /** Resolves with the item's answer from the batch that takes it; rejects when that batch fails. */
@@ -41,7 +43,7 @@ export class BatchQueue<T> {
       const waiters = this.queued.get(item);
       if (waiters) waiters.push({ resolve, reject });
       else this.queued.set(item, [{ resolve, reject }]);
-      if (!this.inFlight) this.startWhenFull();
+      if (this.inFlight < this.maxInFlight) this.startWhenFull();
     });
   }
 
@@ -65,14 +67,14 @@ export class BatchQueue<T> {
   private startBatch(): void {
     if (this.linger) clearTimeout(this.linger);
     this.linger = null;
-    if (this.queued.size === 0 || this.inFlight) return;
+    if (this.queued.size === 0 || this.inFlight >= this.maxInFlight) return;
     const batch = new Map<string, Waiter<T>[]>();
     for (const [item, waiters] of this.queued) {
       if (batch.size === this.maxItems) break;
       batch.set(item, waiters);
     }
     for (const item of batch.keys()) this.queued.delete(item);
-    this.inFlight = true;
+    this.inFlight++;
     this.lastBatchSize = batch.size;
     void this.run(batch);
   }
@@ -90,7 +92,7 @@ export class BatchQueue<T> {
     } catch (err) {
       for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(err);
     } finally {
-      this.inFlight = false;
+      this.inFlight--;
       this.lastSettledAt = Date.now();
       this.demand = this.lastBatchSize + this.queued.size;
       this.startWhenFull();

@@ -8,7 +8,7 @@ import type { SqlConnection } from './directory-client.js';
 import { TABLES } from './schema.js';
 
 /** A statement waiting longer than this is taken as a cut network: its connection is dropped (see DirectoryClient). */
-export const STATEMENT_TIMEOUT_MS = 8_000;
+export const STATEMENT_TIMEOUT_MS = 30_000;
 
 type Rows = mysql.RowDataPacket[];
 

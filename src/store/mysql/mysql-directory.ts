@@ -41,6 +41,11 @@ const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_MAX_BATCH_KEYS = 2_000;
 /** How long a batch may wait for the clients of the previous one to send their next keys (see BatchQueue). */
 const BATCH_LINGER_MS = 2;
+/**
+ * Assigning transactions of this proxy at once. They queue on the counts lock in the server, so the second one's
+ * statements are there the moment the first commits: the lock never waits for a round trip to this proxy.
+ */
+const BATCHES_IN_FLIGHT = 2;
 /** Changes applied per poll; a longer backlog is read over the next polls. */
 const CHANGES_PER_POLL = 10_000;
 
@@ -72,7 +77,7 @@ export class MysqlDirectory implements KeyDirectory {
     private readonly log: (message: string) => void,
     options: MysqlDirectoryOptions,
   ) {
-    this.batches = new BatchQueue((keys) => this.track(this.resolveBatch(keys)), options.maxBatchKeys ?? DEFAULT_MAX_BATCH_KEYS, BATCH_LINGER_MS);
+    this.batches = new BatchQueue((keys) => this.track(this.resolveBatch(keys)), options.maxBatchKeys ?? DEFAULT_MAX_BATCH_KEYS, BATCH_LINGER_MS, BATCHES_IN_FLIGHT);
     this.poller = setInterval(() => void this.poll(), options.pollIntervalMs ?? DEFAULT_POLL_MS);
     this.poller.unref();
   }

@@ -115,3 +115,18 @@ describe('BatchQueue under load (lingerMs)', () => {
     expect(batches[1].items).toEqual(['b']);
   });
 });
+
+describe('BatchQueue with two batches in flight', () => {
+  it('starts a second batch while the first is in flight, and a third only once one of them settles', async () => {
+    const { batches, work } = manualWork();
+    const queue = new BatchQueue(work, 100, 0, 2);
+    const answers = ['a', 'b', 'c'].map((item) => queue.request(item));
+    expect(batches.map((b) => b.items)).toEqual([['a'], ['b']]);
+    batches[1].settle();
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([['a'], ['b'], ['c']]);
+    batches[0].settle();
+    batches[2].settle();
+    expect(await Promise.all(answers)).toEqual(['lib-of-a', 'lib-of-b', 'lib-of-c']);
+  });
+});
