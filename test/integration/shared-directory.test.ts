@@ -189,6 +189,26 @@ describe('three proxies sharing one MySQL directory', () => {
     }
   });
 
+  it('applies a change whose number was skipped by an earlier poll (a transaction that committed late)', async () => {
+    const rows = await directoryRows(directoryServer);
+    const moveTo = (key: string) => ['mysqlda1', 'mysqlda2', 'mysqlda3'].find((library) => library !== rows.get(key))!;
+    const move = async (seq: number, key: string) => {
+      await directoryServer.query(`UPDATE ${DIRECTORY_DATABASE}.mysqlda_keys SET library = ?, epoch = epoch + 1 WHERE core_key = ?`, [moveTo(key), key]);
+      await directoryServer.query(`INSERT INTO ${DIRECTORY_DATABASE}.mysqlda_key_changes (seq, core_key, library, state, epoch) VALUES (?, ?, ?, 0, 1)`, [seq, key, moveTo(key)]);
+    };
+    const routedTo = async (port: number, key: string) => {
+      const client = await connectClient(port);
+      await client.query(`select library ${key}`);
+      const library = await showLibrary(client);
+      await client.end();
+      return library;
+    };
+    await move(1_000, 'cust-8');
+    for (const proxy of proxies) await until('the later change', async () => ((await routedTo(proxy.port, 'cust-8')) === moveTo('cust-8') ? true : undefined));
+    await move(999, 'cust-9');
+    for (const proxy of proxies) await until('the late change', async () => ((await routedTo(proxy.port, 'cust-9')) === moveTo('cust-9') ? true : undefined));
+  });
+
   it('keeps known keys routing and refuses new keys with 7107 while the directory is down, then resumes by itself', async () => {
     await directoryServer.kill();
     const client = await connectClient(proxies[0].port);

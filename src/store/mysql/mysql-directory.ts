@@ -18,6 +18,7 @@ import { weightsOf } from '../durable-directory.js';
 import { DirectoryError, type DirectoryState, type DirectoryStats, type KeyDirectory, type LibraryWeight } from '../key-directory.js';
 import { planAssignments } from './assignment-plan.js';
 import { BatchQueue } from './batch-queue.js';
+import { ChangeCursor } from './change-cursor.js';
 import { describe, errnoOf, retrying, type DirectoryClient, type SqlConnection } from './directory-client.js';
 import * as sql from './directory-sql.js';
 import { loadDirectory } from './key-loader.js';
@@ -72,7 +73,7 @@ export class MysqlDirectory implements KeyDirectory {
     private weights: ReadonlyMap<string, number>,
     /** The shared counts as last read (keys per library in the whole directory). */
     private sharedCounts: Map<string, number>,
-    private lastSeq: number,
+    private readonly changes: ChangeCursor,
     private readonly identity: string,
     private readonly log: (message: string) => void,
     options: MysqlDirectoryOptions,
@@ -105,7 +106,7 @@ export class MysqlDirectory implements KeyDirectory {
       }
       return { lastSeq: seq, counts: shared };
     });
-    return new MysqlDirectory(client, directory, weights, counts, lastSeq, options.identity, log, options);
+    return new MysqlDirectory(client, directory, weights, counts, new ChangeCursor(lastSeq), options.identity, log, options);
   }
 
   async resolveKey(key: string): Promise<{ library: string; isNew: boolean }> {
@@ -330,15 +331,16 @@ export class MysqlDirectory implements KeyDirectory {
     if (this.polling || this.closing) return;
     this.polling = true;
     try {
-      const { changes, counts } = await this.client.run((connection) => sql.readChangesAndCounts(connection, this.lastSeq, CHANGES_PER_POLL));
+      const gaps = this.changes.gapsToRead(Date.now());
+      const { changes, counts } = await this.client.run((connection) => sql.readChangesAndCounts(connection, this.changes.lastSeq, gaps, CHANGES_PER_POLL));
       this.sharedCounts = counts;
       for (const change of changes) {
         // Keys this process never saw are left out: their first miss reads the row itself.
         if (this.directory.libraryOf(change.key) !== undefined && !this.directory.rebind(change.key, change.library)) {
           this.log(`key change ${change.seq}: library '${change.library}' of key '${change.key}' is not configured here; ignored`);
         }
-        this.lastSeq = change.seq;
       }
+      this.changes.advance(changes.map((change) => change.seq), Date.now());
     } catch {
       this.errors++; // DirectoryClient has logged the reason and keeps the state
     } finally {
