@@ -11,6 +11,7 @@ import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MysqldaConfig } from '../../src/config/types.js';
 import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
+import { findFreePort } from '../../tools/sandbox/mariadb-server.js';
 import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { DIRECTORY_DATABASE, directoryRows, sharedDirectoryExtra, startDirectoryServer } from '../support/directory-server.js';
 import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
@@ -119,6 +120,27 @@ async function errorOf(promise: Promise<unknown>): Promise<{ errno: number; mess
   }
   throw new Error('expected an error');
 }
+
+describe('starting with a MySQL directory', () => {
+  it('refuses to start, naming the reason, when the directory server cannot be reached', async () => {
+    const port = await findFreePort();
+    const extra = { storage: { directory: { mysql: { servers: [{ ip: '127.0.0.1', port }] } } } };
+    await expect(startTestProxy(sandbox, path.join(dir, 'etc-unreachable'), extra)).rejects.toThrow(`the directory is unreachable: 127.0.0.1:${port}: connect ECONNREFUSED`);
+  });
+
+  it('refuses to start, naming the reason, when the account may not create the tables', async () => {
+    await directoryServer.query(`CREATE USER 'reader'@'%' IDENTIFIED BY 'reader'`);
+    await directoryServer.query(`GRANT SELECT ON other_db.* TO 'reader'@'%'`);
+    const extra = (db: string) => ({ storage: { directory: { mysql: { servers: [{ ip: '127.0.0.1', port: directoryServer.port }], user: 'reader', pass: 'reader', db } } } });
+    await expect(startTestProxy(sandbox, path.join(dir, 'etc-denied'), extra('other_db'))).rejects.toThrow(
+      /^cannot create the directory database other_db on 127\.0\.0\.1:\d+: Access denied for user 'reader'/,
+    );
+    await directoryServer.query('CREATE DATABASE other_db');
+    await expect(startTestProxy(sandbox, path.join(dir, 'etc-denied'), extra('other_db'))).rejects.toThrow(
+      /^cannot use the directory database other_db on 127\.0\.0\.1:\d+: CREATE command denied to user 'reader'/,
+    );
+  });
+});
 
 describe('three proxies sharing one MySQL directory', () => {
   it('give every key exactly one library, the same through every proxy, balanced across the libraries', async () => {
