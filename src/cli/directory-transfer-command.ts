@@ -3,7 +3,6 @@
  * move the directory between the save files and the tables, and print what was done: every conflict and problem
  * on stderr, one summary line on stdout. Exit status 1 when a line was not imported or nothing could be done.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, loadConfigFileWithWarnings } from '../config/load.js';
 import { resolveConfigPath } from '../config/locate.js';
@@ -12,6 +11,7 @@ import { DirectoryClient } from '../store/mysql/directory-client.js';
 import { exportDirectory, ExportRefusedError, importDirectory, type ImportReport, type TransferCount } from '../store/mysql/directory-transfer.js';
 import type { ExportReport } from '../store/mysql/directory-export.js';
 import { EXIT, type CliCommand } from './args.js';
+import { mysqlDirectoryOf } from './directory-target.js';
 import { formatConfigError } from './foreground.js';
 
 export interface TransferDeps {
@@ -53,16 +53,13 @@ export async function runDirectoryTransfer(command: TransferCommand, deps: Trans
 async function loadTarget(configFile: string | undefined, deps: TransferDeps): Promise<{ config: MysqldaConfig; directory: MysqlDirectoryConfig } | number> {
   const configPath = resolveConfigPath(configFile, { cwd: deps.cwd });
   let config: MysqldaConfig;
-  let text: string;
   try {
     config = (await loadConfigFileWithWarnings(configPath)).config;
-    text = await readFile(configPath, 'utf8');
   } catch (error) {
     deps.stderr(error instanceof ConfigError ? formatConfigError(error) : `mysqlda: ${describe(error)}\n`);
     return EXIT.failure;
   }
-  const { mysqlDirectoryOf } = await import('./directory-target.js');
-  const directory = mysqlDirectoryOf(config, text);
+  const directory = mysqlDirectoryOf(config);
   if ('problem' in directory) {
     deps.stderr(`mysqlda: ${directory.problem}\n`);
     return EXIT.failure;
