@@ -3,16 +3,19 @@
  * (mysqlda.state.json) into the shared directory's tables. `-a directory-export` is in directory-export.ts.
  *
  * The files are read as the loader reads them, but never changed (a torn last line is imported when it is a whole
- * record, and skipped otherwise). Records go in by batches, each one transaction: the batch's keys are read
- * FOR UPDATE, the ones the tables lack are inserted in one multi-row INSERT IGNORE, and the counts of
- * mysqlda_library_counts grow by what was inserted, in the same transaction, so they stay what the keys say even
- * with proxies assigning keys at the same time. Should a proxy insert one of the batch's keys in between (on
- * another Galera node, where our row locks do not reach), fewer rows are inserted than planned: the batch is
- * rolled back and planned again. A key the tables bind to another library, an object bound to another key, or an
- * object of a key without a library is a conflict: reported with its file and line, and not imported.
+ * record, and skipped otherwise). Records go in by batches, each one transaction. Keys: one multi-row INSERT IGNORE
+ * tagged with the batch (assigned_by); when it inserts fewer rows than it was given, the batch's keys are read
+ * back, and the tag tells the rows this batch inserted from those that were there (or that a proxy inserted
+ * meanwhile). The counts of mysqlda_library_counts grow by what the batch inserted, in the same transaction, so
+ * they stay what the keys say even with proxies assigning keys at the same time. Objects: the batch's keys and
+ * objects are read first (FOR UPDATE), then the new bindings inserted; should a concurrent writer bind one of them
+ * in between (on another Galera node, where row locks do not reach), the batch is rolled back and planned again.
+ * A key the tables bind to another library, an object bound to another key, or an object of a key without a
+ * library is a conflict: reported with its file and line, and not imported.
  *
  * Running it again changes nothing: every record is then already present.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
@@ -25,8 +28,8 @@ import { CORE_SAVE_FILE, correlClassOfFileName, RecordReader } from '../save-for
 import type { DirectoryClient, SqlConnection } from './directory-client.js';
 import { TABLES } from './schema.js';
 import {
-  addedPerLibrary, lineTimestamp, planAliasBatch, planKeyBatch, stateRows, storedTimestamp,
-  type AliasRecord, type KeyRecord,
+  addedPerLibrary, firstRecords, lineTimestamp, planAliasBatch, planKeyBatch, stateRows, storedTimestamp,
+  type AliasRecord, type KeyRecord, type KeyRow,
 } from './transfer-plan.js';
 
 export { exportDirectory, type ExportOptions, type ExportReport, ExportRefusedError } from './directory-export.js';
@@ -63,7 +66,7 @@ export interface ImportReport {
 
 const DEFAULT_BATCH = 5000;
 /** Who wrote the rows (mysqlda_keys.assigned_by, mysqlda_library_state.changed_by). */
-const WRITER = `directory-import ${hostname()}`.slice(0, 128);
+const WRITER = `directory-import ${hostname().slice(0, 64)}`;
 
 /** A batch that lost a race to a concurrent writer: rolled back and planned again (DirectoryClient retries 1213). */
 class BatchRaced extends Error {
@@ -165,8 +168,12 @@ async function importKeys(path: string, libraries: readonly string[], client: Di
     else unknown.set(library, { count: 1, firstLine: line });
     return undefined;
   };
+  // With the batch number, mysqlda_keys.assigned_by of what a batch inserts: tells its rows from any other's.
+  const run = randomUUID().slice(0, 13);
+  let batches = 0;
   await readBatches(path, new RecordReader('core', libraries), report, batchSize, toRecord, async (batch) => {
-    const plan = await client.transaction((connection) => insertKeys(connection, path, batch));
+    const tag = `${WRITER} ${run} #${++batches}`;
+    const plan = await client.transaction((connection) => insertKeys(connection, path, batch, tag));
     report.keys.added += plan.inserts.length;
     report.keys.present += plan.present;
     report.conflicts.push(...plan.conflicts);
@@ -178,26 +185,32 @@ async function importKeys(path: string, libraries: readonly string[], client: Di
   }
 }
 
-async function insertKeys(connection: SqlConnection, path: string, batch: KeyRecord[]) {
+/**
+ * One batch of keys: INSERT IGNORE of each key's first record, tagged with the batch's own `assigned_by`; when
+ * fewer rows than that were inserted, the batch's keys are read back to tell which ones this batch inserted.
+ */
+async function insertKeys(connection: SqlConnection, path: string, batch: KeyRecord[], tag: string) {
   await connection.query("SET time_zone = '+00:00'");
-  const keys = distinct(batch.map((record) => record.key));
-  const [rows] = await connection.query<mysql.RowDataPacket[]>(
-    `SELECT core_key, library FROM ${TABLES.keys} WHERE core_key IN (?) FOR UPDATE`,
-    [keys.map(bytes)],
-  );
-  const bound = new Map(rows.map((row) => [text(row.core_key), String(row.library)]));
-  const plan = planKeyBatch(path, batch, bound);
-  if (plan.inserts.length === 0) return plan;
+  const firsts = firstRecords(batch);
   const [result] = await connection.query<mysql.ResultSetHeader>(
     `INSERT IGNORE INTO ${TABLES.keys} (core_key, library, assigned_at, assigned_by) VALUES ?`,
-    [plan.inserts.map((record) => [bytes(record.key), record.library, record.at, WRITER])],
+    [firsts.map((record) => [bytes(record.key), record.library, record.at, tag])],
   );
-  if (result.affectedRows !== plan.inserts.length) throw new BatchRaced('another writer inserted keys of this batch');
-  const added = [...addedPerLibrary(plan.inserts)];
-  await connection.query(
-    `INSERT INTO ${TABLES.counts} (library, key_count) VALUES ? ON DUPLICATE KEY UPDATE key_count = key_count + VALUES(key_count)`,
-    [added],
-  );
+  let rows: Map<string, KeyRow> | null = null;
+  if (result.affectedRows !== firsts.length) {
+    const [read] = await connection.query<mysql.RowDataPacket[]>(
+      `SELECT core_key, library, assigned_by = ? AS mine FROM ${TABLES.keys} WHERE core_key IN (?) LOCK IN SHARE MODE`,
+      [tag, firsts.map((record) => bytes(record.key))],
+    );
+    rows = new Map(read.map((row) => [text(row.core_key), { library: String(row.library), insertedByBatch: Number(row.mine) === 1 }]));
+  }
+  const plan = planKeyBatch(path, batch, rows);
+  if (plan.inserts.length > 0) {
+    await connection.query(
+      `INSERT INTO ${TABLES.counts} (library, key_count) VALUES ? ON DUPLICATE KEY UPDATE key_count = key_count + VALUES(key_count)`,
+      [[...addedPerLibrary(plan.inserts)]],
+    );
+  }
   return plan;
 }
 

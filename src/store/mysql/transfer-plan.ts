@@ -28,45 +28,57 @@ export interface AliasRecord {
 }
 
 export interface KeyBatchPlan {
-  /** First sight of each key the tables do not hold yet, in file order. */
+  /** The records whose key this batch inserted (the first line of each such key), in file order. */
   inserts: KeyRecord[];
   /** Records binding a key to the library the tables (or an earlier line of the batch) already give it. */
   present: number;
   conflicts: string[];
 }
 
+/** A key's row as read back after the batch's insert: its library, and whether this very batch inserted it. */
+export interface KeyRow {
+  library: string;
+  insertedByBatch: boolean;
+}
+
+/** The first record of each key of a batch, in file order: what the batch tries to insert. */
+export function firstRecords(records: readonly KeyRecord[]): KeyRecord[] {
+  const seen = new Set<string>();
+  return records.filter((record) => !seen.has(record.key) && seen.add(record.key) !== undefined);
+}
+
+/**
+ * What a batch of core records did, given the rows of its keys after its INSERT IGNORE of `firstRecords(records)`
+ * (null: every one of them was inserted). A key the tables bind to another library is a conflict, not imported; so
+ * is a key that an earlier line of the same batch binds to another library (the first line wins, as in the loader).
+ */
+export function planKeyBatch(file: string, records: readonly KeyRecord[], rows: ReadonlyMap<string, KeyRow> | null): KeyBatchPlan {
+  const plan: KeyBatchPlan = { inserts: [], present: 0, conflicts: [] };
+  const firstInBatch = new Map<string, KeyRecord>();
+  for (const record of records) {
+    const first = firstInBatch.get(record.key);
+    if (first === undefined) firstInBatch.set(record.key, record);
+    const row = rows === null ? { library: (first ?? record).library, insertedByBatch: true } : rows.get(record.key);
+    if (row === undefined) {
+      // Not there even after the insert: only a concurrent delete does that. Nothing was imported for it.
+      plan.conflicts.push(`${file}:${record.line}: key '${record.key}' could not be inserted (removed meanwhile?): not imported`);
+    } else if (row.insertedByBatch && first === undefined) {
+      plan.inserts.push(record);
+    } else if (row.library === record.library) {
+      plan.present++;
+    } else if (row.insertedByBatch) {
+      plan.conflicts.push(`${file}:${record.line}: key '${record.key}' is assigned to library '${record.library}' here but to '${first!.library}' at line ${first!.line}: not imported`);
+    } else {
+      plan.conflicts.push(`${file}:${record.line}: key '${record.key}' is bound to library '${row.library}' in the directory, not '${record.library}' as here: not imported`);
+    }
+  }
+  return plan;
+}
+
 export interface AliasBatchPlan {
   inserts: AliasRecord[];
   present: number;
   conflicts: string[];
-}
-
-/**
- * What a batch of core records does, given `bound`: the library the tables hold for each key of the batch that
- * they hold at all. A key bound to another library is a conflict and is not imported; so is a key that an earlier
- * line of the same batch binds to another library (the first line wins, as in the loader).
- */
-export function planKeyBatch(file: string, records: readonly KeyRecord[], bound: ReadonlyMap<string, string>): KeyBatchPlan {
-  const plan: KeyBatchPlan = { inserts: [], present: 0, conflicts: [] };
-  const firstInBatch = new Map<string, KeyRecord>();
-  for (const record of records) {
-    const inTables = bound.get(record.key);
-    if (inTables !== undefined) {
-      if (inTables === record.library) plan.present++;
-      else plan.conflicts.push(`${file}:${record.line}: key '${record.key}' is bound to library '${inTables}' in the directory, not '${record.library}' as here: not imported`);
-      continue;
-    }
-    const first = firstInBatch.get(record.key);
-    if (first === undefined) {
-      firstInBatch.set(record.key, record);
-      plan.inserts.push(record);
-    } else if (first.library === record.library) {
-      plan.present++;
-    } else {
-      plan.conflicts.push(`${file}:${record.line}: key '${record.key}' is assigned to library '${record.library}' here but to '${first.library}' at line ${first.line}: not imported`);
-    }
-  }
-  return plan;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  addedPerLibrary, exportedLine, exportedTimestamp, lineTimestamp, planAliasBatch, planKeyBatch, savedLibraryOf, stateRows,
+  addedPerLibrary, exportedLine, firstRecords, exportedTimestamp, lineTimestamp, planAliasBatch, planKeyBatch, savedLibraryOf, stateRows,
   storedTimestamp, UNDATED_UTC, type AliasRecord, type KeyRecord,
 } from '../../../src/store/mysql/transfer-plan.js';
 
@@ -9,24 +9,47 @@ const key = (k: string, library: string, line: number): KeyRecord => ({ key: k, 
 const alias = (object: string, k: string, line: number): AliasRecord => ({ object, key: k, line, at });
 
 describe('planKeyBatch', () => {
-  it('inserts keys the tables lack, counts keys already bound to the same library as present', () => {
-    const plan = planKeyBatch('s', [key('a', 'l1', 1), key('b', 'l2', 2)], new Map([['b', 'l2']]));
+  const mine = (library: string) => ({ library, insertedByBatch: true });
+  const theirs = (library: string) => ({ library, insertedByBatch: false });
+
+  it('tries to insert the first record of each key, in file order', () => {
+    expect(firstRecords([key('a', 'l1', 1), key('b', 'l2', 2), key('a', 'l3', 3)])).toEqual([key('a', 'l1', 1), key('b', 'l2', 2)]);
+  });
+
+  it('counts every first record as inserted when the insert took them all', () => {
+    const plan = planKeyBatch('s', [key('a', 'l1', 1), key('b', 'l2', 2)], null);
+    expect(plan.inserts.map((r) => r.key)).toEqual(['a', 'b']);
+    expect(plan).toMatchObject({ present: 0, conflicts: [] });
+  });
+
+  it('tells the rows this batch inserted from those already there with the same library', () => {
+    const plan = planKeyBatch('s', [key('a', 'l1', 1), key('b', 'l2', 2)], new Map([['a', mine('l1')], ['b', theirs('l2')]]));
     expect(plan.inserts.map((r) => r.key)).toEqual(['a']);
     expect(plan.present).toBe(1);
     expect(plan.conflicts).toEqual([]);
   });
 
-  it('reports a key bound to another library in the tables with its file and line, and does not insert it', () => {
-    const plan = planKeyBatch('/d/mysqlda.save', [key('a', 'l1', 7)], new Map([['a', 'l2']]));
+  it('reports a key bound to another library in the tables with its file and line, and does not count it', () => {
+    const plan = planKeyBatch('/d/mysqlda.save', [key('a', 'l1', 7)], new Map([['a', theirs('l2')]]));
     expect(plan.inserts).toEqual([]);
     expect(plan.conflicts).toEqual(["/d/mysqlda.save:7: key 'a' is bound to library 'l2' in the directory, not 'l1' as here: not imported"]);
   });
 
   it('keeps the first line of a key repeated in a batch: the same library is present, another one a conflict', () => {
-    const plan = planKeyBatch('f', [key('a', 'l1', 1), key('a', 'l1', 2), key('a', 'l3', 3)], new Map());
-    expect(plan.inserts).toEqual([key('a', 'l1', 1)]);
+    const records = [key('a', 'l1', 1), key('a', 'l1', 2), key('a', 'l3', 3)];
+    for (const rows of [null, new Map([['a', mine('l1')]])]) {
+      const plan = planKeyBatch('f', records, rows);
+      expect(plan.inserts).toEqual([key('a', 'l1', 1)]);
+      expect(plan.present).toBe(1);
+      expect(plan.conflicts).toEqual(["f:3: key 'a' is assigned to library 'l3' here but to 'l1' at line 1: not imported"]);
+    }
+  });
+
+  it('judges every line of a key the tables already hold against the tables', () => {
+    const plan = planKeyBatch('f', [key('a', 'l1', 1), key('a', 'l2', 2)], new Map([['a', theirs('l2')]]));
+    expect(plan.inserts).toEqual([]);
     expect(plan.present).toBe(1);
-    expect(plan.conflicts).toEqual(["f:3: key 'a' is assigned to library 'l3' here but to 'l1' at line 1: not imported"]);
+    expect(plan.conflicts).toEqual(["f:1: key 'a' is bound to library 'l2' in the directory, not 'l1' as here: not imported"]);
   });
 
   it('counts the keys inserted per library', () => {
