@@ -24,6 +24,8 @@ export interface MariadbServerOptions {
   extraStartArgs?: readonly string[];
   /** A stopped server's datadir to copy instead of the template (nodes of a Galera cluster that share its state). */
   seedDataDir?: string;
+  /** How long a start may take before it is given up (default 30 s; a Galera joiner waits for its state transfer). */
+  readyTimeoutMs?: number;
   /** Runs on the fresh datadir before mariadbd starts. */
   prepareDataDir?: (dataDir: string) => Promise<void>;
 }
@@ -63,6 +65,7 @@ export class MariadbServer {
   private readonly pidFile: string;
   private readonly errorLog: string;
   private readonly extraArgs: readonly string[];
+  private readonly readyTimeoutMs: number;
   private startArgs: readonly string[];
   private launch: Launch | undefined;
   private connection: Promise<Connection> | undefined;
@@ -74,6 +77,7 @@ export class MariadbServer {
     this.serverId = options.serverId;
     this.extraArgs = options.extraArgs ?? [];
     this.startArgs = options.extraStartArgs ?? [];
+    this.readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
     this.dataDir = join(resolve(options.baseDir), options.name);
     this.socketPath = join(sandboxRunDir(), `s${++socketSequence}.sock`);
     this.pidFile = join(this.dataDir, 'mariadbd.pid');
@@ -239,7 +243,7 @@ export class MariadbServer {
     this.launch = launch;
     let exit: Exit | undefined;
     void launch.exited.then((e) => (exit = e));
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + this.readyTimeoutMs;
     while (!exit) {
       const connection = await this.tryConnect();
       if (connection) {
@@ -249,7 +253,7 @@ export class MariadbServer {
       }
       if (Date.now() > deadline) {
         await this.terminate('SIGKILL');
-        throw new Error(`${this.describe()} did not accept connections within ${READY_TIMEOUT_MS / 1000} s${await this.logTail(launch)}`);
+        throw new Error(`${this.describe()} did not accept connections within ${this.readyTimeoutMs / 1000} s${await this.logTail(launch)}`);
       }
       await sleep(READY_POLL_MS);
     }
