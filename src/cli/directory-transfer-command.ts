@@ -7,7 +7,8 @@ import path from 'node:path';
 import { ConfigError, loadConfigFileWithWarnings } from '../config/load.js';
 import { resolveConfigPath } from '../config/locate.js';
 import type { MysqlDirectoryConfig, MysqldaConfig } from '../config/types.js';
-import { DirectoryClient } from '../store/mysql/directory-client.js';
+import { DirectoryError } from '../store/key-directory.js';
+import { DirectoryClient, errnoOf } from '../store/mysql/directory-client.js';
 import { exportDirectory, ExportRefusedError, importDirectory, type ImportReport, type TransferCount } from '../store/mysql/directory-transfer.js';
 import type { ExportReport } from '../store/mysql/directory-export.js';
 import { EXIT, type CliCommand } from './args.js';
@@ -42,7 +43,8 @@ export async function runDirectoryTransfer(command: TransferCommand, deps: Trans
     printExport(report, targetDir, where, deps);
     return EXIT.ok;
   } catch (error) {
-    const message = error instanceof ExportRefusedError ? error.message : `${where}: ${describe(error)}`;
+    const message =
+      error instanceof ExportRefusedError ? error.message : error instanceof DirectoryError || errnoOf(error) !== 0 ? `${where}: ${describe(error)}` : describe(error);
     deps.stderr(`mysqlda: ${command.kind}: ${message}\n`);
     return EXIT.failure;
   } finally {

@@ -159,6 +159,21 @@ describe('mysqlda -a directory-import / directory-export', () => {
     expect((await readdir(saveDir)).filter((name) => name.includes('.tmp'))).toEqual([]);
   });
 
+  it('says what is missing: a config without storage.directory.mysql, a save directory that does not exist', async () => {
+    const configPath = await writeConfig('missing', path.join(dir, 'nowhere'), 'missing_dir');
+    const noSaveDir = await mysqlda('-f', configPath, '-a', 'directory-import');
+    expect(noSaveDir.code).toBe(1);
+    expect(noSaveDir.stderr).toContain(`cannot read the save directory ${path.join(dir, 'nowhere')}: no such directory`);
+
+    const filesOnly = path.join(dir, 'files-only.conf');
+    const document = JSON.parse(await readFile(configPath, 'utf8'));
+    delete document.storage.directory;
+    await writeFile(filesOnly, JSON.stringify(document), { mode: 0o600 });
+    const noDirectory = await mysqlda('-f', filesOnly, '-a', 'directory-export');
+    expect(noDirectory.code).toBe(1);
+    expect(noDirectory.stderr).toContain('names no MySQL directory');
+  });
+
   it('round-trips files written by mysqlda 0.0.7 as sets of records', async () => {
     const saveDir = path.join(dir, 'legacy');
     await cp(path.resolve(import.meta.dirname, '../store/fixtures/mysqlda-0.0.7'), saveDir, { recursive: true });

@@ -6,7 +6,8 @@
  * record, and skipped otherwise). Records go in by batches, each one transaction. Keys: one multi-row INSERT IGNORE
  * tagged with the batch (assigned_by); when it inserts fewer rows than it was given, the batch's keys are read
  * back, and the tag tells the rows this batch inserted from those that were there (or that a proxy inserted
- * meanwhile). The counts of mysqlda_library_counts grow by what the batch inserted, in the same transaction, so
+ * meanwhile). When the previous batch found its keys there already, a batch reads its keys first and inserts only
+ * the missing ones: a second run costs reads, not duplicate inserts. The counts of mysqlda_library_counts grow by what the batch inserted, in the same transaction, so
  * they stay what the keys say even with proxies assigning keys at the same time. Objects: the batch's keys and
  * objects are read first (FOR UPDATE), then the new bindings inserted; should a concurrent writer bind one of them
  * in between (on another Galera node, where row locks do not reach), the batch is rolled back and planned again.
@@ -87,12 +88,14 @@ export async function importDirectory(options: ImportOptions): Promise<ImportRep
     countsRepaired: [],
     ms: 0,
   };
+  const names = await readdir(saveDir).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read the save directory ${saveDir}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`);
+  });
   await client.ensureSchema();
   await client.run((connection) =>
     connection.query(`INSERT IGNORE INTO ${TABLES.counts} (library, key_count) VALUES ?`, [options.libraries.map((library) => [library, 0])]),
   );
 
-  const names = await readdir(saveDir);
   if (names.includes(CORE_SAVE_FILE)) await importKeys(join(saveDir, CORE_SAVE_FILE), options.libraries, client, batchSize, report);
   else report.warnings.push(`${join(saveDir, CORE_SAVE_FILE)} does not exist: no keys to import`);
   for (const name of names.sort()) {
@@ -171,9 +174,12 @@ async function importKeys(path: string, libraries: readonly string[], client: Di
   // With the batch number, mysqlda_keys.assigned_by of what a batch inserts: tells its rows from any other's.
   const run = randomUUID().slice(0, 13);
   let batches = 0;
+  let readFirst = false;
   await readBatches(path, new RecordReader('core', libraries), report, batchSize, toRecord, async (batch) => {
     const tag = `${WRITER} ${run} #${++batches}`;
-    const plan = await client.transaction((connection) => insertKeys(connection, path, batch, tag));
+    const plan = await client.transaction((connection) => insertKeys(connection, path, batch, tag, readFirst));
+    // Duplicates are costly for INSERT IGNORE (a warning each): a file mostly imported already is read first.
+    readFirst = plan.present > plan.inserts.length;
     report.keys.added += plan.inserts.length;
     report.keys.present += plan.present;
     report.conflicts.push(...plan.conflicts);
@@ -186,23 +192,29 @@ async function importKeys(path: string, libraries: readonly string[], client: Di
 }
 
 /**
- * One batch of keys: INSERT IGNORE of each key's first record, tagged with the batch's own `assigned_by`; when
- * fewer rows than that were inserted, the batch's keys are read back to tell which ones this batch inserted.
+ * One batch of keys. When the previous batch found its keys there already (`readFirst`, e.g. a second run), the
+ * batch's keys are read first and only the missing ones inserted; otherwise they are inserted straight away. The
+ * INSERT IGNORE is tagged with the batch's own `assigned_by`: when it inserts fewer rows than it was given, those
+ * keys are read back, and the tag tells the rows this batch inserted from the ones another writer put there.
  */
-async function insertKeys(connection: SqlConnection, path: string, batch: KeyRecord[], tag: string) {
+async function insertKeys(connection: SqlConnection, path: string, batch: KeyRecord[], tag: string, readFirst: boolean) {
   await connection.query("SET time_zone = '+00:00'");
-  const firsts = firstRecords(batch);
-  const [result] = await connection.query<mysql.ResultSetHeader>(
-    `INSERT IGNORE INTO ${TABLES.keys} (core_key, library, assigned_at, assigned_by) VALUES ?`,
-    [firsts.map((record) => [bytes(record.key), record.library, record.at, tag])],
-  );
-  let rows: Map<string, KeyRow> | null = null;
-  if (result.affectedRows !== firsts.length) {
-    const [read] = await connection.query<mysql.RowDataPacket[]>(
-      `SELECT core_key, library, assigned_by = ? AS mine FROM ${TABLES.keys} WHERE core_key IN (?) LOCK IN SHARE MODE`,
-      [tag, firsts.map((record) => bytes(record.key))],
+  const rows = new Map<string, KeyRow>();
+  let candidates = firstRecords(batch);
+  if (readFirst) {
+    for (const [key, library] of await readKeyRows(connection, candidates, null)) rows.set(key, { library, insertedByBatch: false });
+    candidates = candidates.filter((record) => !rows.has(record.key));
+  }
+  if (candidates.length > 0) {
+    const [result] = await connection.query<mysql.ResultSetHeader>(
+      `INSERT IGNORE INTO ${TABLES.keys} (core_key, library, assigned_at, assigned_by) VALUES ?`,
+      [candidates.map((record) => [bytes(record.key), record.library, record.at, tag])],
     );
-    rows = new Map(read.map((row) => [text(row.core_key), { library: String(row.library), insertedByBatch: Number(row.mine) === 1 }]));
+    if (result.affectedRows === candidates.length) {
+      for (const record of candidates) rows.set(record.key, { library: record.library, insertedByBatch: true });
+    } else {
+      for (const [key, row] of await readKeyRows(connection, candidates, tag)) rows.set(key, row);
+    }
   }
   const plan = planKeyBatch(path, batch, rows);
   if (plan.inserts.length > 0) {
@@ -212,6 +224,22 @@ async function insertKeys(connection: SqlConnection, path: string, batch: KeyRec
     );
   }
   return plan;
+}
+
+/** The rows of the records' keys; with a tag, whether each was inserted under it (read with a lock: the latest). */
+async function readKeyRows(connection: SqlConnection, records: readonly KeyRecord[], tag: string): Promise<Map<string, KeyRow>>;
+async function readKeyRows(connection: SqlConnection, records: readonly KeyRecord[], tag: null): Promise<Map<string, string>>;
+async function readKeyRows(connection: SqlConnection, records: readonly KeyRecord[], tag: string | null): Promise<Map<string, KeyRow> | Map<string, string>> {
+  const keys = records.map((record) => bytes(record.key));
+  if (tag === null) {
+    const [read] = await connection.query<mysql.RowDataPacket[]>(`SELECT core_key, library FROM ${TABLES.keys} WHERE core_key IN (?)`, [keys]);
+    return new Map(read.map((row) => [text(row.core_key), String(row.library)]));
+  }
+  const [read] = await connection.query<mysql.RowDataPacket[]>(
+    `SELECT core_key, library, assigned_by = ? AS mine FROM ${TABLES.keys} WHERE core_key IN (?) LOCK IN SHARE MODE`,
+    [tag, keys],
+  );
+  return new Map(read.map((row) => [text(row.core_key), { library: String(row.library), insertedByBatch: Number(row.mine) === 1 }]));
 }
 
 async function importAliases(path: string, correlClass: string, client: DirectoryClient, batchSize: number, report: ImportReport): Promise<void> {
