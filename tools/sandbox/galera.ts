@@ -1,7 +1,7 @@
 /**
  * A local Galera cluster of throwaway MariaDB nodes (galera-4) on 127.0.0.1, for the shared directory's tests and
  * the sandbox. Each node is a MariadbServer with the wsrep options added; every node has its own ports for the
- * client protocol, group communication (gmcast), incremental state transfer (IST) and full state transfer (SST).
+ * client protocol, group communication (gmcast), incremental state transfer (IST) and the SST script's receiver.
  *
  * No node ever needs a full state transfer (SST), whose rsync method does not work for a root-run sandbox:
  * - the first node bootstraps the cluster alone (--wsrep-new-cluster) and stops cleanly; its datadir, which then
@@ -119,15 +119,15 @@ export class GaleraCluster {
     });
     try {
       // The first node bootstraps the cluster alone and stops cleanly: its datadir then records the cluster's
-      // identity and position, and is the seed of the others, which join with that very state (no transfer).
+      // identity and position, and is the seed of the others, which catch up from there by IST.
       const first = await MariadbServer.start({ ...serverOptions(0), extraStartArgs: ['--wsrep-new-cluster'] });
       nodes.push(new GaleraNode(0, first, ports[0]));
       await cluster.waitUntilSynced(nodes, 1);
       await first.stop();
       await removeTree(seedDataDir);
       await copyTree(first.dataDir, seedDataDir);
-      // gvwstate.dat names the node itself; each node must make its own.
-      await rm(join(seedDataDir, 'gvwstate.dat'), { force: true });
+      // gvwstate.dat names the node itself; the gcache and the log are the first node's own too.
+      for (const file of ['gvwstate.dat', 'galera.cache', 'error.log']) await rm(join(seedDataDir, file), { force: true });
       await first.restart(['--wsrep-new-cluster']);
       const others = await Promise.allSettled(
         Array.from({ length: count - 1 }, (_, k) => MariadbServer.start({ ...serverOptions(k + 1), seedDataDir })),
