@@ -87,7 +87,7 @@ function buildParser(argv: string[]): Argv {
       describe: 'config file',
       defaultDescription: './etc/mysqlda.conf or $HOME/etc/mysqlda.conf',
     })
-    .option('a', { type: 'string', requiresArg: true, describe: `action: ${ACTIONS.join(' | ')}` })
+    .option('a', { type: 'string', requiresArg: true, describe: 'action, one of those listed under Actions below' })
     .option('no-daemon', {
       type: 'boolean',
       describe: 'start, restart: serve in the foreground, in one process, logging to stdout',
