@@ -37,7 +37,7 @@ beforeAll(async () => {
     await cluster.nodes[0].query(`CREATE USER IF NOT EXISTS 'calvin'@'${host}' IDENTIFIED BY 'calvin'`);
     await cluster.nodes[0].query(`GRANT ALL ON ${DIRECTORY_DATABASE}.* TO 'calvin'@'${host}'`);
   }
-  const started = await Promise.all(
+  const started = await Promise.allSettled(
     Array.from({ length: PROXIES }, async (_, i) => {
       // Proxy i uses node i first, then the others in order.
       const nodes = [...cluster.nodes.slice(i), ...cluster.nodes.slice(0, i)];
@@ -46,7 +46,10 @@ beforeAll(async () => {
       return { port, child: await spawnProxyProcess(configPath, port) };
     }),
   );
-  proxies.push(...started);
+  // Every proxy that started is stopped by afterAll, even when another one did not start.
+  for (const result of started) if (result.status === 'fulfilled') proxies.push(result.value);
+  const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }, 180_000);
 
 afterAll(async () => {
