@@ -47,6 +47,11 @@ export interface SharedDirectoryFigures {
   newKeysPerSecond: PerDirectory;
   /** Mean new keys per assigning transaction in the MySQL cell (rows per distinct assigned_at). */
   keysPerTransaction: number;
+  /**
+   * The MySQL directory alone, without a proxy: new keys per second from `clients` and 4 × `clients` callers of
+   * resolveKey in this process (what the directory server's commits allow).
+   */
+  directoryAlonePerSecond: { clients: number; callers4x: number };
   /** `select library <known key>` per second on open connections. */
   knownSelectsPerSecond: PerDirectory;
   /** Connect, `select library <known key>`, quit: per second, 16 clients. */
@@ -90,6 +95,11 @@ export async function measureSharedDirectory(options: SharedDirectoryOptions): P
     };
     const keysPerTransaction = await batchSize(directoryServer, 'm-%');
     log(`new keys: ${JSON.stringify(newKeysPerSecond)}, ${keysPerTransaction} keys per transaction`);
+    const directoryAlonePerSecond = {
+      clients: await directoryAlone(directoryServer, account, options.clients, options.seconds, 'alone-a'),
+      callers4x: await directoryAlone(directoryServer, account, 4 * options.clients, options.seconds, 'alone-b'),
+    };
+    log(`directory alone: ${JSON.stringify(directoryAlonePerSecond)}`);
     // Known on both: the keys each proxy assigned above. Each cell runs mysql, files, files, mysql (the mean of
     // two), so that warming up and the machine's drift weigh on both sides alike.
     const known = { mysql: assigned.mysql.slice(0, 10_000), files: assigned.files.slice(0, 10_000) };
@@ -108,7 +118,7 @@ export async function measureSharedDirectory(options: SharedDirectoryOptions): P
     const openSeconds = await timedOpen(directoryServer, account);
     const startFigures = { keys: options.startKeys, processSeconds: median(runs), emptyProcessSeconds: median(emptyRuns), openSeconds };
     log(`start: ${JSON.stringify(startFigures)}`);
-    return { clients: options.clients, seconds: options.seconds, newKeysPerSecond, keysPerTransaction, knownSelectsPerSecond, churnPerSecond, start: startFigures };
+    return { clients: options.clients, seconds: options.seconds, newKeysPerSecond, keysPerTransaction, directoryAlonePerSecond, knownSelectsPerSecond, churnPerSecond, start: startFigures };
   } finally {
     await Promise.all(proxies.map((proxy) => proxy.stop()));
     await Promise.all([sandbox.stop(), directoryServer.stop()]);
@@ -227,6 +237,32 @@ async function fill(server: MariadbServer, keys: number): Promise<void> {
   }
   await server.query(`DELETE FROM ${DATABASE}.mysqlda_library_counts`);
   await server.query(`INSERT INTO ${DATABASE}.mysqlda_library_counts (library, key_count) SELECT library, COUNT(*) FROM ${DATABASE}.mysqlda_keys GROUP BY library`);
+}
+
+async function directoryAlone(server: MariadbServer, account: Account, callers: number, seconds: number, prefix: string): Promise<number> {
+  const client = new DirectoryClient(
+    { servers: [{ host: server.host, port: server.port }], user: account.user, password: account.password, database: DATABASE, tls: null },
+    { connectTimeoutMs: 3_000 },
+  );
+  try {
+    const directory = await MysqlDirectory.open({ client, libraries: [{ name: 'mysqlda1', weight: 1 }, { name: 'mysqlda2', weight: 1 }], identity: 'bench' });
+    let done = 0;
+    const started = performance.now();
+    const until = started + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        for (let n = 0; performance.now() < until; n++) {
+          await directory.resolveKey(`${prefix}-${caller}-${n}`);
+          done++;
+        }
+      }),
+    );
+    const rate = Math.round(done / ((performance.now() - started) / 1000));
+    await directory.close();
+    return rate;
+  } finally {
+    await client.close();
+  }
 }
 
 async function timedOpen(server: MariadbServer, account: Account): Promise<number> {
