@@ -38,30 +38,31 @@ function countsOf(rows: Rows): Map<string, number> {
 }
 
 /**
- * The start of an assigning transaction: READ COMMITTED, so the re-read sees every key the previous holder of the
- * lock committed; the counts locked (every assigning proxy takes this lock first, which serializes assignment
- * cluster-wide without deadlocks between assigners); the keys re-read.
- *
- * Each statement inside the transaction is a command of its own, never one of a multi-statement packet: on Galera
- * a transaction aborted by a replicated one (a certification conflict) while a packet runs is rolled back, and the
- * packet's next statements then run in autocommit, reporting no error, so that a final COMMIT would return OK for
- * what was rolled back (test/integration/shared-directory-galera.test.ts lost acknowledged keys that way). A new
- * command after the abort fails with 1213 instead, and the transaction is run again.
+ * The first round trip of an assigning transaction: starts it (READ COMMITTED, so the re-read sees every key the
+ * previous holder of the lock committed), locks the counts (every assigning proxy takes this lock first, which
+ * serializes assignment cluster-wide without deadlocks between assigners) and re-reads the keys.
  */
 export async function beginAssignment(connection: SqlConnection, keys: readonly string[]): Promise<{ counts: Map<string, number>; existing: Map<string, string> }> {
-  await connection.query({ sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED', timeout: STATEMENT_TIMEOUT_MS });
-  await connection.query({ sql: 'START TRANSACTION', timeout: STATEMENT_TIMEOUT_MS });
-  const counts = countsOf(await select(connection, `SELECT library, key_count FROM ${TABLES.counts} FOR UPDATE`, []));
-  const rows = await select(connection, `SELECT core_key, library FROM ${TABLES.keys} WHERE core_key IN (?)`, [keys.map(utf8)]);
-  const existing = new Map(rows.map((row) => [text(row.core_key), String(row.library)]));
+  const sql =
+    'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ' +
+    `SELECT library, key_count FROM ${TABLES.counts} FOR UPDATE; ` +
+    `SELECT core_key, library FROM ${TABLES.keys} WHERE core_key IN (?)`;
+  const [results] = await connection.query<Rows[]>({ sql, values: [keys.map(utf8)], timeout: STATEMENT_TIMEOUT_MS });
+  const counts = countsOf(results[2]);
+  const existing = new Map(results[3].map((row) => [text(row.core_key), String(row.library)]));
   return { counts, existing };
 }
 
 /**
  * The end of an assigning transaction: the new key rows, the counts they add, and COMMIT, each a command of its
- * own (see beginAssignment). A duplicate key (a row some writer inserted without the counts lock, e.g. an import)
- * fails the INSERT before anything is written; the caller rolls back and runs the transaction again, whose re-read
- * then finds the row.
+ * own, never statements of one multi-statement packet. On Galera, a transaction aborted by a replicated one (a
+ * certification conflict) while a packet runs is rolled back, and the packet's next statements then run in
+ * autocommit without an error: `INSERT keys; INSERT counts; COMMIT` answered OK for keys that were rolled back
+ * (test/integration/shared-directory-galera.test.ts lost acknowledged keys that way). The command after an abort
+ * fails with 1213 instead, and the transaction is run again. (The reads of beginAssignment may share a packet:
+ * after an abort there, a read in autocommit changes nothing.) A duplicate key (a row some writer inserted without
+ * the counts lock, e.g. an import) fails the INSERT before anything is written; the caller rolls back and runs the
+ * transaction again, whose re-read then finds the row.
  */
 export async function commitAssignment(
   connection: SqlConnection,
