@@ -7,7 +7,7 @@
 import yargs, { type Argv } from 'yargs';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 
-export const ACTIONS = ['init', 'start', 'stop', 'status', 'reload', 'restart', 'kill'] as const;
+export const ACTIONS = ['init', 'start', 'stop', 'status', 'reload', 'restart', 'kill', 'directory-import', 'directory-export'] as const;
 export type Action = (typeof ACTIONS)[number];
 /** The actions that talk to a running mysqlda through its pid file and control socket. */
 export type ControlAction = Extract<Action, 'stop' | 'status' | 'reload' | 'kill'>;
@@ -37,13 +37,17 @@ export type CliCommand =
   | { kind: 'init'; configFile?: string; force: boolean }
   | ({ kind: 'start' | 'restart' } & StartOptions)
   | { kind: ControlAction; configFile?: string }
-  | ({ kind: 'daemon-role'; role: DaemonRole } & StartOptions);
+  | ({ kind: 'daemon-role'; role: DaemonRole } & StartOptions)
+  | { kind: 'directory-import'; configFile?: string; from?: string }
+  | { kind: 'directory-export'; configFile?: string; to?: string; force: boolean };
 
 export const USAGE = `USAGE : mysqlda [ -f (config_filename) ] -a init [ --force ]
         mysqlda [ -f (config_filename) ] [ -s (save_filename) ] -a start | restart [ --no-daemon ]
                 [ --loglevel-debug | --loglevel-info | --loglevel-notice
                 | --loglevel-warn | --loglevel-error | --loglevel-fatal ]
         mysqlda [ -f (config_filename) ] -a stop | status | reload | kill
+        mysqlda [ -f (config_filename) ] -a directory-import [ --from (save_dir) ]
+        mysqlda [ -f (config_filename) ] -a directory-export [ --to (dir) ] [ --force ]
         mysqlda -v | --help`;
 
 const EPILOGUE = `Actions:
@@ -55,6 +59,10 @@ const EPILOGUE = `Actions:
   reload   ask the running mysqlda to reload its configuration; print whether it was applied, and why not
   restart  stop (if running), then start
   kill     SIGKILL to the supervisor and its worker
+  directory-import  copy the save files and mysqlda.state.json of storage.save_dir (or --from) into the MySQL
+           directory of storage.directory.mysql; reports every conflicting line as file:line (exit 1 if any)
+  directory-export  write the MySQL directory as save files and mysqlda.state.json into storage.save_dir (or
+           --to); refuses to overwrite non-empty save files without --force
 
 The config file defaults to ./etc/mysqlda.conf if it exists, else $HOME/etc/mysqlda.conf.
 The pid file (config daemon.pid_file, default mysqlda.pid beside the config) names the running mysqlda; its
@@ -79,12 +87,14 @@ function buildParser(argv: string[]): Argv {
       describe: 'config file',
       defaultDescription: './etc/mysqlda.conf or $HOME/etc/mysqlda.conf',
     })
-    .option('a', { type: 'string', requiresArg: true, describe: `action: ${ACTIONS.join(' | ')}` })
+    .option('a', { type: 'string', requiresArg: true, describe: 'action, one of those listed under Actions below' })
     .option('no-daemon', {
       type: 'boolean',
       describe: 'start, restart: serve in the foreground, in one process, logging to stdout',
     })
-    .option('force', { type: 'boolean', describe: 'init: overwrite an existing config file' })
+    .option('force', { type: 'boolean', describe: 'init: overwrite an existing config file; directory-export: overwrite save files' })
+    .option('from', { type: 'string', requiresArg: true, describe: 'directory-import: the directory of the save files' })
+    .option('to', { type: 'string', requiresArg: true, describe: 'directory-export: the directory to write the save files into' })
     .option('daemon-role', { type: 'string', choices: DAEMON_ROLES, requiresArg: true, hidden: true })
     .option('s', {
       type: 'string',
@@ -132,6 +142,10 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     case 'start':
     case 'restart':
       return { kind: action, ...start(args['no-daemon'] !== true) };
+    case 'directory-import':
+      return { kind: action, configFile, from: optionalPath(args.from) };
+    case 'directory-export':
+      return { kind: action, configFile, to: optionalPath(args.to), force: args.force === true };
     default:
       return { kind: action, configFile };
   }

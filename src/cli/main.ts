@@ -75,6 +75,10 @@ async function run(command: CliCommand, deps: CliDeps): Promise<number> {
       return runControlAction(command.kind, command.configFile, deps);
     case 'daemon-role':
       return runDaemonRole(command, deps);
+    case 'directory-import':
+    case 'directory-export':
+      // Loaded only here: the other actions need neither mysql2 nor the transfer code.
+      return (await import('./directory-transfer-command.js')).runDirectoryTransfer(command, deps);
   }
 }
 

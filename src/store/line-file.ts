@@ -32,8 +32,12 @@ export class LineFile {
     }
   }
 
-  /** Calls onLine for every line from the start of the file; a line longer than a chunk grows the buffer. */
-  async forEachLine(onLine: LineHandler): Promise<void> {
+  /**
+   * Calls onLine for every line from the start of the file; a line longer than a chunk grows the buffer.
+   * `afterChunk`, when given, is awaited after the lines of each chunk, before the next read: a consumer that
+   * writes what it read somewhere slower keeps one chunk's worth in memory.
+   */
+  async forEachLine(onLine: LineHandler, afterChunk?: () => Promise<void>): Promise<void> {
     let buf: Buffer = Buffer.allocUnsafe(this.chunkBytes);
     let filled = 0; // bytes in buf: the start of an unfinished line, then what the last read brought
     let bufOffset = 0; // file offset of buf[0]
@@ -51,6 +55,7 @@ export class LineFile {
       buf.copy(buf, 0, start, end);
       filled = end - start;
       bufOffset += start;
+      if (afterChunk) await afterChunk();
     }
     if (filled > 0) onLine(buf, 0, filled, bufOffset, true);
   }

@@ -46,9 +46,19 @@ describe('parseArgs', () => {
     const command = parseArgs(['--help']);
     expect(command.kind).toBe('help');
     const text = command.kind === 'help' ? command.text : '';
-    const flags = ['-f', '-a', '-s', '--no-daemon', '--force', '-v, --version', '--help', ...LOG_LEVELS.map((l) => `--loglevel-${l}`)];
+    const flags = ['-f', '-a', '-s', '--no-daemon', '--force', '--from', '--to', '-v, --version', '--help', ...LOG_LEVELS.map((l) => `--loglevel-${l}`)];
     for (const flag of flags) expect(text).toContain(flag);
     for (const action of ACTIONS) expect(text).toContain(action);
+  });
+
+  it('-a directory-import reads the save directory of the config, or --from', () => {
+    expect(parseArgs(['-f', 'm.conf', '-a', 'directory-import'])).toEqual({ kind: 'directory-import', configFile: 'm.conf', from: undefined });
+    expect(parseArgs(['-a', 'directory-import', '--from', '/var/lib/mysqlda'])).toEqual({ kind: 'directory-import', configFile: undefined, from: '/var/lib/mysqlda' });
+  });
+
+  it('-a directory-export writes into the save directory of the config, or --to, overwriting only with --force', () => {
+    expect(parseArgs(['-a', 'directory-export'])).toEqual({ kind: 'directory-export', configFile: undefined, to: undefined, force: false });
+    expect(parseArgs(['-f', 'm.conf', '-a', 'directory-export', '--to', 'out', '--force'])).toEqual({ kind: 'directory-export', configFile: 'm.conf', to: 'out', force: true });
   });
 
   it.each(['stop', 'status', 'reload', 'kill'] as const)('-a %s names the config of the mysqlda to act on', (action) => {
@@ -87,8 +97,8 @@ describe('parseArgs', () => {
   });
 
   it.each([
-    [[], 'no action given (-a init | start | stop | status | reload | restart | kill)'],
-    [['-f', 'x.conf'], 'no action given (-a init | start | stop | status | reload | restart | kill)'],
+    [[], 'no action given (-a init | start | stop | status | reload | restart | kill | directory-import | directory-export)'],
+    [['-f', 'x.conf'], 'no action given (-a init | start | stop | status | reload | restart | kill | directory-import | directory-export)'],
     [['-a', 'launch'], 'unknown action "launch"'],
     [['-a'], 'Not enough arguments following: a'],
     [['-a', 'init', '-f'], 'Not enough arguments following: f'],

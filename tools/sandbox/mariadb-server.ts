@@ -6,7 +6,7 @@ import { mariadbInstallation } from './installation.js';
 import { findFreePort } from './ports.js';
 import { reapStaleServer, sandboxRunDir, trackServerProcess, untrackServerProcess } from './reaper.js';
 import { copyTemplate, INNODB_SIZE_OPTIONS } from './template.js';
-import { removeTree } from './tree.js';
+import { copyTree, removeTree } from './tree.js';
 
 export { assertMariadbInstalled } from './installation.js';
 export { findFreePort } from './ports.js';
@@ -20,6 +20,14 @@ export interface MariadbServerOptions {
   serverId: number;
   /** More mariadbd options (e.g. --ssl-cert/--ssl-key for a server that speaks TLS). */
   extraArgs?: readonly string[];
+  /** Options for the first start only, not for restart() (e.g. bootstrapping a Galera cluster). */
+  extraStartArgs?: readonly string[];
+  /** A stopped server's datadir to copy instead of the template (nodes of a Galera cluster that share its state). */
+  seedDataDir?: string;
+  /** How long a start may take before it is given up (default 30 s; a Galera joiner waits for its state transfer). */
+  readyTimeoutMs?: number;
+  /** Runs on the fresh datadir before mariadbd starts. */
+  prepareDataDir?: (dataDir: string) => Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -57,6 +65,8 @@ export class MariadbServer {
   private readonly pidFile: string;
   private readonly errorLog: string;
   private readonly extraArgs: readonly string[];
+  private readonly readyTimeoutMs: number;
+  private startArgs: readonly string[];
   private launch: Launch | undefined;
   private connection: Promise<Connection> | undefined;
   private queriesInFlight = 0;
@@ -66,6 +76,8 @@ export class MariadbServer {
     this.port = port;
     this.serverId = options.serverId;
     this.extraArgs = options.extraArgs ?? [];
+    this.startArgs = options.extraStartArgs ?? [];
+    this.readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
     this.dataDir = join(resolve(options.baseDir), options.name);
     this.socketPath = join(sandboxRunDir(), `s${++socketSequence}.sock`);
     this.pidFile = join(this.dataDir, 'mariadbd.pid');
@@ -78,7 +90,9 @@ export class MariadbServer {
       const server = new MariadbServer(options, options.port ?? (await findFreePort()));
       await discardDataDir(server.dataDir);
       await mkdir(resolve(options.baseDir), { recursive: true });
-      await copyTemplate(server.dataDir);
+      if (options.seedDataDir) await copyTree(options.seedDataDir, server.dataDir);
+      else await copyTemplate(server.dataDir);
+      await options.prepareDataDir?.(server.dataDir);
       try {
         await server.launchAndWait();
         return server;
@@ -128,10 +142,35 @@ export class MariadbServer {
     await this.terminate('SIGTERM');
   }
 
-  /** Starts mariadbd again on the same port and datadir (stopping it first if it is running). */
-  async restart(): Promise<void> {
+  /**
+   * Starts mariadbd again on the same port and datadir (stopping it first if it is running); `onceArgs` are added
+   * for this start only.
+   */
+  async restart(onceArgs: readonly string[] = []): Promise<void> {
     if (this.running) await this.stop();
+    this.startArgs = onceArgs;
     await this.launchAndWait();
+  }
+
+  /**
+   * Runs mariadbd on this (stopped) server's datadir with `onceArgs` added, for a task that ends by itself (e.g.
+   * --wsrep-recover), and resolves with the error log's new lines once it has exited.
+   */
+  async runTask(onceArgs: readonly string[]): Promise<string> {
+    if (this.running) throw new Error(`${this.describe()} is running`);
+    const before = (await readFile(this.errorLog, 'utf8').catch(() => '')).length;
+    const child = spawn(mariadbInstallation().mariadbd, [...this.args(), ...onceArgs], { stdio: 'ignore' });
+    if (child.pid !== undefined) trackServerProcess(child.pid);
+    const exit = await new Promise<Exit>((resolveExit) => {
+      child.once('error', (error) => resolveExit({ code: null, signal: null, error }));
+      child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    });
+    if (child.pid !== undefined) untrackServerProcess(child.pid);
+    const log = (await readFile(this.errorLog, 'utf8').catch(() => '')).slice(before);
+    if (exit.error || exit.code !== 0) {
+      throw new Error(`${this.describe()} ${onceArgs.join(' ')} failed (${exit.error?.message ?? exit.signal ?? `code ${exit.code}`})\n${log.split('\n').slice(-LOG_TAIL_LINES).join('\n')}`);
+    }
+    return log;
   }
 
   private args(): string[] {
@@ -168,6 +207,7 @@ export class MariadbServer {
       '--innodb-buffer-pool-load-at-startup=0',
       '--innodb-temp-data-file-path=ibtmp1:1M:autoextend',
       ...this.extraArgs,
+      ...this.startArgs,
     ];
   }
 
@@ -203,7 +243,7 @@ export class MariadbServer {
     this.launch = launch;
     let exit: Exit | undefined;
     void launch.exited.then((e) => (exit = e));
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + this.readyTimeoutMs;
     while (!exit) {
       const connection = await this.tryConnect();
       if (connection) {
@@ -213,7 +253,7 @@ export class MariadbServer {
       }
       if (Date.now() > deadline) {
         await this.terminate('SIGKILL');
-        throw new Error(`${this.describe()} did not accept connections within ${READY_TIMEOUT_MS / 1000} s${await this.logTail(launch)}`);
+        throw new Error(`${this.describe()} did not accept connections within ${this.readyTimeoutMs / 1000} s${await this.logTail(launch)}`);
       }
       await sleep(READY_POLL_MS);
     }

@@ -54,9 +54,15 @@ export async function beginAssignment(connection: SqlConnection, keys: readonly 
 }
 
 /**
- * The second round trip: the new key rows, the counts they add, and COMMIT. A duplicate key (a row some writer
- * inserted without the counts lock, e.g. an import) fails the INSERT before anything is written; the caller rolls
- * back and runs the transaction again, whose re-read then finds the row.
+ * The end of an assigning transaction: the new key rows, the counts they add, and COMMIT, each a command of its
+ * own, never statements of one multi-statement packet. On Galera, a transaction aborted by a replicated one (a
+ * certification conflict) while a packet runs is rolled back, and the packet's next statements then run in
+ * autocommit without an error: `INSERT keys; INSERT counts; COMMIT` answered OK for keys that were rolled back
+ * (test/integration/shared-directory-galera.test.ts lost acknowledged keys that way). The command after an abort
+ * fails with 1213 instead, and the transaction is run again. (The reads of beginAssignment may share a packet:
+ * after an abort there, a read in autocommit changes nothing.) A duplicate key (a row some writer inserted without
+ * the counts lock, e.g. an import) fails the INSERT before anything is written; the caller rolls back and runs the
+ * transaction again, whose re-read then finds the row.
  */
 export async function commitAssignment(
   connection: SqlConnection,
@@ -64,17 +70,17 @@ export async function commitAssignment(
   increments: ReadonlyMap<string, number>,
   assignedBy: string,
 ): Promise<void> {
-  if (assigned.length === 0) {
-    await connection.query({ sql: 'COMMIT', timeout: STATEMENT_TIMEOUT_MS });
-    return;
+  if (assigned.length > 0) {
+    const keyRows = assigned.map(({ key, library }) => [utf8(key), library, assignedBy]);
+    const countRows = [...increments].map(([library, added]) => [library, added]);
+    await connection.query({ sql: `INSERT INTO ${TABLES.keys} (core_key, library, assigned_by) VALUES ?`, values: [keyRows], timeout: STATEMENT_TIMEOUT_MS });
+    await connection.query({
+      sql: `INSERT INTO ${TABLES.counts} (library, key_count) VALUES ? ON DUPLICATE KEY UPDATE key_count = key_count + VALUES(key_count)`,
+      values: [countRows],
+      timeout: STATEMENT_TIMEOUT_MS,
+    });
   }
-  const sql =
-    `INSERT INTO ${TABLES.keys} (core_key, library, assigned_by) VALUES ?; ` +
-    `INSERT INTO ${TABLES.counts} (library, key_count) VALUES ? ON DUPLICATE KEY UPDATE key_count = key_count + VALUES(key_count); ` +
-    'COMMIT';
-  const keyRows = assigned.map(({ key, library }) => [utf8(key), library, assignedBy]);
-  const countRows = [...increments].map(([library, added]) => [library, added]);
-  await connection.query({ sql, values: [keyRows, countRows], timeout: STATEMENT_TIMEOUT_MS });
+  await connection.query({ sql: 'COMMIT', timeout: STATEMENT_TIMEOUT_MS });
 }
 
 export async function rollback(connection: SqlConnection): Promise<void> {
