@@ -1,0 +1,44 @@
+/**
+ * The failover state store the config asks for: mysqlda.state.json in the save directory by default, the
+ * directory's mysqlda_library_state when storage.directory is a MySQL server (every proxy on it then shares each
+ * library's current server).
+ */
+import os from 'node:os';
+import { DEFAULTS } from '../config/schema.js';
+import type { DirectoryConfig, MysqldaConfig } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { DirectoryClient } from '../store/mysql/directory-client.js';
+import { MysqlStateStore } from '../store/mysql/mysql-state-store.js';
+import type { FailoverStateStore } from './failover-state-store.js';
+import { FileStateStore } from './file-state-store.js';
+
+/** storage.directory of the config; files when it is not set. */
+export function directoryConfigOf(config: MysqldaConfig): DirectoryConfig {
+  const directory = (config as MysqldaConfig & { directory?: DirectoryConfig }).directory;
+  return directory?.kind === 'mysql' ? directory : { kind: 'files' };
+}
+
+/**
+ * Opens the store. Rejects when it cannot be used: a damaged state file (StateFileError), or a directory server
+ * that cannot be reached or has a newer schema (DirectoryError): a proxy that does not know each library's shared
+ * current server must not serve.
+ */
+export async function openFailoverStateStore(config: MysqldaConfig, logger: Logger): Promise<FailoverStateStore> {
+  const directory = directoryConfigOf(config);
+  if (directory.kind === 'files') {
+    const file = FileStateStore.fileIn(config.saveDir, DEFAULTS.stateFileName);
+    return FileStateStore.open(file, (error) => logger.error({ err: error }, `could not save the current servers to ${file}`));
+  }
+  const client = new DirectoryClient(directory.mysql, {
+    connectTimeoutMs: config.pool.connectTimeoutMs,
+    connectionLimit: 2,
+    log: (message) => logger.warn(`failover state: ${message}`),
+  });
+  try {
+    await client.ensureSchema();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return new MysqlStateStore(client, `${os.hostname()}:${config.listen.port} pid ${process.pid}`);
+}
