@@ -160,7 +160,7 @@ export class CurrentServers {
     this.reconcileAll();
   }
 
-  /** Reads the store again now when it is shared (also after a reload changed the health interval). */
+  /** A reload changed the health interval: a shared store is read at the new one from its next poll. */
   setPollInterval(intervalMs: number): void {
     if (this.pollIntervalMs === null) return;
     this.pollIntervalMs = intervalMs;
@@ -333,7 +333,11 @@ export class CurrentServers {
   private settle(entry: LibraryEntry, result: CasResult, reason: MoveReason): CommitOutcome {
     if (this.entries.get(entry.config.name) !== entry) return { kind: 'lost' }; // removed by a reload meanwhile
     this.reachable();
-    if (result.won) return { kind: 'won', move: this.apply(entry, result.state, reason) };
+    if (result.won) {
+      const move = this.apply(entry, result.state, reason);
+      this.reconcile(entry); // the server moved to may have gone down while the move was stored
+      return { kind: 'won', move };
+    }
     if (result.state === null) entry.epoch = 0; // the row went away: the next proposal writes it again
     else this.adopt(entry, result.state);
     this.reconcile(entry);

@@ -40,5 +40,6 @@ export async function openFailoverStateStore(config: MysqldaConfig, logger: Logg
     await client.close();
     throw err;
   }
-  return new MysqlStateStore(client, `${os.hostname()}:${config.listen.port} pid ${process.pid}`);
+  // A directory server that answers no faster than a health check may take counts as unreachable.
+  return new MysqlStateStore(client, `${os.hostname()}:${config.listen.port} pid ${process.pid}`, config.health.timeoutMs);
 }

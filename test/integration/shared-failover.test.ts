@@ -126,4 +126,21 @@ describe('failover state shared by three proxies through the directory', () => {
     await until(() => expect(epochs()).toEqual([4, 4, 4]));
     expect(proxies.map((proxy) => proxy.proxy.status().failoverState?.reachable)).toEqual([true, true, true]);
   });
+
+  it('counts a directory server that stops answering as unreachable instead of waiting on it, and recovers when it answers again', async () => {
+    directory.signal('SIGSTOP');
+    try {
+      await until(() => expect(proxies.map((proxy) => proxy.proxy.status().failoverState?.reachable)).toEqual([false, false, false]));
+      // An operator's move would not reach the other proxies: it is refused at once, not left waiting.
+      const other = library().replicas.find((replica) => proxies[0].proxy.status().libraries[0].currentServer !== address(replica))!;
+      await expect(adminQuery(proxies[0].proxy, `failback library ${library().name} to ${address(other)}`)).rejects.toMatchObject({
+        message: expect.stringContaining('the failover state store is unreachable'),
+      });
+    } catch (err) {
+      directory.signal('SIGCONT');
+      throw err;
+    }
+    directory.signal('SIGCONT');
+    await until(() => expect(proxies.map((proxy) => proxy.proxy.status().failoverState?.reachable)).toEqual([true, true, true]));
+  });
 });

@@ -199,7 +199,8 @@ export function errnoOf(err: unknown): number {
 function isConnectionLevel(err: unknown): boolean {
   if (err instanceof DirectoryError) return false;
   const e = err as { fatal?: boolean; code?: string } | null;
-  return Boolean(e?.fatal) || SERVER_UNUSABLE_ERRNOS.has(errnoOf(err)) || e?.code === 'PROTOCOL_CONNECTION_LOST';
+  // A statement past its `timeout` leaves its connection waiting for an answer: a frozen server, not a bad statement.
+  return Boolean(e?.fatal) || SERVER_UNUSABLE_ERRNOS.has(errnoOf(err)) || e?.code === 'PROTOCOL_CONNECTION_LOST' || e?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';
 }
 
 function describe(err: unknown): string {

@@ -28,16 +28,19 @@ export class MysqlStateStore implements FailoverStateStore {
   /**
    * @param client the directory's connection (its server failover and reachability are the store's)
    * @param writer who changes rows, for `changed_by` (host:port of the proxy, pid)
+   * @param timeoutMs the longest one statement may take: a directory server that stops answering (frozen, or its
+   *   network gone without a reset) counts as unreachable then, instead of holding every move and poll
    */
   constructor(
     private readonly client: DirectoryClient,
     private readonly writer: string,
+    private readonly timeoutMs: number,
     private readonly ownsClient = true,
   ) {}
 
   async load(): Promise<Map<string, StoredLibraryState>> {
     const rows = await this.client.run(async (connection) => {
-      const [result] = await connection.query<StateRow[]>(`SELECT ${COLUMNS} FROM ${TABLES.libraryState}`);
+      const [result] = await connection.query<StateRow[]>({ sql: `SELECT ${COLUMNS} FROM ${TABLES.libraryState}`, timeout: this.timeoutMs });
       return result;
     });
     const state = new Map<string, StoredLibraryState>();
@@ -51,14 +54,15 @@ export class MysqlStateStore implements FailoverStateStore {
   compareAndSet(library: string, expectedEpoch: number, next: StoredLibraryState): Promise<CasResult> {
     return this.client.run(async (connection) => {
       if (expectedEpoch === 0) return this.insert(connection, library, next);
-      const [result] = await connection.query<mysql.ResultSetHeader>(
-        `UPDATE ${TABLES.libraryState}
-            SET current_server = ?, servers = ?, left_by_failover = ?, since = FROM_UNIXTIME(?), changed_by = ?, epoch = epoch + 1
-          WHERE library = ? AND epoch = ?`,
-        [next.current, JSON.stringify(next.servers), marksJson(next), sinceOf(next), this.writer, library, expectedEpoch],
-      );
+      const [result] = await connection.query<mysql.ResultSetHeader>({
+        sql: `UPDATE ${TABLES.libraryState}
+                 SET current_server = ?, servers = ?, left_by_failover = ?, since = FROM_UNIXTIME(?), changed_by = ?, epoch = epoch + 1
+               WHERE library = ? AND epoch = ?`,
+        values: [next.current, JSON.stringify(next.servers), marksJson(next), sinceOf(next), this.writer, library, expectedEpoch],
+        timeout: this.timeoutMs,
+      });
       if (result.affectedRows === 1) return { won: true, state: { ...next, epoch: expectedEpoch + 1 } };
-      return { won: false, state: await readRow(connection, library) };
+      return { won: false, state: await this.readRow(connection, library) };
     });
   }
 
@@ -81,21 +85,23 @@ export class MysqlStateStore implements FailoverStateStore {
 
   private async insert(connection: SqlConnection, library: string, next: StoredLibraryState): Promise<CasResult> {
     try {
-      await connection.query(
-        `INSERT INTO ${TABLES.libraryState} (library, current_server, servers, left_by_failover, epoch, since, changed_by) VALUES (?, ?, ?, ?, 1, FROM_UNIXTIME(?), ?)`,
-        [library, next.current, JSON.stringify(next.servers), marksJson(next), sinceOf(next), this.writer],
-      );
+      await connection.query({
+        sql: `INSERT INTO ${TABLES.libraryState} (library, current_server, servers, left_by_failover, epoch, since, changed_by)
+              VALUES (?, ?, ?, ?, 1, FROM_UNIXTIME(?), ?)`,
+        values: [library, next.current, JSON.stringify(next.servers), marksJson(next), sinceOf(next), this.writer],
+        timeout: this.timeoutMs,
+      });
       return { won: true, state: { ...next, epoch: 1 } };
     } catch (err) {
       if (errnoOf(err) !== ER_DUP_ENTRY) throw err;
-      return { won: false, state: await readRow(connection, library) };
+      return { won: false, state: await this.readRow(connection, library) };
     }
   }
-}
 
-async function readRow(connection: SqlConnection, library: string): Promise<StoredLibraryState | null> {
-  const [rows] = await connection.query<StateRow[]>(`SELECT ${COLUMNS} FROM ${TABLES.libraryState} WHERE library = ?`, [library]);
-  return rows[0] ? stateOf(rows[0]) : null;
+  private async readRow(connection: SqlConnection, library: string): Promise<StoredLibraryState | null> {
+    const [rows] = await connection.query<StateRow[]>({ sql: `SELECT ${COLUMNS} FROM ${TABLES.libraryState} WHERE library = ?`, values: [library], timeout: this.timeoutMs });
+    return rows[0] ? stateOf(rows[0]) : null;
+  }
 }
 
 /** A row as stored state; null for one that cannot be read (it is then rewritten by the next move). */
