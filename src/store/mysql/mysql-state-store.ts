@@ -44,10 +44,7 @@ export class MysqlStateStore implements FailoverStateStore {
       return result;
     });
     const state = new Map<string, StoredLibraryState>();
-    for (const row of rows) {
-      const parsed = stateOf(row);
-      if (parsed) state.set(row.library, parsed);
-    }
+    for (const row of rows) state.set(row.library, stateOf(row));
     return state;
   }
 
@@ -104,18 +101,33 @@ export class MysqlStateStore implements FailoverStateStore {
   }
 }
 
-/** A row as stored state; null for one that cannot be read (it is then rewritten by the next move). */
-export function stateOf(row: Pick<StateRow, 'current_server' | 'servers' | 'left_by_failover' | 'epoch' | 'since_s'>): StoredLibraryState | null {
+/**
+ * A row as stored state. The JSON columns are read leniently: a damaged server list reads as the current server
+ * alone, damaged marks as none, so the row still names the current server and its epoch, and the next move
+ * rewrites it whole.
+ */
+export function stateOf(row: Pick<StateRow, 'current_server' | 'servers' | 'left_by_failover' | 'epoch' | 'since_s'>): StoredLibraryState {
+  const servers = parseJson(row.servers);
+  const marks = parseJson(row.left_by_failover);
+  const leftByFailover = new Map<string, string>();
+  if (typeof marks === 'object' && marks !== null && !Array.isArray(marks)) {
+    for (const [server, when] of Object.entries(marks)) if (typeof when === 'string') leftByFailover.set(server, when);
+  }
+  const since = new Date(Number(row.since_s) * 1000);
+  return {
+    current: row.current_server,
+    servers: Array.isArray(servers) && servers.every((server) => typeof server === 'string') ? servers : [row.current_server],
+    leftByFailover,
+    epoch: Number(row.epoch),
+    since: Number.isNaN(since.getTime()) ? new Date().toISOString() : since.toISOString(),
+  };
+}
+
+function parseJson(text: string): unknown {
   try {
-    const servers: unknown = JSON.parse(row.servers);
-    const marks: unknown = JSON.parse(row.left_by_failover || '{}');
-    if (!Array.isArray(servers) || !servers.every((server) => typeof server === 'string')) return null;
-    if (typeof marks !== 'object' || marks === null || Array.isArray(marks)) return null;
-    const leftByFailover = new Map(Object.entries(marks as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-    const since = new Date(Number(row.since_s) * 1000);
-    return { current: row.current_server, servers, leftByFailover, epoch: Number(row.epoch), since: Number.isNaN(since.getTime()) ? new Date().toISOString() : since.toISOString() };
+    return JSON.parse(text);
   } catch {
-    return null;
+    return undefined;
   }
 }
 
