@@ -9,6 +9,7 @@ import type { LibraryConfig, MysqldaConfig, ServerConfig } from '../config/types
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import { BackendPools, type ServerRouting } from './backend-pools.js';
+import type { DirectoryClient } from '../store/mysql/directory-client.js';
 import type { PoolOptions } from './connection-pool.js';
 import { CurrentServers, type LibraryMove, type StateStoreView } from './current-servers.js';
 import { directoryConfigOf, openFailoverStateStore } from './open-state-store.js';
@@ -55,6 +56,8 @@ export interface BackendsOptions {
   events: ProxyEvents;
   /** Replaces the real health check (tests). */
   probe?: Probe;
+  /** The process's connection to the shared directory server, when the key directory has one: the failover state uses it too. */
+  directoryClient?: DirectoryClient | null;
 }
 
 export class Backends implements ServerRouting {
@@ -68,7 +71,7 @@ export class Backends implements ServerRouting {
   static async open(config: MysqldaConfig, options: BackendsOptions): Promise<Backends> {
     const health = new ServerHealthBook(config.health);
     health.track(allServers(config).map(serverKey));
-    const store = await openFailoverStateStore(config, options.logger);
+    const store = await openFailoverStateStore(config, options.logger, options.directoryClient ?? null);
     let current: CurrentServers;
     try {
       current = await CurrentServers.open({

@@ -22,13 +22,19 @@ export function directoryConfigOf(config: MysqldaConfig): DirectoryConfig {
  * Opens the store. Rejects when it cannot be used: a damaged state file (StateFileError), or a directory server
  * that cannot be reached or has a newer schema (DirectoryError): a proxy that does not know each library's shared
  * current server must not serve.
+ *
+ * `sharedClient`: the process's connection to the directory server, opened (schema checked) for the key directory;
+ * the store then uses it, so both see the directory reachable or not alike, and leaves closing it to its owner.
  */
-export async function openFailoverStateStore(config: MysqldaConfig, logger: Logger): Promise<FailoverStateStore> {
+export async function openFailoverStateStore(config: MysqldaConfig, logger: Logger, sharedClient: DirectoryClient | null = null): Promise<FailoverStateStore> {
   const directory = directoryConfigOf(config);
   if (directory.kind === 'files') {
     const file = FileStateStore.fileIn(config.saveDir, DEFAULTS.stateFileName);
     return FileStateStore.open(file, (error) => logger.error({ err: error }, `could not save the current servers to ${file}`));
   }
+  // A directory server that answers no faster than a health check may take counts as unreachable.
+  const writer = `${os.hostname()}:${config.listen.port} pid ${process.pid}`;
+  if (sharedClient) return new MysqlStateStore(sharedClient, writer, config.health.timeoutMs, false);
   const client = new DirectoryClient(directory.mysql, {
     connectTimeoutMs: config.pool.connectTimeoutMs,
     connectionLimit: 2,
@@ -40,6 +46,5 @@ export async function openFailoverStateStore(config: MysqldaConfig, logger: Logg
     await client.close();
     throw err;
   }
-  // A directory server that answers no faster than a health check may take counts as unreachable.
-  return new MysqlStateStore(client, `${os.hostname()}:${config.listen.port} pid ${process.pid}`, config.health.timeoutMs);
+  return new MysqlStateStore(client, writer, config.health.timeoutMs);
 }
