@@ -16,21 +16,16 @@ import type { LibraryConfig, ServerConfig } from '../config/types.js';
 import { serverKey } from '../config/diff.js';
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
+import type { StateStoreView } from './store-reachability.js';
 import type { CasResult, FailoverStateStore, StoredLibraryState } from './failover-state-store.js';
 import { adoptServerList, decideCurrent, failbackProblem, type FailoverDecision } from './failover-policy.js';
-import { adoptable, marksFrom, proposedState, storedOf, type LibraryEntry, type MoveReason } from './library-state.js';
+import { adoptable, marksFrom, proposedState, storedOf, type LibraryEntry, type LibraryMove, type MoveReason } from './library-state.js';
+import { logMove } from './move-log.js';
 import type { ServerHealthBook } from './server-health.js';
+import { StoreReachability } from './store-reachability.js';
 
-export type { MoveReason } from './library-state.js';
+export type { LibraryMove, MoveReason } from './library-state.js';
 
-export interface LibraryMove {
-  library: string;
-  from: string;
-  to: string;
-  reason: MoveReason;
-  /** The stored epoch after the move. */
-  epoch: number;
-}
 
 export interface CurrentServersOptions {
   store: FailoverStateStore;
@@ -48,15 +43,7 @@ export type FailbackResult = { ok: true; move: LibraryMove | null } | { ok: fals
 /** How a compare-and-set ended for this proxy. */
 type CommitOutcome = { kind: 'won'; move: LibraryMove | null } | { kind: 'lost' } | { kind: 'unreachable'; error: string };
 
-/** Whether the store could be reached at the last attempt, for status and for logging each change once. */
-export interface StateStoreView {
-  kind: 'files' | 'mysql' | 'worker';
-  location: string;
-  reachable: boolean;
-  lastError: string | null;
-  /** When `reachable` last changed (ms since the epoch). */
-  since: number;
-}
+export type { StateStoreView } from './store-reachability.js';
 
 const FAILBACK_ATTEMPTS = 3;
 
@@ -69,9 +56,7 @@ export class CurrentServers {
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private closed = false;
-  private reachability = { reachable: true, lastError: null as string | null, since: Date.now() };
-  /** Libraries whose current server is down while the store is unreachable: logged once each. */
-  private readonly stuck = new Set<string>();
+  private readonly reachability: StoreReachability;
 
   /**
    * Loads the store (rejects when it cannot be read: StateFileError for a damaged state file, DirectoryError when
@@ -88,6 +73,7 @@ export class CurrentServers {
 
   private constructor(private readonly options: CurrentServersOptions) {
     this.store = options.store;
+    this.reachability = new StoreReachability(options.store, options.logger);
     this.autoFailback = options.autoFailback;
     this.pollIntervalMs = options.pollIntervalMs ?? null;
   }
@@ -193,14 +179,12 @@ export class CurrentServers {
 
   /** Where the failover state is kept and whether it can be reached. */
   stateStore(): StateStoreView {
-    const { kind, location, lastError } = this.store.describe();
-    const { reachable, since } = this.reachability;
-    return { kind, location, reachable: reachable && this.store.available(), lastError: this.reachability.lastError ?? lastError, since };
+    return this.reachability.view();
   }
 
   /** Whether moves can be stored now: no proxy moves a library on its own. */
   storeUsable(): boolean {
-    return this.reachability.reachable && this.store.available();
+    return this.reachability.usable();
   }
 
   /** Reads the store and adopts what other proxies changed; then re-decides (moves may be due once it is back). */
@@ -369,41 +353,21 @@ export class CurrentServers {
     if (from === stored.current) return null;
     const move: LibraryMove = { library: entry.config.name, from, to: stored.current, reason, epoch: stored.epoch };
     this.options.events.emit('failover', { library: move.library, from: move.from, to: move.to });
-    this.logMove(move);
+    logMove(this.options.logger, this.options.health, move, this.autoFailback);
     for (const listener of this.listeners) listener(move);
     return move;
   }
 
   private unreachable(err: unknown): CommitOutcome {
-    const error = (err as Error)?.message ?? String(err);
-    if (this.reachability.reachable) {
-      this.reachability = { reachable: false, lastError: error, since: Date.now() };
-      const { kind, location } = this.store.describe();
-      this.options.logger.error(
-        { store: kind, location },
-        `the failover state store (${kind}, ${location}) is unreachable: ${error}; every library keeps its current server and none fails over until it is back`,
-      );
-    } else {
-      this.reachability.lastError = error;
-    }
-    return { kind: 'unreachable', error };
+    return { kind: 'unreachable', error: this.reachability.failed(err) };
   }
 
   private reachable(): void {
-    if (this.reachability.reachable) return;
-    this.reachability = { reachable: true, lastError: null, since: Date.now() };
-    this.stuck.clear();
-    const { kind, location } = this.store.describe();
-    this.options.logger.notice({ store: kind, location }, `the failover state store (${kind}, ${location}) is reachable again: failovers resume`);
+    this.reachability.succeeded();
   }
 
   private noteStuck(entry: LibraryEntry): void {
-    if (this.stuck.has(entry.config.name)) return;
-    this.stuck.add(entry.config.name);
-    this.options.logger.warn(
-      { library: entry.config.name, server: entry.current },
-      `library ${entry.config.name} stays on ${entry.current}, which is down: the failover state store is unreachable (${this.stateStore().lastError ?? 'no answer'}), and a proxy that cannot reach it moves no library on its own`,
-    );
+    this.reachability.noteStuck(entry.config.name, entry.current);
   }
 
   private unreachableRefusal(libraryName: string): string {
@@ -420,30 +384,6 @@ export class CurrentServers {
       });
     }, this.pollIntervalMs);
     this.pollTimer.unref();
-  }
-
-  private logMove(move: LibraryMove): void {
-    const { health, logger } = this.options;
-    const from = health.get(move.from);
-    const target = health.get(move.to);
-    const fields = { library: move.library, from: move.from, to: move.to, reason: move.reason, epoch: move.epoch };
-    const readOnly = target.readOnly ? ` (${move.to} has read_only=1: writes fail until it is made writable)` : '';
-    switch (move.reason) {
-      case 'down':
-        logger.warn(fields, `library ${move.library} failed over from ${move.from} to ${move.to}: ${move.from} is down (${from.lastError ?? 'no answer'})${readOnly}; it stays on ${move.to} until an operator fails it back${this.autoFailback ? '' : `, and ${move.from} is no failover candidate until then (it misses the writes made on ${move.to})`}`);
-        return;
-      case 'failback':
-        logger.warn(fields, `library ${move.library} failed back from ${move.from} to ${move.to} (failover.auto_failback)${readOnly}`);
-        return;
-      case 'operator':
-        logger.notice(fields, `library ${move.library} moved from ${move.from} to ${move.to} by an operator${readOnly}`);
-        return;
-      case 'reload':
-        logger.notice(fields, `library ${move.library} moved from ${move.from} to ${move.to} by a config reload${readOnly}`);
-        return;
-      case 'adopted':
-        logger.notice(fields, `library ${move.library} follows the move of another proxy from ${move.from} to ${move.to} (epoch ${move.epoch})${readOnly}`);
-    }
   }
 }
 

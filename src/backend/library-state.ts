@@ -8,6 +8,15 @@ import type { StoredLibraryState } from './failover-state-store.js';
 /** Why a library's current server changed. `adopted`: another proxy (or an operator through it) moved it. */
 export type MoveReason = 'down' | 'failback' | 'operator' | 'reload' | 'adopted';
 
+export interface LibraryMove {
+  library: string;
+  from: string;
+  to: string;
+  reason: MoveReason;
+  /** The stored epoch after the move. */
+  epoch: number;
+}
+
 export interface LibraryEntry {
   config: LibraryConfig;
   /** The server list (host:port) of this proxy's config. */
