@@ -22,7 +22,8 @@ import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/co
 import { ClientSession, type SessionSummary } from './session/client-session.js';
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
 import { StatementTiming } from './session/statement-clock.js';
-import { DurableDirectory } from './store/durable-directory.js';
+import type { DirectoryClient } from './store/mysql/directory-client.js';
+import { openKeyDirectory } from './store/open-directory.js';
 import { FrontDoor } from './guard/front-door.js';
 import { encodeErr } from './protocol/generic-packets.js';
 import { encodePacket } from './protocol/packet.js';
@@ -41,6 +42,11 @@ export interface RunningProxy {
   reload(config?: MysqldaConfig): Promise<ReloadResult>;
   /** The admin HTTP listener's address, or null while it is off. */
   adminAddress(): { host: string; port: number } | null;
+  /**
+   * The process's one connection to the shared directory server (storage.directory.mysql), or null with save
+   * files. It is made before the backends are opened, so shared state kept beside the directory reuses it.
+   */
+  readonly directoryClient: DirectoryClient | null;
   /** Stop accepting, close every client session and backend connection, flush the save files. */
   close(): Promise<void>;
   /**
@@ -133,21 +139,19 @@ function listen(server: net.Server, host: string, port: number): Promise<void> {
 /** Load the directory, open the listener and serve until close(). Rejects with a clear Error when it cannot start. */
 export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   let config = initialConfig;
-  const directory = await DurableDirectory.open({
-    saveDir: config.saveDir,
-    libraries: config.libraries.map(({ name, weight }) => ({ name, weight })),
-    log: (message) => logger.warn(message),
-  });
+  const opened = await openKeyDirectory(config, (message) => logger.warn(message));
+  const { directory, client: directoryClient } = opened;
   const stats = directory.stats();
-  logger.info({ keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
+  const where = directory.state();
+  logger.info({ directory: `${where.kind} ${where.location}`, keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
 
   const events = new ProxyEvents();
   const statementTiming = new StatementTiming(config.log.slowQueryMs);
   let backends: Backends;
   try {
-    backends = await Backends.open(config, { logger, events, probe: options.probe });
+    backends = await Backends.open(config, { logger, events, probe: options.probe, directoryClient });
   } catch (err) {
-    await directory.close();
+    await opened.close();
     throw err;
   }
   const pools = backends.pools;
@@ -183,6 +187,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const status = (): ProxyStatus => {
     const open = summaries();
     const perLibrary = directory.stats().perLibrary;
+    const directoryState = directory.state();
     const views = new Map(backends.libraries().map((view) => [view.name, view]));
     const routed = new Map<string, number>();
     for (const session of open) if (session.library !== null) routed.set(session.library, (routed.get(session.library) ?? 0) + 1);
@@ -194,6 +199,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       listen: `${address.host}:${address.port}`,
       admin: adminServer ? `${adminServer.address.host}:${adminServer.address.port}` : null,
       sessions: { open: open.length, routed: open.filter((s) => s.library !== null).length, closing: Math.max(0, clientSockets - open.length) },
+      directory: { ...directoryState, since: new Date(directoryState.since).toISOString(), errors: directoryState.errors ?? 0 },
       libraries: config.libraries.map((library) => {
         const view = views.get(library.name);
         return {
@@ -223,11 +229,15 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     return { kind: store.kind, location: store.location, reachable: store.reachable, lastError: store.lastError, since: new Date(store.since).toISOString() };
   };
 
-  const readiness = (): { ready: boolean; reason: string; draining?: boolean } => {
+  const readiness = (): ReturnType<AdminControl['readiness']> => {
     if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
     const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
-    if (down.length === 0) return { ready: true, reason: 'ok' };
+    if (down.length === 0) {
+      // Known keys still route while the shared directory is unreachable: ready, but say why new keys fail.
+      const state = directory.state();
+      return state.available ? { ready: true, reason: 'ok' } : { ready: true, reason: 'ok', degraded: `directory ${state.location} unavailable: ${state.lastError ?? 'unknown reason'}` };
+    }
     const reason = down.map((library) => `library ${library.name} has no server up (${library.servers.map((s) => `${s.address} ${s.state}`).join(', ')})`);
     return { ready: false, reason: reason.join('; ') };
   };
@@ -369,7 +379,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     repeatedFailures.close();
     await adminServer?.close();
     await backends.close();
-    await directory.close();
+    await opened.close();
   };
   try {
     await listen(server, config.listen.host, config.listen.port);
@@ -397,6 +407,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     status,
     reload: (given) => reload(given),
     adminAddress: () => adminServer?.address ?? null,
+    directoryClient,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -17,5 +17,5 @@ export interface AdminControl {
   failback(library: string, to?: string): Promise<FailbackOutcome>;
   reload(): Promise<ReloadResult>;
   /** Ready to serve: the directory is loaded and every library has a server that is up; `draining` while stopping. */
-  readiness(): { ready: boolean; reason: string; draining?: boolean };
+  readiness(): { ready: boolean; reason: string; draining?: boolean; degraded?: string };
 }

@@ -4,6 +4,7 @@
  *   show libraries
  *   show servers
  *   show sessions
+ *   show directory
  *   failback library <name> [to <host:port>]
  *   reload
  *
@@ -18,6 +19,7 @@ export type AdminStatement =
   | { kind: 'show_libraries' }
   | { kind: 'show_servers' }
   | { kind: 'show_sessions' }
+  | { kind: 'show_directory' }
   | { kind: 'failback'; library: string; to: string | null }
   | { kind: 'reload' };
 
@@ -33,6 +35,7 @@ export function parseAdminStatement(sql: string): AdminParse | null {
     if (keyword(1) === 'libraries') return { ok: true, statement: { kind: 'show_libraries' } };
     if (keyword(1) === 'servers') return { ok: true, statement: { kind: 'show_servers' } };
     if (keyword(1) === 'sessions') return { ok: true, statement: { kind: 'show_sessions' } };
+    if (keyword(1) === 'directory') return { ok: true, statement: { kind: 'show_directory' } };
     return null;
   }
   if (words.length === 1 && keyword(0) === 'reload') return { ok: true, statement: { kind: 'reload' } };
@@ -63,6 +66,8 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
       return showServers(control);
     case 'show_sessions':
       return showSessions(control);
+    case 'show_directory':
+      return showDirectory(control);
     case 'failback': {
       const outcome = await control.failback(statement.library, statement.to ?? undefined);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
@@ -88,6 +93,16 @@ function showLibraries(control: AdminControl): AdminReply {
     library.sessions ?? 0,
   ]);
   return { kind: 'rows', columns: ['library', 'weight', 'keys', 'current_server', 'current_since', 'servers_up', 'sessions'], rows };
+}
+
+function showDirectory(control: AdminControl): AdminReply {
+  const status = control.status();
+  const directory = status.directory;
+  const keys = status.libraries.reduce((sum, library) => sum + library.keys, 0);
+  const row = directory
+    ? [directory.kind, directory.location, directory.available ? 1 : 0, directory.since, directory.lastError, directory.errors, keys]
+    : [null, null, null, null, null, null, keys];
+  return { kind: 'rows', columns: ['kind', 'location', 'available', 'since', 'last_error', 'errors', 'keys'], rows: [row] };
 }
 
 function showServers(control: AdminControl): AdminReply {

@@ -184,6 +184,26 @@ export class ProxyMetrics {
       },
     });
     new Gauge({
+      name: 'mysqlda_directory_up',
+      help: 'Whether new keys and aliases can be saved in the key directory now: 1 yes, 0 no (known keys still route)',
+      labelNames: ['kind', 'location'],
+      registers,
+      collect() {
+        this.reset();
+        const directory = sources.status().directory;
+        if (directory) this.set({ kind: directory.kind, location: directory.location }, directory.available ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'mysqlda_directory_errors_total',
+      help: 'Key directory operations that failed (the shared directory unreachable or refusing a write)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.status().directory?.errors ?? 0);
+      },
+    });
+    new Gauge({
       name: 'mysqlda_server_read_only',
       help: '@@read_only of each server at its last good check (absent before one)',
       labelNames: ['server'],

@@ -12,10 +12,9 @@ import { MysqlStateStore } from '../store/mysql/mysql-state-store.js';
 import type { FailoverStateStore } from './failover-state-store.js';
 import { FileStateStore } from './file-state-store.js';
 
-/** storage.directory of the config; files when it is not set. */
+/** storage.directory of the config (files for a config object built without it). */
 export function directoryConfigOf(config: MysqldaConfig): DirectoryConfig {
-  const directory = (config as MysqldaConfig & { directory?: DirectoryConfig }).directory;
-  return directory?.kind === 'mysql' ? directory : { kind: 'files' };
+  return config.directory ?? { kind: 'files' };
 }
 
 /**

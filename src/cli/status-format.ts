@@ -37,9 +37,16 @@ export function formatStatus(status: DaemonStatus): string {
   row('listening', proxy.listen);
   const closing = proxy.sessions.closing ? `, ${proxy.sessions.closing} closing` : '';
   row('sessions', `${proxy.sessions.open} open, ${proxy.sessions.routed} routed to a library${closing}`);
+  if (proxy.directory) row('directory', describeDirectory(proxy.directory));
   if (proxy.failoverState) row('failover', describeFailoverState(proxy.failoverState));
   lines.push('  libraries', ...libraryTable(proxy).map((line) => `    ${line}`));
   return `${lines.join('\n')}\n`;
+}
+
+function describeDirectory(directory: NonNullable<ProxyStatus['directory']>): string {
+  const where = `${directory.kind} ${directory.location}`;
+  if (directory.available) return `${where}, available since ${directory.since}`;
+  return `${where}, UNAVAILABLE since ${directory.since} (new keys get 7107; known keys route): ${directory.lastError ?? 'unknown reason'}`;
 }
 
 function describeWorker(worker: WorkerStatus, proxy: ProxyStatus | null): string {

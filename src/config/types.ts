@@ -180,6 +180,8 @@ export interface MysqldaConfig {
   rules: SqlRuleConfig[];
   shutdown: ShutdownConfig;
   log: LogConfig;
+  /** Extension storage.directory: the save files (default) or the shared MySQL directory. */
+  directory: DirectoryConfig;
 }
 
 /** The graceful stop (SIGTERM, `-a stop`). */

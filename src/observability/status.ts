@@ -73,4 +73,17 @@ export interface ProxyStatus {
   sessions: { open: number; routed: number; closing?: number };
   libraries: LibraryStatus[];
   failoverState?: FailoverStateStatus;
+  /** Where the key directory lives and whether new keys can be saved now. */
+  directory?: DirectoryStatus;
+}
+
+/** The key directory's state (KeyDirectory.state()), `since` as ISO 8601. */
+export interface DirectoryStatus {
+  kind: 'files' | 'mysql' | 'worker';
+  available: boolean;
+  location: string;
+  lastError: string | null;
+  since: string;
+  /** Directory operations that failed since start. */
+  errors: number;
 }

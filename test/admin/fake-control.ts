@@ -13,6 +13,7 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
     listen: '127.0.0.1:13306',
     admin: '127.0.0.1:13380',
     sessions: { open: 2, routed: 1 },
+    directory: { kind: 'mysql', available: false, location: '10.0.9.1:3306', lastError: '10.0.9.1:3306: connect ECONNREFUSED', since: '2026-01-01T00:00:02.000Z', errors: 4 },
     libraries: [
       {
         name: 'lib_a',

@@ -79,6 +79,8 @@ describe('ProxyMetrics', () => {
     expect(sample(text, 'mysqlda_library_current_server{library="lib_b",server="10.0.1.1:3306"}')).toBe(1);
     expect(sample(text, 'mysqlda_failover_state_store_up{kind="mysql"}')).toBe(0);
     expect(sample(text, 'mysqlda_library_failover_epoch{library="lib_a"}')).toBe(3);
+    expect(sample(text, 'mysqlda_directory_up{kind="mysql",location="10.0.9.1:3306"}')).toBe(0);
+    expect(sample(text, 'mysqlda_directory_errors_total')).toBe(4);
     expect(text).toContain('process_resident_memory_bytes');
   });
 

@@ -92,3 +92,17 @@ describe('formatDuration', () => {
     expect(formatDuration(seconds)).toBe(text);
   });
 });
+
+describe('formatStatus with the shared directory', () => {
+  it('shows the directory, and while it is unavailable, what that means and why', () => {
+    const up = formatStatus({ ...daemon, proxy: { ...proxy, directory: { kind: 'mysql', available: true, location: '10.0.9.1:3306', lastError: null, since: '2026-01-01T00:00:00.000Z', errors: 0 } } });
+    expect(up).toContain('\n  directory    mysql 10.0.9.1:3306, available since 2026-01-01T00:00:00.000Z\n');
+    const down = formatStatus({
+      ...daemon,
+      proxy: { ...proxy, directory: { kind: 'mysql', available: false, location: '10.0.9.2:3306', lastError: '10.0.9.1:3306: connect ECONNREFUSED', since: '2026-01-01T00:01:00.000Z', errors: 3 } },
+    });
+    expect(down).toContain(
+      '\n  directory    mysql 10.0.9.2:3306, UNAVAILABLE since 2026-01-01T00:01:00.000Z (new keys get 7107; known keys route): 10.0.9.1:3306: connect ECONNREFUSED\n',
+    );
+  });
+});

@@ -2,13 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MysqldaConfig } from '../../src/config/types.js';
-import { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
+import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
 import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { backendPort, connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
+import { DIRECTORY_DATABASE, sharedDirectoryExtra, startDirectoryServer } from '../support/directory-server.js';
 import { address, adminQuery, serverState } from '../support/server-state.js';
 
-const DATABASE = 'mysqlda_directory';
 const KEY = 'shared-key';
 
 let dir: string;
@@ -18,23 +17,15 @@ const proxies: ProxyUnderTest[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mysqlda-shared-failover-'));
-  [sandbox, directory] = await Promise.all([
-    Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 1, replicas: 2 }),
-    MariadbServer.start({ baseDir: path.join(dir, 'directory'), name: 'directory', serverId: 90 }),
-  ]);
-  await directory.query(`CREATE DATABASE ${DATABASE}`);
-  await directory.query("CREATE USER 'mysqlda'@'%' IDENTIFIED BY 'directory-pw'");
-  await directory.query(`GRANT ALL ON ${DATABASE}.* TO 'mysqlda'@'%'`);
-  const useDirectory = (config: MysqldaConfig) => {
-    const mysql = { servers: [{ host: directory.host, port: directory.port }], user: 'mysqlda', password: 'directory-pw', database: DATABASE, tls: null };
-    Object.assign(config, { directory: { kind: 'mysql', mysql } });
-  };
+  sandbox = await Sandbox.start({ dir: path.join(dir, 'servers'), libraries: 1, replicas: 2 });
+  directory = await startDirectoryServer(path.join(dir, 'directory'), sandbox);
   const extra = {
+    ...sharedDirectoryExtra(directory),
     health: { interval_ms: 200, timeout_ms: 1000, fail_threshold: 2, rise_threshold: 1 },
     session_pool: { connect_timeout_ms: 1000 },
     users: [{ user: 'ops', pass: 'ops-pw', admin: true }],
   };
-  for (let i = 1; i <= 3; i++) proxies.push(await startTestProxy(sandbox, path.join(dir, `proxy${i}`), extra, useDirectory));
+  for (let i = 1; i <= 3; i++) proxies.push(await startTestProxy(sandbox, path.join(dir, `proxy${i}`), extra));
 }, 120_000);
 
 afterAll(async () => {
@@ -60,7 +51,7 @@ async function routedPort(proxy: ProxyUnderTest): Promise<number | { errno: numb
 const routes = () => Promise.all(proxies.map(routedPort));
 const library = () => sandbox.libraries[0];
 const epochs = () => proxies.map((proxy) => proxy.proxy.status().libraries[0].epoch);
-const storedEpoch = async () => Number((await directory.query('SELECT epoch FROM mysqlda_directory.mysqlda_library_state'))[0].epoch);
+const storedEpoch = async () => Number((await directory.query(`SELECT epoch FROM ${DIRECTORY_DATABASE}.mysqlda_library_state`))[0].epoch);
 const until = (check: () => Promise<void> | void) => vi.waitFor(check, { timeout: 20_000, interval: 100 });
 
 describe('failover state shared by three proxies through the directory', () => {
@@ -77,7 +68,7 @@ describe('failover state shared by three proxies through the directory', () => {
     });
     const [port] = await routes();
     expect(await storedEpoch()).toBe(2);
-    const [row] = await directory.query('SELECT current_server, servers, left_by_failover FROM mysqlda_directory.mysqlda_library_state');
+    const [row] = await directory.query(`SELECT current_server, servers, left_by_failover FROM ${DIRECTORY_DATABASE}.mysqlda_library_state`);
     expect(row.current_server).toBe(`127.0.0.1:${port}`);
     expect(JSON.parse(row.servers)).toEqual([master, ...replicas].map(address));
     expect(Object.keys(JSON.parse(row.left_by_failover))).toEqual([address(master)]);
