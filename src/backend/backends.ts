@@ -12,7 +12,7 @@ import { BackendPools, type ServerRouting } from './backend-pools.js';
 import type { DirectoryClient } from '../store/mysql/directory-client.js';
 import type { PoolOptions } from './connection-pool.js';
 import { CurrentServers, type LibraryMove, type StateStoreView } from './current-servers.js';
-import { directoryConfigOf, openFailoverStateStore } from './open-state-store.js';
+import { directoryConfigOf, openFailoverStateStore, stateFileSeed } from './open-state-store.js';
 import { HealthMonitor, probeServer, type Probe } from './health-monitor.js';
 import { ServerHealthBook, type HealthChange, type HealthObservation, type HealthStatus } from './server-health.js';
 
@@ -71,6 +71,7 @@ export class Backends implements ServerRouting {
   static async open(config: MysqldaConfig, options: BackendsOptions): Promise<Backends> {
     const health = new ServerHealthBook(config.health);
     health.track(allServers(config).map(serverKey));
+    const seed = await stateFileSeed(config, options.logger);
     const store = await openFailoverStateStore(config, options.logger, options.directoryClient ?? null);
     let current: CurrentServers;
     try {
@@ -83,6 +84,7 @@ export class Backends implements ServerRouting {
         logger: options.logger,
         // A shared store is read every health interval for the moves other proxies made.
         pollIntervalMs: directoryConfigOf(config).kind === 'files' ? null : config.health.intervalMs,
+        seed,
       });
     } catch (err) {
       await store.close();

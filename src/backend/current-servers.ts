@@ -36,6 +36,11 @@ export interface CurrentServersOptions {
   logger: Logger;
   /** How often the store is read for changes made by other proxies; null: never (this process is its only writer). */
   pollIntervalMs?: number | null;
+  /**
+   * What a library starts from when the store has no row for it: the state file this machine kept before a shared
+   * store replaced it, so that a library that failed over is not sent back to its stale first server by the switch.
+   */
+  seed?: ReadonlyMap<string, Omit<StoredLibraryState, 'epoch'>>;
 }
 
 export type FailbackResult = { ok: true; move: LibraryMove | null } | { ok: false; error: string };
@@ -228,20 +233,25 @@ export class CurrentServers {
     await this.store.close();
   }
 
-  /** A library seen for the first time (the start, or a reload adding it), with its stored state if any. */
+  /**
+   * A library seen for the first time (the start, or a reload adding it), with its stored state if any. Without
+   * one, the seed (this machine's state file, when a shared store replaces it) is the first state written.
+   */
   private start(library: LibraryConfig, row: StoredLibraryState | null): Promise<unknown> {
     const servers = library.servers.map(serverKey);
-    const { current, reason } = adoptServerList(row?.servers ?? null, servers, row?.current ?? null);
+    const basis = row ?? this.options.seed?.get(library.name) ?? null;
+    const { current, reason } = adoptServerList(basis?.servers ?? null, servers, basis?.current ?? null);
     const now = Date.now();
+    const kept = basis !== null && reason === 'kept';
     const entry: LibraryEntry = row
       ? { config: library, servers, current: row.current, since: Date.parse(row.since) || now, left: marksFrom(row, servers, now), epoch: row.epoch, pending: null }
-      : { config: library, servers, current, since: now, left: new Map(), epoch: 0, pending: null };
+      : { config: library, servers, current, since: kept ? Date.parse(basis.since) || now : now, left: basis ? marksFrom({ ...basis, current }, servers, now) : new Map(), epoch: 0, pending: null };
     this.entries.set(library.name, entry);
     const log = this.options.logger;
     if (reason === 'kept' && current !== servers[0]) {
-      log.notice({ library: library.name, server: current, since: row?.since }, `library ${library.name} stays on ${current}, where it failed over; fail back with the admin statement \`failback library ${library.name}\``);
+      log.notice({ library: library.name, server: current, since: basis?.since }, `library ${library.name} stays on ${current}, where it failed over; fail back with the admin statement \`failback library ${library.name}\``);
     } else if (reason === 'reordered' || reason === 'removed') {
-      const why = reason === 'reordered' ? 'its failover order changed' : `${row?.current} left its server list`;
+      const why = reason === 'reordered' ? 'its failover order changed' : `${basis?.current} left its server list`;
       log.notice({ library: library.name, server: current }, `library ${library.name} starts at its first server ${current}: ${why}`);
     }
     if (!row) return this.commit(entry, { ...storedOf(entry), epoch: 1 }, 'reload');

@@ -9,6 +9,7 @@ import type { DirectoryConfig, MysqldaConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { DirectoryClient } from '../store/mysql/directory-client.js';
 import { MysqlStateStore } from '../store/mysql/mysql-state-store.js';
+import { readSavedState, type SavedState } from './current-server-file.js';
 import type { FailoverStateStore } from './failover-state-store.js';
 import { FileStateStore } from './file-state-store.js';
 
@@ -46,4 +47,20 @@ export async function openFailoverStateStore(config: MysqldaConfig, logger: Logg
     throw err;
   }
   return new MysqlStateStore(client, writer, config.health.timeoutMs);
+}
+
+/**
+ * With a shared store: this machine's mysqlda.state.json, if one was left by files mode, as the first state of
+ * libraries the directory has no row for yet. Empty with files (the store is the file) or when it cannot be read
+ * (logged: those libraries start at their first server).
+ */
+export async function stateFileSeed(config: MysqldaConfig, logger: Logger): Promise<SavedState> {
+  if (directoryConfigOf(config).kind === 'files') return new Map();
+  const file = FileStateStore.fileIn(config.saveDir, DEFAULTS.stateFileName);
+  try {
+    return await readSavedState(file);
+  } catch (err) {
+    logger.warn(`${(err as Error).message}; libraries the directory does not know yet start at their first server`);
+    return new Map();
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CurrentServers, type LibraryMove } from '../../src/backend/current-servers.js';
+import { CurrentServers, type CurrentServersOptions, type LibraryMove } from '../../src/backend/current-servers.js';
 import { ServerHealthBook } from '../../src/backend/server-health.js';
 import type { LibraryConfig } from '../../src/config/types.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -22,12 +22,17 @@ interface Proxy {
 }
 
 /** One proxy of the cluster: its own health view, the shared store. Polling is driven by the test (refresh). */
-async function proxy(store: MemoryStateStore, name: string, libraries: LibraryConfig[] = [LIB]): Promise<Proxy> {
+async function proxy(
+  store: MemoryStateStore,
+  name: string,
+  libraries: LibraryConfig[] = [LIB],
+  seed?: CurrentServersOptions['seed'],
+): Promise<Proxy> {
   const health = new ServerHealthBook({ failThreshold: 3, riseThreshold: 1 });
   health.track(libraries.flatMap((l) => l.servers.map((s) => `${s.host}:3306`)));
   const logs: { level: number; msg: string }[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const current = await CurrentServers.open({ store: store.client(), libraries, health, autoFailback: false, events: new ProxyEvents(), logger, pollIntervalMs: null });
+  const current = await CurrentServers.open({ store: store.client(), libraries, health, autoFailback: false, events: new ProxyEvents(), logger, pollIntervalMs: null, seed });
   health.onChange(() => current.reconcileAll());
   const moves: LibraryMove[] = [];
   current.onMove((move) => moves.push(move));
@@ -171,5 +176,16 @@ describe('CurrentServers on a shared failover state store', () => {
     expect(proxies.map((p) => p.current.serverFor(reranked)?.host)).toEqual(['r2', 'r2', 'r2']);
     expect(store.rows.get('lib_a')).toMatchObject({ current: 'r2:3306', epoch: 2, servers: ['r2:3306', 'm:3306', 'r1:3306'] });
     expect(proxies.map((p) => p.moves.map((m) => m.reason))).toEqual([['reload'], ['adopted'], ['adopted']]);
+  });
+
+  it("starts a library the store does not know from this machine's state file, not from its first server", async () => {
+    const store = new MemoryStateStore();
+    const saved = { current: 'r1:3306', servers: ['m:3306', 'r1:3306', 'r2:3306'], since: '2026-01-01T00:00:00.000Z', leftByFailover: new Map([['m:3306', '2026-01-01T00:00:00.000Z']]) };
+    const first = await proxy(store, 'p1', [LIB], new Map([['lib_a', saved]]));
+    expect(first.current.current('lib_a')).toBe('r1:3306');
+    expect(store.rows.get('lib_a')).toMatchObject({ current: 'r1:3306', epoch: 1, leftByFailover: new Map([['m:3306', '2026-01-01T00:00:00.000Z']]) });
+    // A row, once there, wins over any other proxy's file.
+    const second = await proxy(store, 'p2', [LIB], new Map([['lib_a', { ...saved, current: 'r2:3306' }]]));
+    expect(second.current.current('lib_a')).toBe('r1:3306');
   });
 });
