@@ -52,11 +52,13 @@ export class StoreReachability {
   }
 
   succeeded(): void {
+    // The client may also have been found unreachable by its other user (the key directory): a success ends that
+    // outage too, so the next one logs its stuck libraries again.
+    this.stuck.clear();
     if (this.reachable) return;
     this.reachable = true;
     this.lastError = null;
     this.since = Date.now();
-    this.stuck.clear();
     const { kind, location } = this.store.describe();
     this.logger.notice({ store: kind, location }, `the failover state store (${kind}, ${location}) is reachable again: failovers resume`);
   }
