@@ -11,6 +11,7 @@ import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MysqldaConfig } from '../../src/config/types.js';
 import type { MariadbServer } from '../../tools/sandbox/mariadb-server.js';
+import { findFreePort } from '../../tools/sandbox/mariadb-server.js';
 import { Sandbox } from '../../tools/sandbox/sandbox.js';
 import { DIRECTORY_DATABASE, directoryRows, sharedDirectoryExtra, startDirectoryServer } from '../support/directory-server.js';
 import { connectClient, startTestProxy, type ProxyUnderTest } from '../support/proxy-harness.js';
@@ -120,6 +121,27 @@ async function errorOf(promise: Promise<unknown>): Promise<{ errno: number; mess
   throw new Error('expected an error');
 }
 
+describe('starting with a MySQL directory', () => {
+  it('refuses to start, naming the reason, when the directory server cannot be reached', async () => {
+    const port = await findFreePort();
+    const extra = { storage: { directory: { mysql: { servers: [{ ip: '127.0.0.1', port }] } } } };
+    await expect(startTestProxy(sandbox, path.join(dir, 'etc-unreachable'), extra)).rejects.toThrow(`the directory is unreachable: 127.0.0.1:${port}: connect ECONNREFUSED`);
+  });
+
+  it('refuses to start, naming the reason, when the account may not create the tables', async () => {
+    await directoryServer.query(`CREATE USER 'reader'@'%' IDENTIFIED BY 'reader'`);
+    await directoryServer.query(`GRANT SELECT ON other_db.* TO 'reader'@'%'`);
+    const extra = (db: string) => ({ storage: { directory: { mysql: { servers: [{ ip: '127.0.0.1', port: directoryServer.port }], user: 'reader', pass: 'reader', db } } } });
+    await expect(startTestProxy(sandbox, path.join(dir, 'etc-denied'), extra('other_db'))).rejects.toThrow(
+      /^cannot create the directory database other_db on 127\.0\.0\.1:\d+: Access denied for user 'reader'/,
+    );
+    await directoryServer.query('CREATE DATABASE other_db');
+    await expect(startTestProxy(sandbox, path.join(dir, 'etc-denied'), extra('other_db'))).rejects.toThrow(
+      /^cannot use the directory database other_db on 127\.0\.0\.1:\d+: CREATE command denied to user 'reader'/,
+    );
+  });
+});
+
 describe('three proxies sharing one MySQL directory', () => {
   it('give every key exactly one library, the same through every proxy, balanced across the libraries', async () => {
     const keys = Array.from({ length: FIRST_KEYS }, (_, i) => `cust-${i}`);
@@ -187,6 +209,26 @@ describe('three proxies sharing one MySQL directory', () => {
         return library === to ? library : undefined;
       });
     }
+  });
+
+  it('applies a change whose number was skipped by an earlier poll (a transaction that committed late)', async () => {
+    const rows = await directoryRows(directoryServer);
+    const moveTo = (key: string) => ['mysqlda1', 'mysqlda2', 'mysqlda3'].find((library) => library !== rows.get(key))!;
+    const move = async (seq: number, key: string) => {
+      await directoryServer.query(`UPDATE ${DIRECTORY_DATABASE}.mysqlda_keys SET library = ?, epoch = epoch + 1 WHERE core_key = ?`, [moveTo(key), key]);
+      await directoryServer.query(`INSERT INTO ${DIRECTORY_DATABASE}.mysqlda_key_changes (seq, core_key, library, state, epoch) VALUES (?, ?, ?, 0, 1)`, [seq, key, moveTo(key)]);
+    };
+    const routedTo = async (port: number, key: string) => {
+      const client = await connectClient(port);
+      await client.query(`select library ${key}`);
+      const library = await showLibrary(client);
+      await client.end();
+      return library;
+    };
+    await move(1_000, 'cust-8');
+    for (const proxy of proxies) await until('the later change', async () => ((await routedTo(proxy.port, 'cust-8')) === moveTo('cust-8') ? true : undefined));
+    await move(999, 'cust-9');
+    for (const proxy of proxies) await until('the late change', async () => ((await routedTo(proxy.port, 'cust-9')) === moveTo('cust-9') ? true : undefined));
   });
 
   it('keeps known keys routing and refuses new keys with 7107 while the directory is down, then resumes by itself', async () => {

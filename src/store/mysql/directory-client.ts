@@ -106,7 +106,8 @@ export class DirectoryClient {
         throw err;
       }
     }
-    throw new DirectoryError('UNAVAILABLE', `the directory is unreachable: ${describe(lastError)}`, { cause: lastError });
+    // The last server tried and why (with several servers, each failure has been logged as it happened).
+    throw new DirectoryError('UNAVAILABLE', `the directory is unreachable: ${this.current.lastError ?? describe(lastError)}`, { cause: lastError });
   }
 
   /**
@@ -146,6 +147,17 @@ export class DirectoryClient {
 
   private async createTables(): Promise<void> {
     await this.run(async (connection) => {
+      try {
+        await this.createTablesOn(connection);
+      } catch (err) {
+        if (err instanceof DirectoryError || isConnectionLevel(err)) throw err;
+        throw new DirectoryError('UNAVAILABLE', `cannot use the directory database ${this.config.database} on ${this.location}: ${describe(err)}`, { cause: err });
+      }
+    });
+  }
+
+  private async createTablesOn(connection: SqlConnection): Promise<void> {
+    {
       for (const ddl of SCHEMA_DDL) await connection.query(ddl);
       await connection.query(`INSERT IGNORE INTO ${TABLES.schema} (id, version) VALUES (1, ?)`, [SCHEMA_VERSION]);
       const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT version FROM ${TABLES.schema} WHERE id = 1`);
@@ -153,7 +165,7 @@ export class DirectoryClient {
       if (version > SCHEMA_VERSION) {
         throw new DirectoryError('INVALID_CONFIG', `the directory ${this.config.database} has schema version ${version}; this mysqlda knows up to ${SCHEMA_VERSION}: upgrade mysqlda`);
       }
-    });
+    }
   }
 
   /** CREATE DATABASE on the server in use, through a connection that names no database (the pool's would fail). */

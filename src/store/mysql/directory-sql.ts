@@ -8,7 +8,7 @@ import type { SqlConnection } from './directory-client.js';
 import { TABLES } from './schema.js';
 
 /** A statement waiting longer than this is taken as a cut network: its connection is dropped (see DirectoryClient). */
-export const STATEMENT_TIMEOUT_MS = 8_000;
+export const STATEMENT_TIMEOUT_MS = 30_000;
 
 type Rows = mysql.RowDataPacket[];
 
@@ -115,12 +115,22 @@ export interface KeyChange {
   epoch: number;
 }
 
-/** Key changes after `afterSeq` (oldest first, at most `limit`) and the shared counts, in one round trip. */
-export async function readChangesAndCounts(connection: SqlConnection, afterSeq: number, limit: number): Promise<{ changes: KeyChange[]; counts: Map<string, number> }> {
+/**
+ * Key changes after `afterSeq` and those of the numbers in `gaps` (oldest first, at most `limit`), and the shared
+ * counts, in one round trip.
+ */
+export async function readChangesAndCounts(
+  connection: SqlConnection,
+  afterSeq: number,
+  gaps: readonly number[],
+  limit: number,
+): Promise<{ changes: KeyChange[]; counts: Map<string, number> }> {
+  const where = gaps.length > 0 ? 'seq > ? OR seq IN (?)' : 'seq > ?';
   const sql =
-    `SELECT seq, core_key, library, state, epoch FROM ${TABLES.changes} WHERE seq > ? ORDER BY seq LIMIT ?; ` +
+    `SELECT seq, core_key, library, state, epoch FROM ${TABLES.changes} WHERE ${where} ORDER BY seq LIMIT ?; ` +
     `SELECT library, key_count FROM ${TABLES.counts}`;
-  const [results] = await connection.query<Rows[]>({ sql, values: [afterSeq, limit], timeout: STATEMENT_TIMEOUT_MS });
+  const values = gaps.length > 0 ? [afterSeq, gaps, limit] : [afterSeq, limit];
+  const [results] = await connection.query<Rows[]>({ sql, values, timeout: STATEMENT_TIMEOUT_MS });
   const changes = results[0].map((row) => ({
     seq: Number(row.seq),
     key: text(row.core_key),

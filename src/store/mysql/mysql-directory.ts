@@ -18,6 +18,7 @@ import { weightsOf } from '../durable-directory.js';
 import { DirectoryError, type DirectoryState, type DirectoryStats, type KeyDirectory, type LibraryWeight } from '../key-directory.js';
 import { planAssignments } from './assignment-plan.js';
 import { BatchQueue } from './batch-queue.js';
+import { ChangeCursor } from './change-cursor.js';
 import { describe, errnoOf, retrying, type DirectoryClient, type SqlConnection } from './directory-client.js';
 import * as sql from './directory-sql.js';
 import { loadDirectory } from './key-loader.js';
@@ -39,6 +40,15 @@ export interface MysqlDirectoryOptions {
 const ER_DUP_ENTRY = 1062;
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_MAX_BATCH_KEYS = 2_000;
+/** How long a batch may wait for the clients of the previous one to send their next keys (see BatchQueue). */
+const BATCH_LINGER_MS = 5;
+/**
+ * Assigning transactions of this proxy at once. Every one of them holds the counts lock through its commit, so the
+ * commits of a cluster are serial and what counts is keys per commit: with one in flight, the next batch takes
+ * every key that queued meanwhile. (Two in flight keep the lock busy across the round trip to the proxy but split
+ * the clients over three batches: a third of the keys per commit, measured slower in bench/src/shared-directory.ts.)
+ */
+const BATCHES_IN_FLIGHT = 1;
 /** Changes applied per poll; a longer backlog is read over the next polls. */
 const CHANGES_PER_POLL = 10_000;
 
@@ -65,12 +75,12 @@ export class MysqlDirectory implements KeyDirectory {
     private weights: ReadonlyMap<string, number>,
     /** The shared counts as last read (keys per library in the whole directory). */
     private sharedCounts: Map<string, number>,
-    private lastSeq: number,
+    private readonly changes: ChangeCursor,
     private readonly identity: string,
     private readonly log: (message: string) => void,
     options: MysqlDirectoryOptions,
   ) {
-    this.batches = new BatchQueue((keys) => this.track(this.resolveBatch(keys)), options.maxBatchKeys ?? DEFAULT_MAX_BATCH_KEYS);
+    this.batches = new BatchQueue((keys) => this.track(this.resolveBatch(keys)), options.maxBatchKeys ?? DEFAULT_MAX_BATCH_KEYS, BATCH_LINGER_MS, BATCHES_IN_FLIGHT);
     this.poller = setInterval(() => void this.poll(), options.pollIntervalMs ?? DEFAULT_POLL_MS);
     this.poller.unref();
   }
@@ -98,7 +108,7 @@ export class MysqlDirectory implements KeyDirectory {
       }
       return { lastSeq: seq, counts: shared };
     });
-    return new MysqlDirectory(client, directory, weights, counts, lastSeq, options.identity, log, options);
+    return new MysqlDirectory(client, directory, weights, counts, new ChangeCursor(lastSeq), options.identity, log, options);
   }
 
   async resolveKey(key: string): Promise<{ library: string; isNew: boolean }> {
@@ -323,15 +333,16 @@ export class MysqlDirectory implements KeyDirectory {
     if (this.polling || this.closing) return;
     this.polling = true;
     try {
-      const { changes, counts } = await this.client.run((connection) => sql.readChangesAndCounts(connection, this.lastSeq, CHANGES_PER_POLL));
+      const gaps = this.changes.gapsToRead(Date.now());
+      const { changes, counts } = await this.client.run((connection) => sql.readChangesAndCounts(connection, this.changes.lastSeq, gaps, CHANGES_PER_POLL));
       this.sharedCounts = counts;
       for (const change of changes) {
         // Keys this process never saw are left out: their first miss reads the row itself.
         if (this.directory.libraryOf(change.key) !== undefined && !this.directory.rebind(change.key, change.library)) {
           this.log(`key change ${change.seq}: library '${change.library}' of key '${change.key}' is not configured here; ignored`);
         }
-        this.lastSeq = change.seq;
       }
+      this.changes.advance(changes.map((change) => change.seq), Date.now());
     } catch {
       this.errors++; // DirectoryClient has logged the reason and keeps the state
     } finally {

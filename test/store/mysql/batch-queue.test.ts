@@ -68,3 +68,65 @@ describe('BatchQueue', () => {
     expect(await next).toBe('lib-of-b');
   });
 });
+
+describe('BatchQueue under load (lingerMs)', () => {
+  it('after a batch of several, waits for as many items before starting the next, so returning clients stay in one batch', async () => {
+    const { batches, work } = manualWork();
+    const queue = new BatchQueue(work, 100, 60_000);
+    const first = ['a', 'b', 'c'].map((item) => queue.request(item)); // 'a' starts alone, 'b' and 'c' queue
+    batches[0].settle();
+    await tick();
+    expect(batches[1].items).toEqual(['b', 'c']);
+    batches[1].settle();
+    await Promise.all(first);
+    const next = [queue.request('d')];
+    await tick();
+    expect(batches).toHaveLength(2); // waiting: the last batch had two
+    next.push(queue.request('e'));
+    expect(batches[2].items).toEqual(['d', 'e']);
+    batches[2].settle();
+    expect(await Promise.all(next)).toEqual(['lib-of-d', 'lib-of-e']);
+  });
+
+  it('starts with fewer once the linger time is over', async () => {
+    const { batches, work } = manualWork();
+    const queue = new BatchQueue(work, 100, 20);
+    void queue.request('a');
+    const pair = [queue.request('b'), queue.request('c')];
+    batches[0].settle();
+    await tick();
+    batches[1].settle();
+    await Promise.all(pair);
+    const alone = queue.request('d');
+    const deadline = Date.now() + 5_000;
+    while (batches.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(batches[2].items).toEqual(['d']);
+    batches[2].settle();
+    expect(await alone).toBe('lib-of-d');
+  });
+
+  it('starts at once after a batch of one (a quiet directory adds no delay)', async () => {
+    const { batches, work } = manualWork();
+    const queue = new BatchQueue(work, 100, 60_000);
+    const one = queue.request('a');
+    batches[0].settle();
+    await one;
+    void queue.request('b');
+    expect(batches[1].items).toEqual(['b']);
+  });
+});
+
+describe('BatchQueue with two batches in flight', () => {
+  it('starts a second batch while the first is in flight, and a third only once one of them settles', async () => {
+    const { batches, work } = manualWork();
+    const queue = new BatchQueue(work, 100, 0, 2);
+    const answers = ['a', 'b', 'c'].map((item) => queue.request(item));
+    expect(batches.map((b) => b.items)).toEqual([['a'], ['b']]);
+    batches[1].settle();
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([['a'], ['b'], ['c']]);
+    batches[0].settle();
+    batches[2].settle();
+    expect(await Promise.all(answers)).toEqual(['lib-of-a', 'lib-of-b', 'lib-of-c']);
+  });
+});
