@@ -84,6 +84,8 @@ export class Backends implements ServerRouting {
         logger: options.logger,
         // A shared store is read every health interval for the moves other proxies made.
         pollIntervalMs: directoryConfigOf(config).kind === 'files' ? null : config.health.intervalMs,
+        // A directory that answers no faster than a health check may take counts as unreachable: no move waits longer.
+        storeTimeoutMs: config.health.timeoutMs,
         seed,
       });
     } catch (err) {
@@ -183,7 +185,7 @@ export class Backends implements ServerRouting {
     if (diff.health) {
       this.health.setThresholds(next.health);
       this.monitor.updateSettings(next.health);
-      this.current.setPollInterval(next.health.intervalMs);
+      this.current.setStoreTiming(next.health.intervalMs, next.health.timeoutMs);
     }
     this.monitor.setServers(allServers(next));
     if (diff.pool) this.pools.updateOptions(poolOptionsOf(next));

@@ -37,6 +37,11 @@ export interface CurrentServersOptions {
   /** How often the store is read for changes made by other proxies; null: never (this process is its only writer). */
   pollIntervalMs?: number | null;
   /**
+   * The longest this proxy waits for the store to answer a read or a compare-and-set before it counts it as
+   * unreachable (no move is assumed: a late answer is found by the next poll). Absent: as long as the store takes.
+   */
+  storeTimeoutMs?: number;
+  /**
    * What a library starts from when the store has no row for it: the state file this machine kept before a shared
    * store replaced it, so that a library that failed over is not sent back to its stale first server by the switch.
    */
@@ -58,10 +63,13 @@ export class CurrentServers {
   private readonly store: FailoverStateStore;
   private autoFailback: boolean;
   private pollIntervalMs: number | null;
+  private storeTimeoutMs: number | undefined;
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private closed = false;
   private readonly reachability: StoreReachability;
+  /** The read of the store not answered yet: a poll waits for it rather than queue another behind a silent server. */
+  private loading: Promise<Map<string, StoredLibraryState>> | null = null;
 
   /**
    * Loads the store (rejects when it cannot be read: StateFileError for a damaged state file, DirectoryError when
@@ -81,6 +89,7 @@ export class CurrentServers {
     this.reachability = new StoreReachability(options.store, options.logger);
     this.autoFailback = options.autoFailback;
     this.pollIntervalMs = options.pollIntervalMs ?? null;
+    this.storeTimeoutMs = options.storeTimeoutMs;
   }
 
   /** Called after every change of a library's current server (failover, failback, reload, adoption). */
@@ -151,10 +160,11 @@ export class CurrentServers {
     this.reconcileAll();
   }
 
-  /** A reload changed the health interval: a shared store is read at the new one from its next poll. */
-  setPollInterval(intervalMs: number): void {
+  /** A reload changed the health settings: a shared store is read at the new interval and waited for as long. */
+  setStoreTiming(pollIntervalMs: number, storeTimeoutMs: number): void {
     if (this.pollIntervalMs === null) return;
-    this.pollIntervalMs = intervalMs;
+    this.pollIntervalMs = pollIntervalMs;
+    this.storeTimeoutMs = storeTimeoutMs;
   }
 
   /** The library's current server (host:port), whatever its health; null for an unknown library. */
@@ -196,7 +206,8 @@ export class CurrentServers {
   async refresh(): Promise<void> {
     let stored: Map<string, StoredLibraryState>;
     try {
-      stored = await this.store.load();
+      this.loading ??= this.store.load().finally(() => (this.loading = null));
+      stored = await this.bounded(this.loading);
     } catch (err) {
       this.unreachable(err);
       return;
@@ -309,7 +320,7 @@ export class CurrentServers {
       }
       return Promise.resolve(this.settle(entry, result, reason));
     }
-    const outcome = this.store.compareAndSet(name, expected, next).then(
+    const outcome = this.bounded(this.store.compareAndSet(name, expected, next)).then(
       (result) => {
         entry.pending = null;
         return this.settle(entry, result, reason);
@@ -382,6 +393,18 @@ export class CurrentServers {
 
   private unreachableRefusal(libraryName: string): string {
     return `cannot move library '${libraryName}': the failover state store is unreachable (${this.stateStore().lastError ?? 'no answer'}), so the other proxies would not follow; try again once it is back`;
+  }
+
+  /** The store's answer, or a rejection once storeTimeoutMs has passed without one. */
+  private bounded<T>(answer: Promise<T>): Promise<T> {
+    const timeoutMs = this.storeTimeoutMs;
+    if (timeoutMs === undefined) return answer;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    });
+    answer.catch(() => undefined); // answered after the deadline: the next poll reads what it did
+    return Promise.race([answer, deadline]).finally(() => clearTimeout(timer));
   }
 
   private schedulePoll(): void {

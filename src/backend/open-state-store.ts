@@ -32,9 +32,8 @@ export async function openFailoverStateStore(config: MysqldaConfig, logger: Logg
     const file = FileStateStore.fileIn(config.saveDir, DEFAULTS.stateFileName);
     return FileStateStore.open(file, (error) => logger.error({ err: error }, `could not save the current servers to ${file}`));
   }
-  // A directory server that answers no faster than a health check may take counts as unreachable.
   const writer = `${os.hostname()}:${config.listen.port} pid ${process.pid}`;
-  if (sharedClient) return new MysqlStateStore(sharedClient, writer, config.health.timeoutMs, false);
+  if (sharedClient) return new MysqlStateStore(sharedClient, writer, false);
   const client = new DirectoryClient(directory.mysql, {
     connectTimeoutMs: config.pool.connectTimeoutMs,
     connectionLimit: 2,
@@ -46,7 +45,7 @@ export async function openFailoverStateStore(config: MysqldaConfig, logger: Logg
     await client.close();
     throw err;
   }
-  return new MysqlStateStore(client, writer, config.health.timeoutMs);
+  return new MysqlStateStore(client, writer);
 }
 
 /**

@@ -7,6 +7,8 @@ import type { CasResult, FailoverStateStore, StoredLibraryState } from '../../sr
 export class MemoryStateStore {
   readonly rows = new Map<string, StoredLibraryState>();
   reachable = true;
+  /** While set, calls wait without an answer (a frozen server); answered once it is cleared. */
+  private silence: { until: Promise<void>; end: () => void } | null = null;
   /** Compare-and-sets asked for, in order: `library@expectedEpoch→current`. */
   readonly attempts: string[] = [];
 
@@ -14,12 +16,12 @@ export class MemoryStateStore {
   client(): FailoverStateStore {
     return {
       load: async () => {
-        await turn();
+        await this.answerTurn();
         this.check();
         return new Map([...this.rows].map(([name, row]) => [name, copy(row)]));
       },
       compareAndSet: async (library, expectedEpoch, next): Promise<CasResult> => {
-        await turn();
+        await this.answerTurn();
         this.check();
         this.attempts.push(`${library}@${expectedEpoch}→${next.current}`);
         const stored = this.rows.get(library) ?? null;
@@ -33,6 +35,22 @@ export class MemoryStateStore {
       flush: async () => undefined,
       close: async () => undefined,
     };
+  }
+
+  set silent(silent: boolean) {
+    if (silent && !this.silence) {
+      let end = () => {};
+      const until = new Promise<void>((resolve) => (end = resolve));
+      this.silence = { until, end };
+    } else if (!silent && this.silence) {
+      this.silence.end();
+      this.silence = null;
+    }
+  }
+
+  private async answerTurn(): Promise<void> {
+    await turn();
+    if (this.silence) await this.silence.until;
   }
 
   private check(): void {

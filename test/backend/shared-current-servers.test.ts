@@ -27,12 +27,13 @@ async function proxy(
   name: string,
   libraries: LibraryConfig[] = [LIB],
   seed?: CurrentServersOptions['seed'],
+  storeTimeoutMs?: number,
 ): Promise<Proxy> {
   const health = new ServerHealthBook({ failThreshold: 3, riseThreshold: 1 });
   health.track(libraries.flatMap((l) => l.servers.map((s) => `${s.host}:3306`)));
   const logs: { level: number; msg: string }[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const current = await CurrentServers.open({ store: store.client(), libraries, health, autoFailback: false, events: new ProxyEvents(), logger, pollIntervalMs: null, seed });
+  const current = await CurrentServers.open({ store: store.client(), libraries, health, autoFailback: false, events: new ProxyEvents(), logger, pollIntervalMs: null, seed, storeTimeoutMs });
   health.onChange(() => current.reconcileAll());
   const moves: LibraryMove[] = [];
   current.onMove((move) => moves.push(move));
@@ -187,5 +188,25 @@ describe('CurrentServers on a shared failover state store', () => {
     // A row, once there, wins over any other proxy's file.
     const second = await proxy(store, 'p2', [LIB], new Map([['lib_a', { ...saved, current: 'r2:3306' }]]));
     expect(second.current.current('lib_a')).toBe('r1:3306');
+  });
+
+  it('counts a store that does not answer within storeTimeoutMs as unreachable, and finds a late answer at its next poll', async () => {
+    const store = new MemoryStateStore();
+    const p1 = await proxy(store, 'p1', [LIB], undefined, 50);
+    p1.health.record('r1:3306', ok);
+    store.silent = true;
+    p1.health.record('m:3306', refused);
+    const pending = p1.current.pendingMove('lib_a');
+    expect(pending).not.toBeNull();
+    await pending;
+    expect(p1.current.stateStore()).toMatchObject({ reachable: false, lastError: 'no answer in 50 ms' });
+    expect(p1.current.serverFor(LIB)).toBeNull();
+    expect(await p1.current.failback('lib_a', 'r2:3306')).toMatchObject({ ok: false });
+
+    store.silent = false; // the compare-and-set made while silent is answered now, and won
+    await p1.current.refresh();
+    expect(store.rows.get('lib_a')).toMatchObject({ current: 'r1:3306', epoch: 2 });
+    expect(p1.current.serverFor(LIB)?.host).toBe('r1');
+    expect(p1.current.stateStore().reachable).toBe(true);
   });
 });

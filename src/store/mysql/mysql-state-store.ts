@@ -7,6 +7,7 @@
 import type mysql from 'mysql2/promise';
 import type { CasResult, FailoverStateStore, StoredLibraryState } from '../../backend/failover-state-store.js';
 import { errnoOf, type DirectoryClient, type SqlConnection } from './directory-client.js';
+import { STATEMENT_TIMEOUT_MS } from './directory-sql.js';
 import { TABLES } from './schema.js';
 
 const ER_DUP_ENTRY = 1062;
@@ -28,15 +29,19 @@ export class MysqlStateStore implements FailoverStateStore {
   /**
    * @param client the directory's connection (its server failover and reachability are the store's)
    * @param writer who changes rows, for `changed_by` (host:port of the proxy, pid)
-   * @param timeoutMs the longest one statement may take: a directory server that stops answering (frozen, or its
-   *   network gone without a reset) counts as unreachable then, instead of holding every move and poll
+   * @param ownsClient whether close() closes the client (false when the key directory shares it)
    */
   constructor(
     private readonly client: DirectoryClient,
     private readonly writer: string,
-    private readonly timeoutMs: number,
     private readonly ownsClient = true,
   ) {}
+
+  /**
+   * As the key directory's statements: past it, the directory server counts as cut off and the client moves on to
+   * the next one. A caller that cannot wait that long bounds its own wait (CurrentServers does).
+   */
+  private readonly timeoutMs = STATEMENT_TIMEOUT_MS;
 
   async load(): Promise<Map<string, StoredLibraryState>> {
     const rows = await this.client.run(async (connection) => {
