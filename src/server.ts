@@ -149,7 +149,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const statementTiming = new StatementTiming(config.log.slowQueryMs);
   let backends: Backends;
   try {
-    backends = await Backends.open(config, { logger, events, probe: options.probe });
+    backends = await Backends.open(config, { logger, events, probe: options.probe, directoryClient });
   } catch (err) {
     await opened.close();
     throw err;
@@ -208,6 +208,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           keys: perLibrary[library.name] ?? 0,
           currentServer: view?.currentServer ?? null,
           currentSince: view?.currentSince ?? null,
+          epoch: view?.epoch ?? null,
           sessions: routed.get(library.name) ?? 0,
           servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt }) => ({
             address: server,
@@ -219,7 +220,13 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           })),
         };
       }),
+      failoverState: failoverStateStatus(),
     };
+  };
+
+  const failoverStateStatus = () => {
+    const store = backends.stateStore();
+    return { kind: store.kind, location: store.location, reachable: store.reachable, lastError: store.lastError, since: new Date(store.since).toISOString() };
   };
 
   const readiness = (): ReturnType<AdminControl['readiness']> => {
@@ -299,8 +306,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     sessions: summaries,
     readiness,
     reload: () => reload(),
-    failback: (library, to): FailbackOutcome => {
-      const result = backends.current.failback(library, to);
+    failback: async (library, to): Promise<FailbackOutcome> => {
+      const result = await backends.current.failback(library, to);
       if (!result.ok) return result;
       if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };

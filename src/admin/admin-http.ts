@@ -74,7 +74,7 @@ async function handle(request: http.IncomingMessage, control: AdminControl, metr
     case 'POST /failback': {
       const library = url.searchParams.get('library');
       if (!library) return json(400, { ok: false, error: 'usage: POST /failback?library=<name>[&to=<host:port>]' });
-      const outcome = control.failback(library, url.searchParams.get('to') ?? undefined);
+      const outcome = await control.failback(library, url.searchParams.get('to') ?? undefined);
       return json(outcome.ok ? 200 : 409, outcome);
     }
     case 'POST /reload': {

@@ -69,7 +69,7 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
     case 'show_directory':
       return showDirectory(control);
     case 'failback': {
-      const outcome = control.failback(statement.library, statement.to ?? undefined);
+      const outcome = await control.failback(statement.library, statement.to ?? undefined);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
       return { kind: 'ok', affectedRows: outcome.moved ? 1 : 0 };
     }
@@ -106,7 +106,9 @@ function showDirectory(control: AdminControl): AdminReply {
 }
 
 function showServers(control: AdminControl): AdminReply {
-  const rows = control.status().libraries.flatMap((library) =>
+  const status = control.status();
+  const store = status.failoverState ? (status.failoverState.reachable ? 'reachable' : 'unreachable') : null;
+  const rows = status.libraries.flatMap((library) =>
     library.servers.map((server, i) => [
       library.name,
       i + 1,
@@ -116,9 +118,15 @@ function showServers(control: AdminControl): AdminReply {
       server.readOnly === undefined || server.readOnly === null ? null : server.readOnly ? 1 : 0,
       server.lastError ?? null,
       server.leftByFailoverAt ?? null,
+      library.epoch ?? null,
+      store,
     ]),
   );
-  return { kind: 'rows', columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover'], rows };
+  return {
+    kind: 'rows',
+    columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', 'epoch', 'failover_state'],
+    rows,
+  };
 }
 
 function showSessions(control: AdminControl): AdminReply {

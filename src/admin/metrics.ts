@@ -216,6 +216,27 @@ export class ProxyMetrics {
       },
     });
     new Gauge({
+      name: 'mysqlda_failover_state_store_up',
+      help: "1 while the store of each library's current server (state file or shared directory) can be reached; 0: no library fails over",
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const state = sources.status().failoverState;
+        if (state) this.set({ kind: state.kind }, state.reachable ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_failover_epoch',
+      help: "Each library's failover epoch as this proxy holds it (bumped by every change of its current server)",
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) if (typeof library.epoch === 'number') this.set({ library: library.name }, library.epoch);
+      },
+    });
+    new Gauge({
       name: 'mysqlda_library_current_server',
       help: "1 for each library's current server (where new backend connections go)",
       labelNames: ['library', 'server'],
