@@ -6,6 +6,7 @@ import { adminStatementHandler } from './admin/admin-statements.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { BackendConnection } from './backend/backend-connection.js';
 import { Backends, poolOptionsOf } from './backend/backends.js';
+import { failoverStatus } from './backend/replication-failover.js';
 import type { LibraryMove } from './backend/current-servers.js';
 import type { Probe } from './backend/health-monitor.js';
 import { loadConfigFileWithWarnings, type ValidatedConfig } from './config/load.js';
@@ -203,6 +204,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           currentServer: view?.currentServer ?? null,
           currentSince: view?.currentSince ?? null,
           sessions: routed.get(library.name) ?? 0,
+          ...(view ? { failover: failoverStatus(view.failover) } : {}),
           servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt, replication }) => ({
             address: server,
             state,
@@ -290,10 +292,10 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     sessions: summaries,
     readiness,
     reload: () => reload(),
-    failback: (library, to): FailbackOutcome => {
-      const result = backends.current.failback(library, to);
+    failback: (library, to, force = false): FailbackOutcome => {
+      const result = backends.failback(library, to, force);
       if (!result.ok) return result;
-      if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
+      if (!result.move) return { ok: true, moved: false, message: result.message ?? `library ${library} is already on ${backends.current.current(library)}` };
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
     },
   };
