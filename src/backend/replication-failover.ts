@@ -75,7 +75,10 @@ export class ReplicationFailover {
       return null;
     }
     const choice = chooseMostAdvanced(servers, current, this.factsOf, this.settings.maxLagSeconds, excluded);
-    if (choice === null) return null;
+    if (choice === null) {
+      if (phase.phase === 'refused') this.setPhase(library.name, SERVING); // no candidate is up: nothing was refused
+      return null;
+    }
     if ('to' in choice) return { to: choice.to, reason: 'down' };
     const reason = `${current} is down and ${choice.refused}; serve from a server anyway with \`failback library ${library.name} to <host:port> force\``;
     if (phase.phase !== 'refused' || phase.reason !== reason) {
