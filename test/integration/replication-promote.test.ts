@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backendPort, useProxyFixture } from '../support/proxy-harness.js';
 import { hasRow, keyOn, serverStatus, sessionOn, until, writeThrough } from '../support/replication.js';
-import { address, serverState } from '../support/server-state.js';
+import mysql from 'mysql2/promise';
+import { address, adminQuery, serverState } from '../support/server-state.js';
 
 const env = useProxyFixture('replication-promote', {
   libraries: 1,
@@ -9,7 +10,8 @@ const env = useProxyFixture('replication-promote', {
   extra: {
     health: { interval_ms: 250, timeout_ms: 2000, fail_threshold: 3, rise_threshold: 1 },
     session_pool: { connect_timeout_ms: 1000 },
-    failover: { mode: 'promote', max_lag_s: 30, promote_timeout_s: 10 },
+    failover: { mode: 'promote', max_lag_s: 30, promote_timeout_s: 2 },
+    users: [{ user: 'ops', pass: 'ops-pw', admin: true }],
   },
 });
 
@@ -68,5 +70,35 @@ describe('failover.mode promote', () => {
       current: false,
       leftByFailoverAt: expect.any(String),
     });
+  });
+
+  it('a promotion that fails (the replica cannot catch up in time) leaves the library on 7106 with the reason; the operator retries it', async () => {
+    const { proxy, port } = env.proxy;
+    const [library] = env.sandbox.libraries;
+    const [next, current] = library.replicas; // after the first test: `current` is the master, `next` replicates from it
+    const key = await keyOn(port, library.name, 'retry');
+    const locker = await mysql.createConnection({ host: next.host, port: next.port, user: 'root' });
+    try {
+      // The replica receives a write but cannot apply it: its SQL thread waits for a table lock.
+      await locker.query(`LOCK TABLES \`${env.sandbox.database}\`.test_table WRITE`);
+      await writeThrough(port, key, 'waits-on-the-replica');
+      await until('the proxy to read the replica behind', () => serverStatus(proxy, next)?.replication?.gtidExecuted !== serverStatus(proxy, current)?.replication?.gtidExecuted);
+      await current.kill('SIGKILL');
+      await until('the promotion to fail', () => proxy.status().libraries[0].failover?.phase === 'promotion_failed', 30_000);
+      await expect(sessionOn(port, key)).rejects.toMatchObject({
+        errno: 7106,
+        message: expect.stringMatching(new RegExp(`promotion of ${address(next)} failed: catch up: .*within failover.promote_timeout_s \\(2 s\\).*failback library ${library.name} to ${address(next)}\``)),
+      });
+    } finally {
+      await locker.end(); // the lock goes: the replica applies what it had received
+    }
+    expect(await adminQuery(proxy, `failback library ${library.name} to ${address(next)}`)).toMatchObject({ affectedRows: 0 });
+    await writeOnceServed(port, key, 'after-the-retry');
+    const client = await sessionOn(port, key);
+    expect(await backendPort(client)).toBe(next.port);
+    const [rows] = await client.query("select name from test_table where name in ('waits-on-the-replica', 'after-the-retry') order by name");
+    expect(rows).toEqual([{ name: 'after-the-retry' }, { name: 'waits-on-the-replica' }]);
+    await client.end();
+    expect(await next.query('SELECT @@read_only AS ro')).toEqual([{ ro: 0 }]);
   });
 });
