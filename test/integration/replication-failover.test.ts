@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
+import { probeServer } from '../../src/backend/health-monitor.js';
 import { nextEvent } from '../support/next-event.js';
 import { backendPort, useProxyFixture } from '../support/proxy-harness.js';
 import { hasRow, keyOn, serverStatus, sessionOn, until, writeThrough } from '../support/replication.js';
@@ -35,6 +36,14 @@ describe('replication-aware failover', () => {
     });
     const rows = (await adminQuery(proxy, 'show servers')) as Record<string, unknown>[];
     expect(rows.find((row) => row.server === address(library.replicas[0]))).toMatchObject({ replicates_from: address(library.master), io_running: 'yes', lag_seconds: '0' });
+  });
+
+  it('an account that may not read the replica status: read_only is read, replication is null, the check passes', async () => {
+    const [library] = env.sandbox.libraries;
+    await library.master.query("CREATE USER IF NOT EXISTS 'watcher'@'%' IDENTIFIED BY 'watcher-pw'");
+    await env.sandbox.waitForReplication();
+    const watcher = { host: library.replicas[0].host, port: library.replicas[0].port, user: 'watcher', password: 'watcher-pw', database: '', tls: null };
+    expect(await probeServer(watcher, 2000)).toEqual({ ok: true, readOnly: false, replication: null });
   });
 
   it('master killed: most_advanced takes the replica that applied the most, ordered the next of the list', async () => {
