@@ -211,8 +211,9 @@ export class ReplicationFailover {
 
   /** The promotion's servers with failover.user/pass (each server's own credentials when absent). */
   private planFor(library: LibraryConfig, target: string, force: boolean): PromotionPlan | null {
+    // The failover account needs no access to the application's database: it logs in without one.
     const withCredentials = (server: ServerConfig): ServerConfig =>
-      this.settings.user === null ? server : { ...server, user: this.settings.user, password: this.settings.password ?? '' };
+      this.settings.user === null ? server : { ...server, user: this.settings.user, password: this.settings.password ?? '', database: '' };
     const server = library.servers.find((candidate) => serverKey(candidate) === target);
     if (!server) return null;
     const replicas = library.servers.filter((other) => {

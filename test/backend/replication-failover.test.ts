@@ -52,8 +52,8 @@ describe('ReplicationFailover (promote mode)', () => {
     expect(plans).toEqual([
       {
         library: 'lib',
-        target: { ...server('r2'), user: 'fo', password: 'fo-pw' },
-        replicas: [{ ...server('r1'), user: 'fo', password: 'fo-pw' }],
+        target: { ...server('r2'), user: 'fo', password: 'fo-pw', database: '' },
+        replicas: [{ ...server('r1'), user: 'fo', password: 'fo-pw', database: '' }],
         timeoutMs: 3000,
         force: false,
       },

@@ -44,6 +44,10 @@ describe('replication-aware failover', () => {
     await env.sandbox.waitForReplication();
     const watcher = { host: library.replicas[0].host, port: library.replicas[0].port, user: 'watcher', password: 'watcher-pw', database: '', tls: null };
     expect(await probeServer(watcher, 2000)).toEqual({ ok: true, readOnly: false, replication: null });
+    // The grant docs/replication-failover.md names for the health check's account is enough.
+    await library.master.query("GRANT SLAVE MONITOR ON *.* TO 'watcher'@'%'");
+    await env.sandbox.waitForReplication();
+    expect(await probeServer(watcher, 2000)).toMatchObject({ ok: true, replication: { replicating: true, source: address(library.master) } });
   });
 
   it('master killed: most_advanced takes the replica that applied the most, ordered the next of the list', async () => {

@@ -10,7 +10,8 @@ const env = useProxyFixture('replication-promote', {
   extra: {
     health: { interval_ms: 250, timeout_ms: 2000, fail_threshold: 3, rise_threshold: 1 },
     session_pool: { connect_timeout_ms: 1000 },
-    failover: { mode: 'promote', max_lag_s: 30, promote_timeout_s: 2 },
+    // Promotion runs as an account with only the grants docs/replication-failover.md lists (created by the first test).
+    failover: { mode: 'promote', max_lag_s: 30, promote_timeout_s: 2, user: 'mysqlda_failover', pass: 'fo-pw' },
     users: [{ user: 'ops', pass: 'ops-pw', admin: true }],
   },
 });
@@ -34,6 +35,8 @@ describe('failover.mode promote', () => {
     const [library] = env.sandbox.libraries;
     const [heldBack, advanced] = library.replicas;
     const key = await keyOn(port, library.name, 'promote');
+    await library.master.query("CREATE USER 'mysqlda_failover'@'%' IDENTIFIED BY 'fo-pw'");
+    await library.master.query("GRANT SLAVE MONITOR, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, RELOAD ON *.* TO 'mysqlda_failover'@'%'");
     await heldBack.query('STOP SLAVE SQL_THREAD');
     for (let n = 0; n < 3; n++) await writeThrough(port, key, `before-${n}`);
     await until('the second replica to apply the writes', () => hasRow(advanced, env.sandbox.database, 'before-2'));
