@@ -103,7 +103,10 @@ export class ReplicationFailover {
     }
   }
 
-  /** After any move of a library: an automatic failover in promote mode promotes the server moved to. */
+  /**
+   * After a move this process made: an automatic failover in promote mode promotes the server moved to. A move
+   * adopted from a shared failover state (another proxy won it) must not come here: its winner promotes.
+   */
   moved(library: LibraryConfig, move: LibraryMove): void {
     if (move.reason === 'operator') return; // see operatorMoved
     if (move.reason === 'down' && this.modeOf(library) === 'promote') {
