@@ -39,7 +39,8 @@ export type PromotionResult =
   | { ok: true; repointed: string[]; notRepointed: string[] }
   | { ok: false; step: string; error: string };
 
-export type PromotionLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+/** Steps at notice (shown at the default log level), a forced step at warn, a failure at error. */
+export type PromotionLog = (level: 'notice' | 'warn' | 'error', message: string) => void;
 
 /** Statements mysqlda's health check and promotion never wait longer for, apart from the catch-up wait. */
 const STATEMENT_TIMEOUT_MS = 10_000;
@@ -65,14 +66,14 @@ export async function promote(plan: PromotionPlan, log: PromotionLog): Promise<P
       for (const sql of [words.stop, words.resetAll]) {
         const done = await query(connection, sql, STATEMENT_TIMEOUT_MS);
         if (!done.ok) return failed(log, prefix, sql, done.error);
-        log('info', `${prefix}: ${sql} done`);
+        log('notice', `${prefix}: ${sql} done`);
       }
     } else {
-      log('info', `${prefix}: ${address} does not replicate; nothing to catch up or stop`);
+      log('notice', `${prefix}: ${address} does not replicate; nothing to catch up or stop`);
     }
     const writable = await query(connection, 'SET GLOBAL read_only = OFF', STATEMENT_TIMEOUT_MS);
     if (!writable.ok) return failed(log, prefix, 'SET GLOBAL read_only = OFF', writable.error);
-    log('info', `${prefix}: read_only is OFF; ${address} is the master of library ${plan.library}`);
+    log('notice', `${prefix}: read_only is OFF; ${address} is the master of library ${plan.library}`);
   } finally {
     connection.close();
   }
@@ -82,7 +83,7 @@ export async function promote(plan: PromotionPlan, log: PromotionLog): Promise<P
     const error = await repoint(replica, plan.target);
     if (error === null) {
       repointed.push(serverAddress(replica));
-      log('info', `${prefix}: ${serverAddress(replica)} replicates from ${address} now (GTID auto-positioning)`);
+      log('notice', `${prefix}: ${serverAddress(replica)} replicates from ${address} now (GTID auto-positioning)`);
     } else {
       notRepointed.push(serverAddress(replica));
       log('error', `${prefix}: could not point ${serverAddress(replica)} at ${address}: ${error}; do it by hand (CHANGE MASTER TO MASTER_HOST='${plan.target.host}', MASTER_PORT=${plan.target.port}, MASTER_USE_GTID=slave_pos)`);
@@ -155,7 +156,7 @@ async function catchUp(
   const started = Date.now();
   const wait = await query(connection, `SELECT ${words.waitFunction}(${quote(received)}, ${seconds}) AS done`, plan.timeoutMs + STATEMENT_TIMEOUT_MS);
   if (wait.ok && wait.rows[0]?.done === words.waitDone) {
-    log('info', `${prefix}: applied everything it received (${received}) in ${Date.now() - started} ms`);
+    log('notice', `${prefix}: applied everything it received (${received}) in ${Date.now() - started} ms`);
     return null;
   }
   const why = wait.ok ? `it did not apply what it received (${received}) within failover.promote_timeout_s (${seconds} s)` : wait.error;

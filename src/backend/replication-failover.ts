@@ -17,7 +17,7 @@ import {
   type ServerFacts,
   type ServerTest,
 } from './failover-policy.js';
-import { promote, type PromotionPlan, type PromotionResult } from './promotion.js';
+import { promote, type PromotionLog, type PromotionPlan, type PromotionResult } from './promotion.js';
 import type { ServerHealthBook } from './server-health.js';
 
 /** One library's failover phase under a replication-aware mode. */
@@ -30,7 +30,7 @@ export type LibraryFailoverPhase =
   /** follow_read_only: several servers are writable; the library stays where it is. */
   | { phase: 'split_brain'; writable: string[] };
 
-export type PromotionRunner = (plan: PromotionPlan, log: (level: 'info' | 'warn' | 'error', message: string) => void) => Promise<PromotionResult>;
+export type PromotionRunner = (plan: PromotionPlan, log: PromotionLog) => Promise<PromotionResult>;
 
 export type OperatorCheck = { ok: true; retried?: string } | { ok: false; error: string };
 
@@ -196,7 +196,7 @@ export class ReplicationFailover {
     }
     const fields = { library: library.name, server: target };
     this.logger.warn(fields, `library ${library.name}: promoting ${target} to master${force ? ' (forced)' : ''}; its other replicas: ${plan.replicas.map(serverKey).join(', ') || 'none up'}`);
-    const log = (level: 'info' | 'warn' | 'error', message: string) => this.logger[level](fields, message);
+    const log: PromotionLog = (level, message) => this.logger[level](fields, message);
     const run = this.runPromotion(plan, log)
       .catch((err: Error): PromotionResult => ({ ok: false, step: 'run', error: err.message }))
       .then((result) => {
