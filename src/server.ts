@@ -222,9 +222,13 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const readiness = (): { ready: boolean; reason: string; draining?: boolean } => {
     if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
-    const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
-    if (down.length === 0) return { ready: true, reason: 'ok' };
+    const libraries = backends.libraries();
+    const down = libraries.filter((library) => !library.servers.some((server) => server.state === 'up'));
+    // A library whose failover waits for an operator (refused, promotion failed) serves no more than one without servers.
+    const blocked = libraries.filter((library) => !down.includes(library) && ['refused', 'promotion_failed'].includes(library.failover.phase));
+    if (down.length === 0 && blocked.length === 0) return { ready: true, reason: 'ok' };
     const reason = down.map((library) => `library ${library.name} has no server up (${library.servers.map((s) => `${s.address} ${s.state}`).join(', ')})`);
+    for (const library of blocked) reason.push(`library ${library.name} does not serve: ${backends.failover.holdReason(library.name) ?? library.failover.phase}`);
     return { ready: false, reason: reason.join('; ') };
   };
 

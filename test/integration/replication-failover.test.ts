@@ -15,11 +15,18 @@ const env = useProxyFixture('replication-failover', {
     session_pool: { connect_timeout_ms: 1000 },
     failover: { mode: 'most_advanced', max_lag_s: 1 },
     users: [{ user: 'ops', pass: 'ops-pw', admin: true }],
+    admin: { http: '127.0.0.1:0' },
   },
   adjust: (config) => {
     config.libraries[0].failoverMode = 'ordered';
   },
 });
+
+function adminUrl(path: string): string {
+  const admin = env.proxy.proxy.adminAddress();
+  if (!admin) throw new Error('the admin listener is off');
+  return `http://${admin.host}:${admin.port}${path}`;
+}
 
 describe('replication-aware failover', () => {
   it('reads each server\'s replication: source, threads, lag and executed GTID position', async () => {
@@ -36,6 +43,7 @@ describe('replication-aware failover', () => {
     });
     const rows = (await adminQuery(proxy, 'show servers')) as Record<string, unknown>[];
     expect(rows.find((row) => row.server === address(library.replicas[0]))).toMatchObject({ replicates_from: address(library.master), io_running: 'yes', lag_seconds: '0' });
+    expect(await (await fetch(adminUrl('/metrics'))).text()).toContain(`mysqlda_server_replication_lag_seconds{server="${address(library.replicas[0])}"} 0`);
   });
 
   it('an account that may not read the replica status: read_only is read, replication is null, the check passes', async () => {
@@ -98,6 +106,9 @@ describe('replication-aware failover', () => {
       const refusal = { errno: 7106, message: expect.stringMatching(new RegExp(`${address(lagging)}.*lagged \\d+ s .*failover.max_lag_s 1.*force`)) };
       await expect(sessionOn(port, key)).rejects.toMatchObject(refusal);
       expect(proxy.status().libraries[1].failover).toMatchObject({ mode: 'most_advanced', phase: 'refused' });
+      const health = await fetch(adminUrl('/healthz'));
+      expect([health.status, await health.text()]).toEqual([503, expect.stringContaining(`library ${library.name} does not serve: ${address(current)} is down`)]);
+      expect(await (await fetch(adminUrl('/metrics'))).text()).toContain(`mysqlda_library_failover_blocked{library="${library.name}"} 1`);
       await expect(adminQuery(proxy, `failback library ${library.name} to ${address(lagging)}`)).rejects.toMatchObject({
         errno: 7102,
         message: expect.stringContaining('add `force`'),
