@@ -37,6 +37,7 @@ describe('failover.mode promote', () => {
     const key = await keyOn(port, library.name, 'promote');
     await library.master.query("CREATE USER 'mysqlda_failover'@'%' IDENTIFIED BY 'fo-pw'");
     await library.master.query("GRANT SLAVE MONITOR, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, RELOAD ON *.* TO 'mysqlda_failover'@'%'");
+    await env.sandbox.waitForReplication(); // the account must reach both replicas before one stops applying
     await heldBack.query('STOP SLAVE SQL_THREAD');
     for (let n = 0; n < 3; n++) await writeThrough(port, key, `before-${n}`);
     await until('the second replica to apply the writes', () => hasRow(advanced, env.sandbox.database, 'before-2'));
