@@ -79,7 +79,8 @@ describe('admin statements against the proxy', () => {
       error: { code: 7102, sqlState: '42000', message: "Invalid mysqlda statement: no library is called 'nope'" },
     });
     expect(await run('failback lib_a', control)).toMatchObject({ kind: 'error', error: { code: 7102 } });
-    expect(control.actions).toEqual(['failback lib_a 10.0.0.1:3306', 'failback nope (first)']);
+    expect(await run('failback library lib_a to 10.0.0.2:3306 force', control)).toEqual({ kind: 'ok', affectedRows: 1 });
+    expect(control.actions).toEqual(['failback lib_a 10.0.0.1:3306', 'failback nope (first)', 'failback lib_a 10.0.0.2:3306 force']);
   });
 
   it('reload: the result and each change as rows', async () => {

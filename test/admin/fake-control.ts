@@ -63,8 +63,8 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
     status: () => status,
     sessions: () => sessions,
     readiness: () => ({ ready: false, reason: 'library lib_b has no server up (10.0.1.1:3306 down)' }),
-    failback: (library, to): FailbackOutcome => {
-      actions.push(`failback ${library} ${to ?? '(first)'}`);
+    failback: (library, to, force): FailbackOutcome => {
+      actions.push(`failback ${library} ${to ?? '(first)'}${force ? ' force' : ''}`);
       if (library === 'lib_a') return { ok: true, moved: true, message: 'library lib_a moved from 10.0.0.2:3306 to 10.0.0.1:3306' };
       return { ok: false, error: `no library is called '${library}'` };
     },
