@@ -6,6 +6,7 @@ import { adminStatementHandler } from './admin/admin-statements.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { BackendConnection } from './backend/backend-connection.js';
 import { Backends, poolOptionsOf } from './backend/backends.js';
+import { failoverStatus } from './backend/replication-failover.js';
 import type { LibraryMove } from './backend/current-servers.js';
 import type { Probe } from './backend/health-monitor.js';
 import { loadConfigFileWithWarnings, type ValidatedConfig } from './config/load.js';
@@ -210,13 +211,15 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           currentSince: view?.currentSince ?? null,
           epoch: view?.epoch ?? null,
           sessions: routed.get(library.name) ?? 0,
-          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt }) => ({
+          ...(view ? { failover: failoverStatus(view.failover) } : {}),
+          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt, replication }) => ({
             address: server,
             state,
             readOnly,
             current,
             lastError,
             leftByFailoverAt,
+            ...(replication === undefined ? {} : { replication }),
           })),
         };
       }),
@@ -232,13 +235,17 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const readiness = (): ReturnType<AdminControl['readiness']> => {
     if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
-    const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
-    if (down.length === 0) {
+    const libraries = backends.libraries();
+    const down = libraries.filter((library) => !library.servers.some((server) => server.state === 'up'));
+    // A library whose failover waits for an operator (refused, promotion failed) serves no more than one without servers.
+    const blocked = libraries.filter((library) => !down.includes(library) && ['refused', 'promotion_failed'].includes(library.failover.phase));
+    if (down.length === 0 && blocked.length === 0) {
       // Known keys still route while the shared directory is unreachable: ready, but say why new keys fail.
       const state = directory.state();
       return state.available ? { ready: true, reason: 'ok' } : { ready: true, reason: 'ok', degraded: `directory ${state.location} unavailable: ${state.lastError ?? 'unknown reason'}` };
     }
     const reason = down.map((library) => `library ${library.name} has no server up (${library.servers.map((s) => `${s.address} ${s.state}`).join(', ')})`);
+    for (const library of blocked) reason.push(`library ${library.name} does not serve: ${backends.failover.holdReason(library.name) ?? library.failover.phase}`);
     return { ready: false, reason: reason.join('; ') };
   };
 
@@ -306,10 +313,10 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     sessions: summaries,
     readiness,
     reload: () => reload(),
-    failback: async (library, to): Promise<FailbackOutcome> => {
-      const result = await backends.current.failback(library, to);
+    failback: async (library, to, force = false): Promise<FailbackOutcome> => {
+      const result = await backends.failback(library, to, force);
       if (!result.ok) return result;
-      if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
+      if (!result.move) return { ok: true, moved: false, message: result.message ?? `library ${library} is already on ${backends.current.current(library)}` };
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
     },
   };

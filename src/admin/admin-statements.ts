@@ -5,7 +5,7 @@
  *   show servers
  *   show sessions
  *   show directory
- *   failback library <name> [to <host:port>]
+ *   failback library <name> [to <host:port> [force]]
  *   reload
  *
  * Keywords are case-insensitive, words are separated by any whitespace, one trailing `;` is allowed. Any other
@@ -13,6 +13,7 @@
  */
 import { ProxyErrors } from '../protocol/error-codes.js';
 import type { AdminReply } from '../session/session-services.js';
+import type { ServerReplicationStatus } from '../observability/status.js';
 import type { AdminControl } from './admin-control.js';
 
 export type AdminStatement =
@@ -20,12 +21,12 @@ export type AdminStatement =
   | { kind: 'show_servers' }
   | { kind: 'show_sessions' }
   | { kind: 'show_directory' }
-  | { kind: 'failback'; library: string; to: string | null }
+  | { kind: 'failback'; library: string; to: string | null; force?: boolean }
   | { kind: 'reload' };
 
 export type AdminParse = { ok: true; statement: AdminStatement } | { ok: false; message: string };
 
-const FAILBACK_USAGE = 'usage: failback library <name> [to <host:port>]';
+const FAILBACK_USAGE = 'usage: failback library <name> [to <host:port> [force]]';
 
 /** The statement, an error for a malformed `failback`, or null when the text is not an admin statement. */
 export function parseAdminStatement(sql: string): AdminParse | null {
@@ -44,6 +45,9 @@ export function parseAdminStatement(sql: string): AdminParse | null {
   if (words.length === 3) return { ok: true, statement: { kind: 'failback', library: words[2], to: null } };
   if (words.length === 5 && keyword(3) === 'to' && /^\S+:\d{1,5}$/.test(words[4])) {
     return { ok: true, statement: { kind: 'failback', library: words[2], to: words[4] } };
+  }
+  if (words.length === 6 && keyword(3) === 'to' && /^\S+:\d{1,5}$/.test(words[4]) && keyword(5) === 'force') {
+    return { ok: true, statement: { kind: 'failback', library: words[2], to: words[4], force: true } };
   }
   return { ok: false, message: FAILBACK_USAGE };
 }
@@ -69,7 +73,7 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
     case 'show_directory':
       return showDirectory(control);
     case 'failback': {
-      const outcome = await control.failback(statement.library, statement.to ?? undefined);
+      const outcome = await control.failback(statement.library, statement.to ?? undefined, statement.force ?? false);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
       return { kind: 'ok', affectedRows: outcome.moved ? 1 : 0 };
     }
@@ -120,13 +124,27 @@ function showServers(control: AdminControl): AdminReply {
       server.leftByFailoverAt ?? null,
       library.epoch ?? null,
       store,
+      ...replicationCells(server.replication),
     ]),
   );
-  return {
-    kind: 'rows',
-    columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', 'epoch', 'failover_state'],
-    rows,
-  };
+  const columns = ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', 'epoch', 'failover_state', ...REPLICATION_COLUMNS];
+  return { kind: 'rows', columns, rows };
+}
+
+/** Replication as `show servers` shows it: all NULL when it was not read (or the account may not read it). */
+const REPLICATION_COLUMNS = ['replicates_from', 'io_running', 'sql_running', 'lag_seconds', 'gtid_executed', 'replication_error'];
+
+function replicationCells(replication: ServerReplicationStatus | null | undefined): (string | number | null)[] {
+  if (!replication) return REPLICATION_COLUMNS.map(() => null);
+  const yesNo = (value: boolean | null) => (value === null ? null : value ? 'yes' : 'no');
+  return [
+    replication.replicating ? replication.source : '',
+    yesNo(replication.ioRunning),
+    yesNo(replication.sqlRunning),
+    replication.lagSeconds,
+    replication.gtidExecuted,
+    replication.lastError,
+  ];
 }
 
 function showSessions(control: AdminControl): AdminReply {

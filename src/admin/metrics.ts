@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric
 import type { ServerPoolStats } from '../backend/backend-pools.js';
 import { LOBBY_LABEL, type CommandDurations } from '../observability/command-durations.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
-import type { ProxyStatus } from '../observability/status.js';
+import type { ProxyStatus, ServerReplicationStatus } from '../observability/status.js';
 import type { SessionSummary } from '../session/client-session.js';
 
 export interface MetricsSources {
@@ -212,6 +212,60 @@ export class ProxyMetrics {
         this.reset();
         for (const library of sources.status().libraries) {
           for (const server of library.servers) if (typeof server.readOnly === 'boolean') this.set({ server: server.address }, server.readOnly ? 1 : 0);
+        }
+      },
+    });
+    // Replication, from each server's last good check (a server listed by several libraries once).
+    const replicas = () => {
+      const seen = new Map<string, ServerReplicationStatus>();
+      for (const library of sources.status().libraries) {
+        for (const server of library.servers) if (server.replication && !seen.has(server.address)) seen.set(server.address, server.replication);
+      }
+      return seen;
+    };
+    new Gauge({
+      name: 'mysqlda_server_replication_lag_seconds',
+      help: 'Seconds_Behind_Master of each replica at its last good check (absent when unknown: not a replica, threads stopped, no privilege)',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, replication] of replicas()) if (replication.lagSeconds !== null) this.set({ server }, replication.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_server_replication_running',
+      help: 'Replication threads of each replica at its last good check: 1 running, 0 stopped or broken',
+      labelNames: ['server', 'thread'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, replication] of replicas()) {
+          if (!replication.replicating) continue;
+          if (replication.ioRunning !== null) this.set({ server, thread: 'io' }, replication.ioRunning ? 1 : 0);
+          if (replication.sqlRunning !== null) this.set({ server, thread: 'sql' }, replication.sqlRunning ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_split_brain',
+      help: 'follow_read_only libraries with more than one writable server (read_only = OFF): 1 while it lasts; the library does not move',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) if (library.failover) this.set({ library: library.name }, library.failover.phase === 'split_brain' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_failover_blocked',
+      help: 'Libraries that do not serve until an operator acts: 1 after a refused failover or a failed promotion',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) {
+          if (library.failover) this.set({ library: library.name }, ['refused', 'promotion_failed'].includes(library.failover.phase) ? 1 : 0);
         }
       },
     });
