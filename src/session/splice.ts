@@ -155,9 +155,16 @@ export class Splice {
 
   /** Server bytes: passed on as they are. True when the chunk stays queued for the client. */
   private readonly onBackendData = (chunk: Buffer): boolean => {
+    const tracker = this.tracker!;
+    if (tracker.idle) {
+      // Nothing was asked: a server speaks unasked only before it closes the connection (shutdown, KILL, a timeout).
+      // The client does not hear it: its session may move on to another server (session-relocation.ts).
+      tracker.scan(chunk);
+      return false;
+    }
     // Counted before the scan, so that an answer ending in this chunk has its bytes counted when the clock stops.
     this.bytesToClient += chunk.length;
-    this.tracker!.scan(chunk);
+    tracker.scan(chunk);
     if (!this.client.destroyed && !this.client.write(chunk) && this.connection) {
       this.connection.socket.pause();
       this.backendPausedForClient = true;

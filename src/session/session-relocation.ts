@@ -1,0 +1,101 @@
+/**
+ * Moving a routed session to another server of its library: why it must move (Relocation, kept on the session's
+ * route), whether it may when its server dies under it (failover masking), and the wait for the library's new
+ * current server. client-session.ts carries the moves out.
+ *
+ *   relocation  entered when                                      the next command
+ *   leave       its server left the library (reload, failover,    moves outside a transaction; inside one it runs
+ *               failback) while the connection still works        where it is until the deadline, then gets 7110
+ *   lost        its server closed the connection while the        waits up to connect_timeout_ms for the library's
+ *               session was idle outside a transaction            current server, moves with its settings, prepared
+ *                                                                 statements and LAST_INSERT_ID(); no server: 7106,
+ *                                                                 and the next command tries again
+ *   broken      the same, but the session held state a new        gets 2013 naming that state; the session ends
+ *               server cannot be given (uncarried-state.ts)
+ */
+import type { ProxyEvents } from '../observability/proxy-events.js';
+import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
+import type { LibraryConnection } from './library-connection.js';
+
+export type Relocation =
+  | { kind: 'leave'; reason: string; deadline: number; timer: NodeJS.Timeout }
+  /** `lastInsertId`: the session's LAST_INSERT_ID() on the server that died, carried over. */
+  | { kind: 'lost'; reason: string; lastInsertId: number }
+  | { kind: 'broken'; reason: string; error: ProxyError };
+
+/** A relocation is over (done, replaced, or the session closed): its deadline timer goes. */
+export function endRelocation(relocation: Relocation | null): void {
+  if (relocation?.kind === 'leave') clearTimeout(relocation.timer);
+}
+
+/** What a session was doing when its server connection closed under it. */
+export interface LostBackendFacts {
+  /** A command was on its way to the server, or its answer on its way back, or mysqlda was handling one. */
+  busy: boolean;
+  inTransaction: boolean;
+  /** State it holds on the server that cannot be carried (uncarried-state.ts), or null. */
+  uncarried: string | null;
+  /** mysqlda is stopping: the session would end at its next boundary anyway. */
+  draining: boolean;
+}
+
+export type LostBackendFate =
+  /** Masked: the session stays, and its next command moves it to the library's current server. */
+  | { kind: 'mask' }
+  /** It ends now, as it always did: the client hears 2013 if it waits for an answer. Never a silent replay. */
+  | { kind: 'close' }
+  /** Idle, but moving would silently lose `what`: its next command gets 2013, then it ends. */
+  | { kind: 'fail-next'; what: string };
+
+export function lostBackendFate(facts: LostBackendFacts): LostBackendFate {
+  if (facts.busy || facts.draining) return { kind: 'close' };
+  if (facts.inTransaction) return { kind: 'fail-next', what: 'an open transaction' };
+  if (facts.uncarried !== null) return { kind: 'fail-next', what: facts.uncarried };
+  return { kind: 'mask' };
+}
+
+/** What a lost connection leaves the session: its relocation, by its fate (not 'close'). */
+export function relocationAfterLoss(fate: Exclude<LostBackendFate, { kind: 'close' }>, library: string, server: string, why: string, lastInsertId: number): Relocation {
+  const reason = `server ${server} of library ${library} closed the connection (${why})`;
+  if (fate.kind === 'mask') return { kind: 'lost', reason, lastInsertId };
+  return { kind: 'broken', reason: `${reason} while the session held ${fate.what}`, error: ProxyErrors.backendLostHolding(library, server, fate.what) };
+}
+
+/** ERR 7106: no server of the library answered (or the one that did refused): worth another try while failing over. */
+const UNAVAILABLE = 7106;
+/** Besides each failover and change of health, how often a waiting session tries again. */
+const RETRY_MS = 100;
+
+/**
+ * A connection of the library, waiting up to `waitMs` while none can be had: a failover may be on its way (the
+ * health book marks the dead server down after its checks, or at once when a connect is refused). `gone`: the
+ * session closed meanwhile.
+ */
+export async function connectWhenAvailable(
+  connect: () => Promise<LibraryConnection>,
+  events: ProxyEvents,
+  waitMs: number,
+  gone: () => boolean,
+): Promise<LibraryConnection> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const result = await connect();
+    if (result.ok || result.error.code !== UNAVAILABLE || gone() || Date.now() >= deadline) return result;
+    await nextChange(events, Math.min(RETRY_MS, deadline - Date.now()));
+  }
+}
+
+/** Resolves at the next failover or change of a server's health, or after `ms`. */
+function nextChange(events: ProxyEvents, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      offFailover();
+      offHealth();
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    const offFailover = events.on('failover', done);
+    const offHealth = events.on('server-health', done);
+  });
+}
