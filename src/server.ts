@@ -204,13 +204,14 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           currentServer: view?.currentServer ?? null,
           currentSince: view?.currentSince ?? null,
           sessions: routed.get(library.name) ?? 0,
-          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt }) => ({
+          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt, replication }) => ({
             address: server,
             state,
             readOnly,
             current,
             lastError,
             leftByFailoverAt,
+            ...(replication === undefined ? {} : { replication }),
           })),
         };
       }),

@@ -12,6 +12,7 @@
  */
 import { ProxyErrors } from '../protocol/error-codes.js';
 import type { AdminReply } from '../session/session-services.js';
+import type { ServerReplicationStatus } from '../observability/status.js';
 import type { AdminControl } from './admin-control.js';
 
 export type AdminStatement =
@@ -101,9 +102,27 @@ function showServers(control: AdminControl): AdminReply {
       server.readOnly === undefined || server.readOnly === null ? null : server.readOnly ? 1 : 0,
       server.lastError ?? null,
       server.leftByFailoverAt ?? null,
+      ...replicationCells(server.replication),
     ]),
   );
-  return { kind: 'rows', columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover'], rows };
+  const columns = ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', ...REPLICATION_COLUMNS];
+  return { kind: 'rows', columns, rows };
+}
+
+/** Replication as `show servers` shows it: all NULL when it was not read (or the account may not read it). */
+const REPLICATION_COLUMNS = ['replicates_from', 'io_running', 'sql_running', 'lag_seconds', 'gtid_executed', 'replication_error'];
+
+function replicationCells(replication: ServerReplicationStatus | null | undefined): (string | number | null)[] {
+  if (!replication) return REPLICATION_COLUMNS.map(() => null);
+  const yesNo = (value: boolean | null) => (value === null ? null : value ? 'yes' : 'no');
+  return [
+    replication.replicating ? replication.source : '',
+    yesNo(replication.ioRunning),
+    yesNo(replication.sqlRunning),
+    replication.lagSeconds,
+    replication.gtidExecuted,
+    replication.lastError,
+  ];
 }
 
 function showSessions(control: AdminControl): AdminReply {

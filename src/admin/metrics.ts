@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric
 import type { ServerPoolStats } from '../backend/backend-pools.js';
 import { LOBBY_LABEL, type CommandDurations } from '../observability/command-durations.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
-import type { ProxyStatus } from '../observability/status.js';
+import type { ProxyStatus, ServerReplicationStatus } from '../observability/status.js';
 import type { SessionSummary } from '../session/client-session.js';
 
 export interface MetricsSources {
@@ -196,6 +196,38 @@ export class ProxyMetrics {
         this.reset();
         for (const library of sources.status().libraries) {
           for (const server of library.servers) if (typeof server.readOnly === 'boolean') this.set({ server: server.address }, server.readOnly ? 1 : 0);
+        }
+      },
+    });
+    // Replication, from each server's last good check (a server listed by several libraries once).
+    const replicas = () => {
+      const seen = new Map<string, ServerReplicationStatus>();
+      for (const library of sources.status().libraries) {
+        for (const server of library.servers) if (server.replication && !seen.has(server.address)) seen.set(server.address, server.replication);
+      }
+      return seen;
+    };
+    new Gauge({
+      name: 'mysqlda_server_replication_lag_seconds',
+      help: 'Seconds_Behind_Master of each replica at its last good check (absent when unknown: not a replica, threads stopped, no privilege)',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, replication] of replicas()) if (replication.lagSeconds !== null) this.set({ server }, replication.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_server_replication_running',
+      help: 'Replication threads of each replica at its last good check: 1 running, 0 stopped or broken',
+      labelNames: ['server', 'thread'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, replication] of replicas()) {
+          if (!replication.replicating) continue;
+          if (replication.ioRunning !== null) this.set({ server, thread: 'io' }, replication.ioRunning ? 1 : 0);
+          if (replication.sqlRunning !== null) this.set({ server, thread: 'sql' }, replication.sqlRunning ? 1 : 0);
         }
       },
     });

@@ -9,12 +9,13 @@ import { DEFAULTS } from '../config/schema.js';
 import type { LibraryConfig, MysqldaConfig, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
+import type { ServerReplicationStatus } from '../observability/status.js';
 import { BackendPools, type ServerRouting } from './backend-pools.js';
 import type { PoolOptions } from './connection-pool.js';
 import { CurrentServers, type LibraryMove } from './current-servers.js';
 import { HealthMonitor, probeServer, type Probe } from './health-monitor.js';
 import { freshReplicas, ReplicaTurns, staleReason } from './replica-choice.js';
-import { ServerHealthBook, type HealthChange, type HealthObservation, type HealthStatus } from './server-health.js';
+import { ServerHealthBook, type HealthChange, type ServerHealth, type HealthObservation, type HealthStatus } from './server-health.js';
 
 export interface ServerView {
   address: string;
@@ -29,6 +30,8 @@ export interface ServerView {
   since: string;
   /** When the library left this server by failover, while that keeps it from failing over there (ISO 8601). */
   leftByFailoverAt: string | null;
+  /** Replication at the last good check; null when unreadable, undefined before a check. */
+  replication?: ServerReplicationStatus | null;
 }
 
 export interface LibraryView {
@@ -151,6 +154,7 @@ export class Backends implements ServerRouting {
             lastError: health.lastError,
             since: new Date(health.since).toISOString(),
             leftByFailoverAt: isoOrNull(this.current.leftByFailover(library.name, address)),
+            ...replicationView(health),
           };
         }),
       };
@@ -203,6 +207,12 @@ export class Backends implements ServerRouting {
     this.current.reconcileAll();
     this.options.events.emit('server-health', { server: change.server, from: change.from, to: change.to });
   }
+}
+
+function replicationView(health: ServerHealth): Pick<ServerView, 'replication'> {
+  if (health.replication === undefined) return {};
+  if (health.replication === null) return { replication: null };
+  return { replication: { ...health.replication, lastKnownLagSeconds: health.lastKnownLagSeconds ?? null } };
 }
 
 function isoOrNull(ms: number | null): string | null {

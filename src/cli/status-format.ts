@@ -38,6 +38,8 @@ export function formatStatus(status: DaemonStatus): string {
   const closing = proxy.sessions.closing ? `, ${proxy.sessions.closing} closing` : '';
   row('sessions', `${proxy.sessions.open} open, ${proxy.sessions.routed} routed to a library${closing}`);
   lines.push('  libraries', ...libraryTable(proxy).map((line) => `    ${line}`));
+  const replication = replicationLines(proxy);
+  if (replication.length > 0) lines.push('  replication', ...replication.map((line) => `    ${line}`));
   return `${lines.join('\n')}\n`;
 }
 
@@ -68,4 +70,27 @@ function libraryTable(proxy: ProxyStatus): string[] {
       })
       .join('  '),
   );
+}
+
+/** One line per server whose replication the health check read (each server once). */
+function replicationLines(proxy: ProxyStatus): string[] {
+  const lines = new Map<string, string>();
+  for (const server of proxy.libraries.flatMap((library) => library.servers)) {
+    const replication = server.replication;
+    if (replication === undefined || lines.has(server.address)) continue;
+    if (replication === null) {
+      lines.set(server.address, `${server.address}  unknown (no privilege to read the replica status)`);
+      continue;
+    }
+    const gtid = `gtid ${replication.gtidExecuted || '-'}`;
+    if (!replication.replicating) {
+      lines.set(server.address, `${server.address}  not a replica, ${gtid}`);
+      continue;
+    }
+    const thread = (value: boolean | null) => (value === null ? '?' : value ? 'yes' : 'no');
+    const lag = replication.lagSeconds === null ? 'lag unknown' : `lag ${replication.lagSeconds} s`;
+    const error = replication.lastError ? `, error: ${replication.lastError}` : '';
+    lines.set(server.address, `${server.address}  replica of ${replication.source ?? '?'}, io ${thread(replication.ioRunning)}, sql ${thread(replication.sqlRunning)}, ${lag}, ${gtid}${error}`);
+  }
+  return [...lines.values()];
 }

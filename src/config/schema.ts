@@ -35,7 +35,16 @@ export const DEFAULTS = {
   /** Extension `health`: check every server each 2 s; 3 failures make it down, 2 successes up again. */
   health: { intervalMs: 2000, timeoutMs: 1000, failThreshold: 3, riseThreshold: 2 },
   /** Extension `failover`: sticky; going back to an earlier server is an operator's decision. */
-  failover: { autoFailback: false },
+  failover: {
+    autoFailback: false,
+    /**
+     * Replication-aware failover: "ordered" (mysqlda's failover list, no replication reading) stays the default, so
+     * that a config that worked goes on working the same; the other modes are opt-in (docs/replication-failover.md).
+     */
+    mode: 'ordered',
+    maxLagSeconds: 30,
+    promoteTimeoutSeconds: 30,
+  },
   /** Extension `daemon`: files beside the config file. */
   pidFileName: 'mysqlda.pid',
   logFileRelative: 'log/mysqlda.log',
@@ -114,6 +123,9 @@ export const LIMITS = {
   libraryNameMaxLength: 64,
   libraryNamePattern: /^[A-Za-z0-9_.-]+$/,
   healthIntervalMs: { min: 100, max: 3_600_000 },
+  /** Extension failover.max_lag_s and failover.promote_timeout_s. */
+  failoverMaxLagSeconds: { min: 0, max: 31_536_000 },
+  failoverPromoteTimeoutSeconds: { min: 1, max: 3600 },
   healthTimeoutMs: { min: 50, max: 600_000 },
   healthThreshold: { min: 1, max: 1000 },
   /** Admin HTTP port; 0 = any free port (tests), shown by `status`. */
@@ -158,7 +170,7 @@ export const KNOWN_KEYS = {
   auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
   storage: ['save_dir'],
-  library: ['instance', 'weight', 'forward'],
+  library: ['instance', 'weight', 'forward', 'failover_mode'],
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
   user: [
     'user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms',
@@ -169,7 +181,7 @@ export const KNOWN_KEYS = {
   tls: ['cert', 'key', 'require'],
   server_tls: ['mode', 'ca', 'cert', 'key'],
   health: ['interval_ms', 'timeout_ms', 'fail_threshold', 'rise_threshold'],
-  failover: ['auto_failback'],
+  failover: ['auto_failback', 'mode', 'max_lag_s', 'promote_timeout_s', 'user', 'pass'],
   admin: ['http'],
   daemon: ['pid_file', 'log_file', 'log_level'],
   log: ['slow_query_ms'],

@@ -40,6 +40,8 @@ export interface LibraryConfig {
   weight: number;
   /** Master first, then replicas, in failover order. */
   servers: ServerConfig[];
+  /** Extension forwards[].failover_mode: this library's failover.mode; absent: the global one. */
+  failoverMode?: FailoverMode;
 }
 
 export interface PoolConfig {
@@ -147,7 +149,20 @@ export interface HealthConfig {
 export interface FailoverConfig {
   /** Go back to an earlier server of the list by itself once it is up again (default false: sticky). */
   autoFailback: boolean;
+  // Replication-aware failover (docs/replication-failover.md).
+  /** How a library chooses its next server; forwards[].failover_mode overrides it per library. */
+  mode: FailoverMode;
+  /** most_advanced and promote refuse a candidate whose last known lag is above this. */
+  maxLagSeconds: number;
+  /** promote: how long the chosen replica may take to apply what it received. */
+  promoteTimeoutSeconds: number;
+  /** promote: the account that runs the promotion; null: each server's own credentials. */
+  user: string | null;
+  password: string | null;
 }
+
+/** See docs/replication-failover.md. */
+export type FailoverMode = 'ordered' | 'most_advanced' | 'promote' | 'follow_read_only';
 
 /** Admin and observability (extension `admin`). */
 export interface AdminConfig {

@@ -20,7 +20,7 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
-import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readLog, readTls, readUsers } from './extensions.js';
+import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readLibraryFailoverMode, readLog, readTls, readUsers } from './extensions.js';
 import { readAccountLimits, readFrontDoor, readRules, type AccountLimits } from './front-door.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
@@ -217,10 +217,12 @@ function readLibrary(
     }
     return server;
   });
+  const failoverMode = readLibraryFailoverMode(review, entry, libraryPath);
   if (name === undefined || weight === undefined || !servers.every((s): s is ServerConfig => s !== undefined)) {
     return undefined;
   }
-  return { name, weight, servers };
+  if (failoverMode === undefined) return undefined;
+  return { name, weight, servers, ...(failoverMode === null ? {} : { failoverMode }) };
 }
 
 function readLibraryName(review: Review, entry: JsonObject, libraryPath: string, seen: Seen): string | undefined {

@@ -45,11 +45,14 @@ describe('admin statements against the proxy', () => {
   it('show servers: one row per server of each library, in failover order, with when the library left it by failover', async () => {
     expect(await run('show servers')).toEqual({
       kind: 'rows',
-      columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover'],
+      columns: [
+        'library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover',
+        'replicates_from', 'io_running', 'sql_running', 'lag_seconds', 'gtid_executed', 'replication_error',
+      ],
       rows: [
-        ['lib_a', 1, '10.0.0.1:3306', 'up', 'no', 0, null, '2026-01-02T03:04:05.000Z'],
-        ['lib_a', 2, '10.0.0.2:3306', 'up', 'yes', 1, null, null],
-        ['lib_b', 1, '10.0.1.1:3306', 'down', 'yes', null, 'connect ECONNREFUSED', null],
+        ['lib_a', 1, '10.0.0.1:3306', 'up', 'no', 0, null, '2026-01-02T03:04:05.000Z', null, null, null, null, null, null],
+        ['lib_a', 2, '10.0.0.2:3306', 'up', 'yes', 1, null, null, '10.0.0.1:3306', 'no', 'yes', null, '0-1-42', "IO thread: Can't connect (2003)"],
+        ['lib_b', 1, '10.0.1.1:3306', 'down', 'yes', null, 'connect ECONNREFUSED', null, null, null, null, null, null, null],
       ],
     });
   });

@@ -23,7 +23,24 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
         sessions: 1,
         servers: [
           { address: '10.0.0.1:3306', state: 'up', readOnly: false, current: false, lastError: null, leftByFailoverAt: '2026-01-02T03:04:05.000Z' },
-          { address: '10.0.0.2:3306', state: 'up', readOnly: true, current: true, lastError: null },
+          {
+            address: '10.0.0.2:3306',
+            state: 'up',
+            readOnly: true,
+            current: true,
+            lastError: null,
+            replication: {
+              replicating: true,
+              source: '10.0.0.1:3306',
+              ioRunning: false,
+              sqlRunning: true,
+              lagSeconds: null,
+              lastError: "IO thread: Can't connect (2003)",
+              gtidExecuted: '0-1-42',
+              gtidBinlog: '0-1-42',
+              lastKnownLagSeconds: 0,
+            },
+          },
         ],
       },
       {

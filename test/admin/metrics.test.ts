@@ -77,6 +77,9 @@ describe('ProxyMetrics', () => {
     expect(sample(text, 'mysqlda_server_read_only{server="10.0.0.2:3306"}')).toBe(1);
     expect(sample(text, 'mysqlda_library_current_server{library="lib_a",server="10.0.0.2:3306"}')).toBe(1);
     expect(sample(text, 'mysqlda_library_current_server{library="lib_b",server="10.0.1.1:3306"}')).toBe(1);
+    expect(sample(text, 'mysqlda_server_replication_running{server="10.0.0.2:3306",thread="io"}')).toBe(0);
+    expect(sample(text, 'mysqlda_server_replication_running{server="10.0.0.2:3306",thread="sql"}')).toBe(1);
+    expect(text).not.toContain('mysqlda_server_replication_lag_seconds{'); // NULL while the IO thread reconnects
     expect(text).toContain('process_resident_memory_bytes');
   });
 
