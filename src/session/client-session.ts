@@ -9,10 +9,8 @@ import { commandName, isKnownCommand, isPassedCommand } from '../protocol/client
 import { Command, ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
-import { encodePacket, encodePackets, type Packet } from '../protocol/packet.js';
-import { encodeBinaryResultSet } from '../protocol/prepared-statements.js';
+import { encodePacket, type Packet } from '../protocol/packet.js';
 import type { ResponseTracker } from '../protocol/response-tracker.js';
-import { encodeTextResultSet } from '../protocol/result-set.js';
 import { mayBeExtensionSql, parseExtensionSql, type ReadRequest } from '../routing/extension-sql.js';
 import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
 import { sessionAuthContext } from './auth-context.js';
@@ -30,10 +28,14 @@ import { killByConnectionId, killRunningStatement } from './session-kill.js';
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
 import { PauseReason, Splice, type SpliceOwner } from './splice.js';
 import { readLagBound } from './read-routing.js';
-import { connectWhenAvailable, endRelocation, lostBackendFate, relocationAfterLoss, type Relocation } from './session-relocation.js';
+import { connectWhenAvailable, endRelocation, lostBackendFate, relocationAfterLoss, relocationStep, reportMove, type Relocation } from './session-relocation.js';
 import { uncarriedStateOf } from './uncarried-state.js';
-import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
-import { statementText, type SlowStatement } from './statement-clock.js';
+import { StatementBroker } from './statement-broker.js';
+import { encodeLocalAnswer, type LocalAnswer } from './local-answers.js';
+import { logSlowStatement, type SlowStatement } from './statement-clock.js';
+import { IdleWatch } from './idle-watch.js';
+import { TrafficReport } from './traffic-report.js';
+import type { SessionSummary } from './session-summary.js';
 import { LOBBY_LABEL } from '../observability/command-durations.js';
 
 /**
@@ -89,17 +91,7 @@ const MAX_INTERCEPTED_QUERY = 4096;
  */
 const MAX_HELD_BACKLOG = 65_536;
 
-export interface SessionSummary {
-  id: number;
-  client: string;
-  user: string | null;
-  library: string | null;
-  key: string | null;
-  server: string | null;
-  startedAt: number;
-  bytesFromClient: number;
-  bytesToClient: number;
-}
+export type { SessionSummary } from './session-summary.js';
 
 /**
  * One client connection: greeting and authentication, then the lobby (connection set-up chatter answered
@@ -146,11 +138,10 @@ export class ClientSession implements KillableSession {
 
   private bytesFromClient = 0;
   private commands = 0;
-  /** Traffic already reported to observers (events are per library, emitted when the session leaves it). */
-  private reported = { commands: 0, bytesIn: 0, bytesOut: 0 };
+  /** Traffic events are per library, emitted when the session leaves it. */
+  private readonly traffic = new TrafficReport();
   private account: ClientAccount | null = null;
-  /** What the client sent and when it was last seen busy, for client_idle_timeout_s (see idleSince). */
-  private idleMark = { bytes: -1, since: 0 };
+  private readonly idleWatch = new IdleWatch();
   /** State the session holds on its server that a new server cannot be given (uncarried-state.ts), or null. */
   private uncarried: string | null = null;
 
@@ -287,11 +278,7 @@ export class ClientSession implements KillableSession {
 
   /** Reports the traffic since the last report against the library the session is on. */
   private reportTraffic(): void {
-    const { commands, bytesFromClient: bytesIn } = this;
-    const bytesOut = this.splice.bytesToClient;
-    const delta = { commands: commands - this.reported.commands, bytesIn: bytesIn - this.reported.bytesIn, bytesOut: bytesOut - this.reported.bytesOut };
-    this.reported = { commands, bytesIn, bytesOut };
-    if (delta.commands || delta.bytesIn || delta.bytesOut) this.services.events.emit('traffic', { library: this.route?.library ?? null, ...delta });
+    this.traffic.report(this.services.events, this.route?.library ?? null, this.commands, this.bytesFromClient, this.splice.bytesToClient);
   }
 
   // ---- the client socket and the login -----------------------------------------------------------
@@ -655,36 +642,16 @@ export class ClientSession implements KillableSession {
   }
 
   /** The answers made here. */
-  private answer(action: Extract<SessionAction, { kind: 'reply-ok' | 'reply-error' | 'reply-packets' | 'reply-rows' | 'show-library' }>, reply: number): void {
-    switch (action.kind) {
-      case 'reply-ok':
-        return void this.splice.writeClient(encodePacket(encodeOk(this.currentStatus(), action.affectedRows ?? 0), reply));
-      case 'reply-error':
-        return this.replyError(reply, action.error);
-      case 'reply-packets':
-        return void this.splice.writeClient(encodePackets(action.payloads, reply));
-      case 'reply-rows':
-        return void this.splice.writeClient(encodePackets(encodeTextResultSet(action.columns, action.rows, this.currentStatus(), this.deprecateEof), reply));
-      case 'show-library': {
-        const encode = action.binary ? encodeBinaryResultSet : encodeTextResultSet;
-        return void this.splice.writeClient(encodePackets(encode(SHOW_LIBRARY_COLUMNS, [this.showLibraryRow()], this.currentStatus(), this.deprecateEof), reply));
-      }
-    }
+  private answer(action: LocalAnswer, reply: number): void {
+    const context = { status: this.currentStatus(), deprecateEof: this.deprecateEof, route: () => this.showLibraryRow() };
+    this.splice.writeClient(encodeLocalAnswer(action, reply, context));
   }
 
-  /**
-   * client_idle_timeout_s, checked by a periodic sweep rather than a timer per command (nothing on the hot path):
-   * a session counts as idle from the first sweep that finds no new bytes from its client and no command in
-   * progress. Returns true when it closed the session.
-   */
+  /** client_idle_timeout_s (idle-watch.ts): true when it closed the session. */
   closeIfIdle(now: number, timeoutMs: number): boolean {
     if (!this.ready) return false;
     const busy = this.path === HANDLING || (this.tracker !== null && !this.tracker.idle);
-    if (busy || this.bytesFromClient !== this.idleMark.bytes) {
-      this.idleMark = { bytes: this.bytesFromClient, since: now };
-      return false;
-    }
-    if (now - this.idleMark.since < timeoutMs) return false;
+    if (!this.idleWatch.expired(now, timeoutMs, this.bytesFromClient, busy)) return false;
     // As MySQL after wait_timeout: the connection is closed without a word; the client sees it at its next command.
     this.close(`idle for more than ${Math.round(timeoutMs / 1000)} s (server.client_idle_timeout_s)`);
     return true;
@@ -816,34 +783,24 @@ export class ClientSession implements KillableSession {
     const route = this.route;
     const relocation = route?.relocation;
     if (this.closed || !route || !relocation) return !this.closed;
-    const reply = packet.sequenceId + 1;
-    if (relocation.kind === 'broken') {
-      this.replyError(reply, relocation.error);
-      this.close(relocation.reason, 'warn');
-      return false;
-    }
-    if (relocation.kind === 'leave' && this.tracker?.inTransaction) {
-      // Still in a transaction: this command runs where the transaction is, until the grace period ends.
-      if (Date.now() < relocation.deadline) return true;
-      this.replyError(reply, ProxyErrors.serverLeft(route.library, relocation.reason));
-      this.close(`${relocation.reason}; transaction still open after the grace period`, 'warn');
-      return false;
-    }
     const library = findLibrary(this.services, route.library);
-    if (!library) {
-      this.replyError(reply, ProxyErrors.libraryUnavailable(route.library, 'the library is not in the configuration'));
-      this.close(`${relocation.reason}; library ${route.library} left the configuration`, 'warn');
+    const { tracker } = this;
+    const facts = { library: route.library, read: route.read, configured: library !== undefined, inTransaction: tracker?.inTransaction ?? false };
+    const step = relocationStep(relocation, { ...facts, lastInsertId: tracker?.lastInsertId ?? 0, connectTimeoutMs: this.services.config().pool.connectTimeoutMs, now: Date.now() });
+    if (step.kind === 'stay') return true;
+    if (step.kind === 'fail') {
+      this.replyError(packet.sequenceId + 1, step.error);
+      this.close(step.reason, 'warn');
       return false;
     }
-    const carry = { readMaxLagSeconds: route.read, lastInsertId: relocation.kind === 'lost' ? relocation.lastInsertId : (this.tracker?.lastInsertId ?? 0) };
-    const waitMs = relocation.kind === 'lost' ? this.services.config().pool.connectTimeoutMs : 0;
-    const connected = await connectWhenAvailable(() => this.backendSide.connect(library, carry), this.services.events, waitMs, () => this.closed);
+    const connected = await connectWhenAvailable(() => this.backendSide.connect(library!, step.carry), this.services.events, step.waitMs, () => this.closed);
     if (this.closed) {
       if (connected.ok) void this.services.pools.release(connected.connection, true);
       return false;
     }
     if (!connected.ok) {
-      this.replyError(reply, connected.error);
+      // A lost server's session stays, its move pending: the next command tries again.
+      this.replyError(packet.sequenceId + 1, connected.error);
       if (relocation.kind === 'leave') this.close('could not move off a removed server', 'warn');
       return false;
     }
@@ -851,12 +808,7 @@ export class ClientSession implements KillableSession {
     this.backendSide.attach(connected.connection);
     endRelocation(relocation);
     route.relocation = null;
-    const fields = { session: this.id, library: route.library, server: connected.connection.address };
-    if (relocation.kind === 'leave') this.services.logger.info(fields, 'session moved off a removed server');
-    else {
-      this.services.logger.info(fields, `session moved on after its server closed: ${relocation.reason}`);
-      this.services.events.emit('session-masked', { library: route.library });
-    }
+    reportMove(this.services.logger, this.services.events, relocation, { session: this.id, library: route.library, server: connected.connection.address });
     return true;
   }
 
@@ -1031,19 +983,8 @@ export class ClientSession implements KillableSession {
 
   /** An answer took at least log.slow_query_ms: one log line. */
   private slowStatement(statement: SlowStatement): void {
-    this.services.logger.notice(
-      {
-        session: this.id,
-        user: this.user,
-        client: this.clientAddress,
-        library: this.route?.library ?? null,
-        server: this.backend?.address ?? null,
-        durationMs: Math.round(statement.ms * 1000) / 1000,
-        bytes: statement.bytes,
-        statement: statementText(statement, (id) => this.broker.sqlOfBackendStatement(id)),
-      },
-      'slow statement',
-    );
+    const where = { session: this.id, user: this.user, client: this.clientAddress, library: this.route?.library ?? null, server: this.backend?.address ?? null };
+    logSlowStatement(this.services.logger, where, statement, (id) => this.broker.sqlOfBackendStatement(id));
   }
 
   /** The statement in flight ran for the account's query_timeout_ms: its server stops it and answers ERR 1317. */

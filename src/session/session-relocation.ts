@@ -15,7 +15,8 @@
  */
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
-import type { LibraryConnection } from './library-connection.js';
+import type { Logger } from '../log/logger.js';
+import type { CarryOver, LibraryConnection } from './library-connection.js';
 
 export type Relocation =
   | { kind: 'leave'; reason: string; deadline: number; timer: NodeJS.Timeout }
@@ -59,6 +60,57 @@ export function relocationAfterLoss(fate: Exclude<LostBackendFate, { kind: 'clos
   const reason = `server ${server} of library ${library} closed the connection (${why})`;
   if (fate.kind === 'mask') return { kind: 'lost', reason, lastInsertId };
   return { kind: 'broken', reason: `${reason} while the session held ${fate.what}`, error: ProxyErrors.backendLostHolding(library, server, fate.what) };
+}
+
+/** What a pending relocation comes to at the session's next command. */
+export type RelocationStep =
+  /** Inside a transaction within the grace period: the command runs where the transaction is. */
+  | { kind: 'stay' }
+  /** The command is answered with `error` and the session ends (`reason`: its log line). */
+  | { kind: 'fail'; error: ProxyError; reason: string }
+  /** Onto a new connection of the library, waiting up to `waitMs` for one (a failover on its way). */
+  | { kind: 'move'; carry: CarryOver; waitMs: number };
+
+export interface RelocationFacts {
+  library: string;
+  /** The route's lag bound for reads (read-routing.ts), null for the current server. */
+  read: number | null;
+  /** Whether the library is still in the configuration. */
+  configured: boolean;
+  /** The connection the session still has (a `leave`): in a transaction, and its LAST_INSERT_ID(). */
+  inTransaction: boolean;
+  lastInsertId: number;
+  connectTimeoutMs: number;
+  now: number;
+}
+
+export function relocationStep(relocation: Relocation, facts: RelocationFacts): RelocationStep {
+  if (relocation.kind === 'broken') return { kind: 'fail', error: relocation.error, reason: relocation.reason };
+  if (relocation.kind === 'leave' && facts.inTransaction) {
+    if (facts.now < relocation.deadline) return { kind: 'stay' };
+    return { kind: 'fail', error: ProxyErrors.serverLeft(facts.library, relocation.reason), reason: `${relocation.reason}; transaction still open after the grace period` };
+  }
+  if (!facts.configured) {
+    return {
+      kind: 'fail',
+      error: ProxyErrors.libraryUnavailable(facts.library, 'the library is not in the configuration'),
+      reason: `${relocation.reason}; library ${facts.library} left the configuration`,
+    };
+  }
+  const lost = relocation.kind === 'lost';
+  return {
+    kind: 'move',
+    carry: { readMaxLagSeconds: facts.read, lastInsertId: lost ? relocation.lastInsertId : facts.lastInsertId },
+    // A server that left the library still serves its sessions: the move is tried once, at once.
+    waitMs: lost ? facts.connectTimeoutMs : 0,
+  };
+}
+
+/** The log line (and, for a masked failure, the event) of a session that moved. */
+export function reportMove(logger: Logger, events: ProxyEvents, relocation: Relocation, fields: { session: number; library: string; server: string }): void {
+  if (relocation.kind !== 'lost') return logger.info(fields, 'session moved off a removed server');
+  logger.info(fields, `session moved on after its server closed: ${relocation.reason}`);
+  events.emit('session-masked', { library: fields.library });
 }
 
 /** ERR 7106: no server of the library answered (or the one that did refused): worth another try while failing over. */
