@@ -831,7 +831,7 @@ export class ClientSession implements KillableSession {
       return this.close(`backend ${address} of library ${library}: ${why}`, 'warn');
     }
     const lastInsertId = tracker?.lastInsertId ?? 0;
-    this.backendSide.release(); // the pool discards the dead connection
+    this.backendSide.discard();
     if (!route) {
       // A lobby server: the next set-up statement takes another, with the session's settings.
       if (fate.kind === 'mask') return this.backendSide.lobbyServerLost();

@@ -50,6 +50,12 @@ export class SessionBackend {
     if (backend) void this.services.pools.release(backend.connection, backend.idle);
   }
 
+  /** Gives up a connection whose server closed it: never pooled again (it may still read as alive until 'close'). */
+  discard(): void {
+    const backend = this.detach();
+    if (backend) void this.services.pools.release(backend.connection, false);
+  }
+
   /** Takes the connection off the session (its status flags stay for the lobby's replies); `idle`: whether it may be pooled. */
   detach(): { connection: BackendConnection; idle: boolean } | null {
     if (this.splice.tracker) this.lobby.status = this.splice.tracker.statusFlags;

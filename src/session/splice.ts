@@ -56,6 +56,8 @@ export class Splice {
     this.tracker.onResponseEnd = this.onResponseEnd;
     connection.setReader(this.onBackendData);
     connection.socket.on('drain', this.onBackendDrain);
+    // The server's FIN ('end') tells of its death a loop turn before 'close', ahead of a command the client sends next.
+    connection.socket.on('end', this.onBackendClose);
     connection.socket.on('close', this.onBackendClose);
     connection.socket.resume();
   }
@@ -69,6 +71,7 @@ export class Splice {
     if (connection.tracker.onResponseEnd === this.onResponseEnd) connection.tracker.onResponseEnd = ignoreResponseEnd;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
+    connection.socket.off('end', this.onBackendClose);
     connection.socket.off('close', this.onBackendClose);
     this.connection = null;
     this.tracker = null;
@@ -116,11 +119,13 @@ export class Splice {
     const tracker = this.tracker;
     this.tracker = null;
     connection.setReader(null);
+    connection.socket.off('end', this.onBackendClose);
     connection.socket.off('close', this.onBackendClose);
     const result = await connection.execute(payload);
     if (this.connection === connection) {
       this.tracker = tracker;
       connection.setReader(this.onBackendData);
+      connection.socket.on('end', this.onBackendClose);
       connection.socket.on('close', this.onBackendClose);
       connection.socket.resume();
       if (!connection.alive) {
