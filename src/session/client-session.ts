@@ -28,7 +28,7 @@ import { killByConnectionId, killRunningStatement } from './session-kill.js';
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
 import { PauseReason, Splice, type SpliceOwner } from './splice.js';
 import { readLagBound } from './read-routing.js';
-import { connectWhenAvailable, endRelocation, lostBackendFate, relocationAfterLoss, relocationStep, reportMove, type Relocation } from './session-relocation.js';
+import { connectWhenAvailable, endRelocation, lostBackendFate, relocationAfterLoss, relocationStep, reportMove, routesAnew, type Relocation } from './session-relocation.js';
 import { uncarriedStateOf } from './uncarried-state.js';
 import { StatementBroker } from './statement-broker.js';
 import { encodeLocalAnswer, type LocalAnswer } from './local-answers.js';
@@ -532,7 +532,8 @@ export class ClientSession implements KillableSession {
       if (this.closed) return null;
       if (refused) return refused;
     }
-    if (this.route?.relocation && !(await this.relocate(packet))) return null;
+    const relocation = this.route?.relocation;
+    if (relocation && !routesAnew(relocation, payload) && !(await this.relocate(packet))) return null;
     const routed = this.route !== null;
     if (command === Command.QUERY) return this.query(packet);
     if (command === Command.STMT_PREPARE) {
@@ -573,7 +574,10 @@ export class ClientSession implements KillableSession {
     if (killed) return killed;
     const blocked = this.guards.blocked(sql);
     if (blocked) return blocked;
-    if (this.route) return { kind: 'forward', packet, tag: isSettingStatement(sql) ? this.history.propose(packet.payload) : 0 };
+    if (this.route) {
+      this.uncarried ??= uncarriedStateOf(packet.payload, 1, packet.payload.length);
+      return { kind: 'forward', packet, tag: isSettingStatement(sql) ? this.history.propose(packet.payload) : 0 };
+    }
     return this.lobby.query(sql, packet, this.account, this.services);
   }
 
@@ -823,20 +827,17 @@ export class ClientSession implements KillableSession {
     const route = this.route;
     const library = route?.library ?? '(lobby)';
     const why = connection.failure ?? 'the server closed the connection';
-    const tracker = this.tracker;
-    const facts = { busy: this.path === HANDLING || !tracker || !tracker.idle, inTransaction: tracker?.inTransaction ?? false, uncarried: this.uncarried, draining: this.draining };
-    const fate = this.ready ? lostBackendFate(facts) : { kind: 'close' as const };
+    const { tracker, uncarried, draining } = this;
+    const busy = this.path === HANDLING || !tracker || !tracker.idle;
+    const fate = this.ready ? lostBackendFate({ busy, inTransaction: tracker?.inTransaction ?? false, uncarried, draining }) : { kind: 'close' as const };
     if (fate.kind === 'close') {
       if (tracker?.awaitingResponseStart) this.replyError(this.lastCommandSequence + 1, ProxyErrors.backendLost(library, address));
       return this.close(`backend ${address} of library ${library}: ${why}`, 'warn');
     }
     const lastInsertId = tracker?.lastInsertId ?? 0;
     this.backendSide.discard();
-    if (!route) {
-      // A lobby server: the next set-up statement takes another, with the session's settings.
-      if (fate.kind === 'mask') return this.backendSide.lobbyServerLost();
-      return this.close(`lobby server ${address}: ${why}`, 'warn');
-    }
+    // A lobby server: the next set-up statement takes another, with the session's settings.
+    if (!route) return fate.kind === 'mask' ? this.backendSide.lobbyServerLost() : this.close(`lobby server ${address}: ${why}`, 'warn');
     endRelocation(route.relocation);
     route.relocation = relocationAfterLoss(fate, library, address, why, lastInsertId);
     this.services.logger.info({ session: this.id, library, server: address }, `${route.relocation.reason}; the session ${fate.kind === 'mask' ? 'moves on at its next command' : 'ends at its next command'}`);

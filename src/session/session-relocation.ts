@@ -14,7 +14,9 @@
  *               server cannot be given (uncarried-state.ts)
  */
 import type { ProxyEvents } from '../observability/proxy-events.js';
+import { Command } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
+import { mayBeExtensionSql, parseExtensionSql } from '../routing/extension-sql.js';
 import type { Logger } from '../log/logger.js';
 import type { CarryOver, LibraryConnection } from './library-connection.js';
 
@@ -60,6 +62,16 @@ export function relocationAfterLoss(fate: Exclude<LostBackendFate, { kind: 'clos
   const reason = `server ${server} of library ${library} closed the connection (${why})`;
   if (fate.kind === 'mask') return { kind: 'lost', reason, lastInsertId };
   return { kind: 'broken', reason: `${reason} while the session held ${fate.what}`, error: ProxyErrors.backendLostHolding(library, server, fate.what) };
+}
+
+/**
+ * Whether a command chooses the session's route anew (`select library …`, in text): a lost server's move need not
+ * come first, and must not stand in its way when the lost library has no server left.
+ */
+export function routesAnew(relocation: Relocation, payload: Buffer): boolean {
+  if (relocation.kind !== 'lost' || payload[0] !== Command.QUERY || !mayBeExtensionSql(payload, 1)) return false;
+  const parsed = parseExtensionSql(payload.toString('utf8', 1));
+  return parsed !== null && parsed.ok && parsed.command.kind.startsWith('select_library');
 }
 
 /** What a pending relocation comes to at the session's next command. */

@@ -34,8 +34,7 @@ const enum Byte {
 /** What the statement in buf[start, end) (SQL text, no command byte) leaves on the server that cannot be carried, or null. */
 export function uncarriedStateOf(buf: Buffer, start: number, end: number): string | null {
   const stop = Math.min(end, start + SCANNED_BYTES);
-  let i = start;
-  while (i < stop && isSpace(buf[i])) i++;
+  const i = skipTrivia(buf, start, stop);
   const leading = leadingStatement(buf, i, stop);
   if (leading) return leading;
   for (let j = i; j < stop; j++) {
@@ -84,6 +83,24 @@ function wordAt(buf: Buffer, i: number, word: string): boolean {
 function nextWord(buf: Buffer, i: number, stop: number): number {
   while (i < stop && isSpace(buf[i])) i++;
   return i;
+}
+
+/** Past leading whitespace and comments (`/* … *\/`, `-- …`, `# …`), to the statement's first word. */
+function skipTrivia(buf: Buffer, i: number, stop: number): number {
+  for (;;) {
+    while (i < stop && isSpace(buf[i])) i++;
+    if (buf[i] === 0x2f && buf[i + 1] === 0x2a) {
+      const close = buf.indexOf('*/', i + 2);
+      if (close === -1 || close >= stop) return stop;
+      i = close + 2;
+    } else if (buf[i] === 0x23 || (buf[i] === 0x2d && buf[i + 1] === 0x2d && isSpace(buf[i + 2]))) {
+      const newline = buf.indexOf(Byte.LF, i);
+      if (newline === -1 || newline >= stop) return stop;
+      i = newline + 1;
+    } else {
+      return i;
+    }
+  }
 }
 
 function isSpace(c: number): boolean {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ProxyEvents } from '../../src/observability/proxy-events.js';
 import { ProxyErrors } from '../../src/protocol/error-codes.js';
 import type { LibraryConnection } from '../../src/session/library-connection.js';
-import { connectWhenAvailable, lostBackendFate, relocationAfterLoss, relocationStep, type Relocation } from '../../src/session/session-relocation.js';
+import { connectWhenAvailable, lostBackendFate, relocationAfterLoss, relocationStep, routesAnew, type Relocation } from '../../src/session/session-relocation.js';
 
 const idle = { busy: false, inTransaction: false, uncarried: null, draining: false };
 const facts = { library: 'lib', read: null, configured: true, inTransaction: false, lastInsertId: 0, connectTimeoutMs: 2000, now: 1000 };
@@ -65,5 +65,23 @@ describe('the next command of a session that must move', () => {
     expect(await connectWhenAvailable(async () => unavailable, events, 0, () => false)).toBe(unavailable);
     const refusedSetting: LibraryConnection = { ok: false, error: { code: 1231, sqlState: '42000', message: 'bad value' } };
     expect(await connectWhenAvailable(async () => refusedSetting, events, 10_000, () => false)).toBe(refusedSetting);
+  });
+});
+
+describe('a command that chooses the route anew', () => {
+  const query = (sql: string) => Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)]);
+  const lost: Relocation = { kind: 'lost', reason: 'r', lastInsertId: 0 };
+
+  it('goes without the lost server\'s move first: select library, for read too', () => {
+    expect(routesAnew(lost, query('select library other-key'))).toBe(true);
+    expect(routesAnew(lost, query('SELECT LIBRARY_BY_CORREL_OBJECT order 7 for read'))).toBe(true);
+  });
+
+  it('is not any other command, nor a route change of a session that must hear its loss', () => {
+    expect(routesAnew(lost, query('select 1'))).toBe(false);
+    expect(routesAnew(lost, query('show library'))).toBe(false);
+    expect(routesAnew(lost, query('select library'))).toBe(false);
+    const broken: Relocation = { kind: 'broken', reason: 'r', error: ProxyErrors.backendLost('lib', 'm:1') };
+    expect(routesAnew(broken, query('select library other-key'))).toBe(false);
   });
 });

@@ -10,6 +10,8 @@ describe('session state a new server cannot be given', () => {
   it.each([
     ['CREATE TEMPORARY TABLE t (a int)', 'a temporary table'],
     ['  create   temporary table t (a int)', 'a temporary table'],
+    ['/* app=billing */ CREATE TEMPORARY TABLE t (a int)', 'a temporary table'],
+    ['-- note\n# more\nLOCK TABLES t READ', 'table locks (LOCK TABLES)'],
     ['LOCK TABLES t WRITE', 'table locks (LOCK TABLES)'],
     ['lock table t read', 'table locks (LOCK TABLES)'],
     ['FLUSH TABLES WITH READ LOCK', 'a global read lock (FLUSH … WITH READ LOCK)'],
