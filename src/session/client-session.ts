@@ -104,7 +104,7 @@ export type { SessionSummary } from './session-summary.js';
  * ~400 lines: the phases, the command path, routing and moving off a server all read and change the same few
  * fields (phase, command path, the splice, the client input), and parting them again would bring back the
  * callback interfaces the returned actions replaced. What stands alone lives beside it (client-input, splice,
- * login, lobby, statement broker, extension commands, KILL, guards).
+ * login, lobby, statement broker, extension commands, KILL, guards, relocation, read routes, uncarried state).
  */
 export class ClientSession implements KillableSession {
   readonly id: number;
