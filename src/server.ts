@@ -6,6 +6,7 @@ import { adminStatementHandler } from './admin/admin-statements.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { BackendConnection } from './backend/backend-connection.js';
 import { Backends, poolOptionsOf } from './backend/backends.js';
+import { failoverStatus } from './backend/replication-failover.js';
 import type { LibraryMove } from './backend/current-servers.js';
 import type { Probe } from './backend/health-monitor.js';
 import { loadConfigFileWithWarnings, type ValidatedConfig } from './config/load.js';
@@ -204,6 +205,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           currentServer: view?.currentServer ?? null,
           currentSince: view?.currentSince ?? null,
           sessions: routed.get(library.name) ?? 0,
+          ...(view ? { failover: failoverStatus(view.failover) } : {}),
           servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt, replication }) => ({
             address: server,
             state,
@@ -221,9 +223,13 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const readiness = (): { ready: boolean; reason: string; draining?: boolean } => {
     if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
-    const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
-    if (down.length === 0) return { ready: true, reason: 'ok' };
+    const libraries = backends.libraries();
+    const down = libraries.filter((library) => !library.servers.some((server) => server.state === 'up'));
+    // A library whose failover waits for an operator (refused, promotion failed) serves no more than one without servers.
+    const blocked = libraries.filter((library) => !down.includes(library) && ['refused', 'promotion_failed'].includes(library.failover.phase));
+    if (down.length === 0 && blocked.length === 0) return { ready: true, reason: 'ok' };
     const reason = down.map((library) => `library ${library.name} has no server up (${library.servers.map((s) => `${s.address} ${s.state}`).join(', ')})`);
+    for (const library of blocked) reason.push(`library ${library.name} does not serve: ${backends.failover.holdReason(library.name) ?? library.failover.phase}`);
     return { ready: false, reason: reason.join('; ') };
   };
 
@@ -291,10 +297,10 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     sessions: summaries,
     readiness,
     reload: () => reload(),
-    failback: (library, to): FailbackOutcome => {
-      const result = backends.current.failback(library, to);
+    failback: (library, to, force = false): FailbackOutcome => {
+      const result = backends.failback(library, to, force);
       if (!result.ok) return result;
-      if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
+      if (!result.move) return { ok: true, moved: false, message: result.message ?? `library ${library} is already on ${backends.current.current(library)}` };
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
     },
   };

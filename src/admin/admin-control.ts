@@ -10,8 +10,11 @@ export type FailbackOutcome = { ok: true; moved: boolean; message: string } | { 
 export interface AdminControl {
   status(): ProxyStatus;
   sessions(): SessionSummary[];
-  /** Moves a library to one of its servers (by default its first): the operator's failback. */
-  failback(library: string, to?: string): FailbackOutcome;
+  /**
+   * Moves a library to one of its servers (by default its first): the operator's failback. `force` overrides the
+   * replication-aware failover modes' refusals (docs/replication-failover.md).
+   */
+  failback(library: string, to?: string, force?: boolean): FailbackOutcome;
   reload(): Promise<ReloadResult>;
   /** Ready to serve: the directory is loaded and every library has a server that is up; `draining` while stopping. */
   readiness(): { ready: boolean; reason: string; draining?: boolean };

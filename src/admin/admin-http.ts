@@ -4,7 +4,7 @@
  *   GET  /metrics                         Prometheus text format
  *   GET  /healthz                         200 "ok" when ready, 503 "draining" while stopping, else 503 with the reason
  *   GET  /status                          the proxy's status as JSON (as `mysqlda status`)
- *   POST /failback?library=<name>[&to=<host:port>]   the operator's failback, JSON answer
+ *   POST /failback?library=<name>[&to=<host:port>[&force=1]]   the operator's failback, JSON answer
  *   POST /reload                          re-read the config file, JSON ReloadResult
  *
  * It has no authentication: bind it to a loopback address (the config warns otherwise).
@@ -73,7 +73,8 @@ async function handle(request: http.IncomingMessage, control: AdminControl, metr
     case 'POST /failback': {
       const library = url.searchParams.get('library');
       if (!library) return json(400, { ok: false, error: 'usage: POST /failback?library=<name>[&to=<host:port>]' });
-      const outcome = control.failback(library, url.searchParams.get('to') ?? undefined);
+      const force = url.searchParams.get('force') === '1' && url.searchParams.has('to');
+      const outcome = control.failback(library, url.searchParams.get('to') ?? undefined, force);
       return json(outcome.ok ? 200 : 409, outcome);
     }
     case 'POST /reload': {

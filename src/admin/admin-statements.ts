@@ -4,7 +4,7 @@
  *   show libraries
  *   show servers
  *   show sessions
- *   failback library <name> [to <host:port>]
+ *   failback library <name> [to <host:port> [force]]
  *   reload
  *
  * Keywords are case-insensitive, words are separated by any whitespace, one trailing `;` is allowed. Any other
@@ -19,12 +19,12 @@ export type AdminStatement =
   | { kind: 'show_libraries' }
   | { kind: 'show_servers' }
   | { kind: 'show_sessions' }
-  | { kind: 'failback'; library: string; to: string | null }
+  | { kind: 'failback'; library: string; to: string | null; force?: boolean }
   | { kind: 'reload' };
 
 export type AdminParse = { ok: true; statement: AdminStatement } | { ok: false; message: string };
 
-const FAILBACK_USAGE = 'usage: failback library <name> [to <host:port>]';
+const FAILBACK_USAGE = 'usage: failback library <name> [to <host:port> [force]]';
 
 /** The statement, an error for a malformed `failback`, or null when the text is not an admin statement. */
 export function parseAdminStatement(sql: string): AdminParse | null {
@@ -42,6 +42,9 @@ export function parseAdminStatement(sql: string): AdminParse | null {
   if (words.length === 3) return { ok: true, statement: { kind: 'failback', library: words[2], to: null } };
   if (words.length === 5 && keyword(3) === 'to' && /^\S+:\d{1,5}$/.test(words[4])) {
     return { ok: true, statement: { kind: 'failback', library: words[2], to: words[4] } };
+  }
+  if (words.length === 6 && keyword(3) === 'to' && /^\S+:\d{1,5}$/.test(words[4]) && keyword(5) === 'force') {
+    return { ok: true, statement: { kind: 'failback', library: words[2], to: words[4], force: true } };
   }
   return { ok: false, message: FAILBACK_USAGE };
 }
@@ -65,7 +68,7 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
     case 'show_sessions':
       return showSessions(control);
     case 'failback': {
-      const outcome = control.failback(statement.library, statement.to ?? undefined);
+      const outcome = control.failback(statement.library, statement.to ?? undefined, statement.force ?? false);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
       return { kind: 'ok', affectedRows: outcome.moved ? 1 : 0 };
     }

@@ -232,6 +232,28 @@ export class ProxyMetrics {
       },
     });
     new Gauge({
+      name: 'mysqlda_library_split_brain',
+      help: 'follow_read_only libraries with more than one writable server (read_only = OFF): 1 while it lasts; the library does not move',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) if (library.failover) this.set({ library: library.name }, library.failover.phase === 'split_brain' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_failover_blocked',
+      help: 'Libraries that do not serve until an operator acts: 1 after a refused failover or a failed promotion',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) {
+          if (library.failover) this.set({ library: library.name }, ['refused', 'promotion_failed'].includes(library.failover.phase) ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
       name: 'mysqlda_library_current_server',
       help: "1 for each library's current server (where new backend connections go)",
       labelNames: ['library', 'server'],

@@ -6,13 +6,14 @@
 import type { ConfigDiff } from '../config/diff.js';
 import { serverKey } from '../config/diff.js';
 import { DEFAULTS } from '../config/schema.js';
-import type { LibraryConfig, MysqldaConfig, ServerConfig } from '../config/types.js';
+import type { FailoverMode, LibraryConfig, MysqldaConfig, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ServerReplicationStatus } from '../observability/status.js';
 import { BackendPools, type ServerRouting } from './backend-pools.js';
 import type { PoolOptions } from './connection-pool.js';
-import { CurrentServers, type LibraryMove } from './current-servers.js';
+import { CurrentServers, type FailbackResult, type LibraryMove } from './current-servers.js';
+import { ReplicationFailover, type LibraryFailoverPhase } from './replication-failover.js';
 import { HealthMonitor, probeServer, type Probe } from './health-monitor.js';
 import { freshReplicas, ReplicaTurns, staleReason } from './replica-choice.js';
 import { ServerHealthBook, type HealthChange, type ServerHealth, type HealthObservation, type HealthStatus } from './server-health.js';
@@ -41,6 +42,8 @@ export interface LibraryView {
   /** When the library moved to its current server (ISO 8601). */
   currentSince: string | null;
   servers: ServerView[];
+  /** Its failover mode and phase (replication-failover.ts). */
+  failover: { mode: FailoverMode } & LibraryFailoverPhase;
 }
 
 export function poolOptionsOf(config: MysqldaConfig): PoolOptions {
@@ -68,6 +71,7 @@ export class Backends implements ServerRouting {
   static async open(config: MysqldaConfig, options: BackendsOptions): Promise<Backends> {
     const health = new ServerHealthBook(config.health);
     health.track(allServers(config).map(serverKey));
+    const failover = new ReplicationFailover(config.failover, health, options.logger);
     const current = await CurrentServers.open({
       stateFile: CurrentServers.stateFileIn(config.saveDir, DEFAULTS.stateFileName),
       libraries: config.libraries,
@@ -75,21 +79,46 @@ export class Backends implements ServerRouting {
       autoFailback: config.failover.autoFailback,
       events: options.events,
       logger: options.logger,
+      policy: failover,
     });
-    return new Backends(config, health, current, options);
+    return new Backends(config, health, current, failover, options);
   }
 
   private constructor(
     private config: MysqldaConfig,
     readonly health: ServerHealthBook,
     readonly current: CurrentServers,
+    readonly failover: ReplicationFailover,
     private readonly options: BackendsOptions,
   ) {
     this.pools = new BackendPools(poolOptionsOf(config), options.logger, this, options.events);
     this.monitor = new HealthMonitor(health, config.health, options.probe ?? probeServer);
     this.monitor.setServers(allServers(config));
     health.onChange((change) => this.onHealthChange(change));
+    current.onMove((move) => {
+      const library = this.config.libraries.find((candidate) => candidate.name === move.library);
+      if (library) failover.moved(library, move);
+    });
+    // follow_read_only and the replication-aware modes read more than up/down: re-decide after every round.
+    this.monitor.onRound(() => current.reconcileAll());
     this.monitor.start();
+  }
+
+  /**
+   * The operator's move of a library to one of its servers (by default its first). `force` moves it even where
+   * the library's failover mode would refuse (a lagging replica), and serves from a server whose promotion failed.
+   */
+  failback(libraryName: string, to: string | undefined, force: boolean): FailbackResult & { message?: string } {
+    const library = this.config.libraries.find((candidate) => candidate.name === libraryName);
+    const current = this.current.current(libraryName);
+    if (!library || current === null) return this.current.failback(libraryName, to);
+    const target = to ?? serverKey(library.servers[0]);
+    const check = this.failover.checkOperatorMove(library, current, target, force);
+    if (!check.ok) return { ok: false, error: `cannot move library '${libraryName}' to ${target}: ${check.error}` };
+    if (check.retried) return { ok: true, move: null, message: check.retried };
+    const result = this.current.failback(libraryName, target);
+    if (result.ok && result.move) this.failover.operatorMoved(library, result.move, force);
+    return result;
   }
 
   serverFor(library: LibraryConfig): ServerConfig | null {
@@ -114,6 +143,8 @@ export class Backends implements ServerRouting {
       return `${address} ${health.status}${health.lastError ? ` (${health.lastError})` : ''}`;
     });
     const current = this.current.current(library.name);
+    const held = this.failover.holdReason(library.name);
+    if (held !== null) return `library ${library.name} does not serve: ${held} (${states.join('; ')})`;
     if (current === null || this.health.status(current) === 'down') return `no usable server for library ${library.name}: ${states.join('; ')}`;
     return `library ${library.name} stays on its current server ${current} until it is down (${states.join('; ')})`;
   }
@@ -139,9 +170,10 @@ export class Backends implements ServerRouting {
     return this.config.libraries.map((library) => {
       const designated = this.current.current(library.name);
       const since = this.current.since(library.name);
+      const held = this.failover.holdReason(library.name) !== null;
       return {
         name: library.name,
-        currentServer: designated !== null && this.health.status(designated) !== 'down' ? designated : null,
+        currentServer: designated !== null && this.health.status(designated) !== 'down' && !held ? designated : null,
         currentSince: since === null ? null : new Date(since).toISOString(),
         servers: library.servers.map(serverKey).map((address) => {
           const health = this.health.get(address);
@@ -157,6 +189,7 @@ export class Backends implements ServerRouting {
             ...replicationView(health),
           };
         }),
+        failover: { mode: this.failover.modeOf(library), ...this.failover.phaseOf(library.name) },
       };
     });
   }
@@ -172,7 +205,11 @@ export class Backends implements ServerRouting {
     this.monitor.setServers(allServers(next));
     if (diff.pool) this.pools.updateOptions(poolOptionsOf(next));
     for (const server of this.pools.retainOnly(allServers(next))) notes.push(`idle connections to ${server} closed (server removed or its credentials changed)`);
-    if (diff.failover) this.current.setAutoFailback(next.failover.autoFailback);
+    if (diff.failover) {
+      this.failover.updateSettings(next.failover);
+      this.current.setAutoFailback(next.failover.autoFailback);
+    }
+    this.failover.retain(next.libraries);
     this.current.setLibraries(next.libraries);
     return notes;
   }

@@ -8,11 +8,19 @@ import { serverKey } from '../config/diff.js';
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import { readSavedState, StateFileWriter, type SavedLibrary, type SavedState } from './current-server-file.js';
-import { adoptServerList, decideCurrent, failbackProblem } from './failover-policy.js';
+import { adoptServerList, decideCurrent, failbackProblem, type FailoverDecision, type ServerTest } from './failover-policy.js';
 import type { ServerHealthBook } from './server-health.js';
 
 /** Why a library's current server changed. */
-export type MoveReason = 'down' | 'failback' | 'operator' | 'reload';
+export type MoveReason = 'down' | 'failback' | 'operator' | 'reload' | 'read_only';
+
+/** The replication-aware failover modes (replication-failover.ts), consulted before the list-order policy. */
+export interface LibraryFailoverPolicy {
+  /** Where the library moves now (null: stay); undefined leaves the decision to the list-order policy. */
+  decide(library: LibraryConfig, servers: readonly string[], current: string, excluded: ServerTest): FailoverDecision | null | undefined;
+  /** Why the library may not serve from its current server now (a refused failover, a promotion), or null. */
+  holdReason(library: string): string | null;
+}
 
 export interface LibraryMove {
   library: string;
@@ -29,6 +37,7 @@ export interface CurrentServersOptions {
   autoFailback: boolean;
   events: ProxyEvents;
   logger: Logger;
+  policy?: LibraryFailoverPolicy;
 }
 
 interface LibraryEntry {
@@ -81,7 +90,7 @@ export class CurrentServers {
     const entry = this.entries.get(library.name);
     if (!entry) return library.servers[0] ?? null; // a library this reload has not reached yet
     this.reconcile(entry);
-    if (this.options.health.status(entry.current) === 'down') return null;
+    if (this.options.health.status(entry.current) === 'down' || this.options.policy?.holdReason(library.name)) return null;
     return library.servers.find((server) => serverKey(server) === entry.current) ?? serverOf(entry);
   }
 
@@ -171,7 +180,9 @@ export class CurrentServers {
 
   private reconcile(entry: LibraryEntry): void {
     const excluded = this.autoFailback ? undefined : (server: string) => entry.left.has(server);
-    const decision = decideCurrent(entry.servers, entry.current, (server) => this.options.health.status(server), this.autoFailback, excluded);
+    const byMode = this.options.policy?.decide(entry.config, entry.servers, entry.current, excluded ?? (() => false));
+    const decision =
+      byMode !== undefined ? byMode : decideCurrent(entry.servers, entry.current, (server) => this.options.health.status(server), this.autoFailback, excluded);
     if (decision) this.move(entry, decision.to, decision.reason);
   }
 
@@ -211,6 +222,9 @@ export class CurrentServers {
         return;
       case 'reload':
         logger.notice(fields, `library ${move.library} moved from ${move.from} to ${move.to} by a config reload${readOnly}`);
+        return;
+      case 'read_only':
+        logger.warn(fields, `library ${move.library} moved from ${move.from} to ${move.to}: ${move.to} is its one writable server (failover.mode follow_read_only)`);
     }
   }
 

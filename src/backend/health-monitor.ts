@@ -82,12 +82,18 @@ export class HealthMonitor {
   private running = false;
   private stopped = false;
   private round: Promise<void> | null = null;
+  private readonly roundListeners: (() => void)[] = [];
 
   constructor(
     private readonly book: ServerHealthBook,
     private settings: HealthConfig,
     private readonly probe: Probe = probeServer,
   ) {}
+
+  /** Called after each round's results are recorded (read_only and replication change without a status change). */
+  onRound(listener: () => void): void {
+    this.roundListeners.push(listener);
+  }
 
   setServers(servers: Iterable<ServerConfig>): void {
     const targets = new Map<string, ServerConfig>();
@@ -152,5 +158,6 @@ export class HealthMonitor {
     );
     if (this.stopped) return;
     for (const [address, observation] of results) this.book.record(address, observation);
+    for (const listener of this.roundListeners) listener();
   }
 }

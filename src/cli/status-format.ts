@@ -40,6 +40,10 @@ export function formatStatus(status: DaemonStatus): string {
   lines.push('  libraries', ...libraryTable(proxy).map((line) => `    ${line}`));
   const replication = replicationLines(proxy);
   if (replication.length > 0) lines.push('  replication', ...replication.map((line) => `    ${line}`));
+  const failover = proxy.libraries.filter((library) => library.failover && library.failover.phase !== 'serving');
+  if (failover.length > 0) {
+    lines.push('  failover', ...failover.map((library) => `    ${library.name}  ${library.failover!.mode}: ${library.failover!.phase.replace('_', ' ')}: ${library.failover!.detail ?? ''}`));
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -215,6 +215,9 @@ export function readFailover(review: Review, document: JsonObject): FailoverConf
   }
   const replication = readReplicationFailover(review, failover);
   if (replication === undefined) return undefined;
+  if (autoFailback && replication.mode !== 'ordered') {
+    review.warning('failover.auto_failback', `applies to failover.mode "ordered" only; "${replication.mode}" chooses its server by itself`);
+  }
   return { autoFailback, ...replication };
 }
 

@@ -53,6 +53,15 @@ export interface LibraryStatus {
   /** Sessions routed to the library now. */
   sessions?: number;
   servers: ServerStatusEntry[];
+  /** Its failover mode and where it stands (docs/replication-failover.md). */
+  failover?: LibraryFailoverStatus;
+}
+
+export interface LibraryFailoverStatus {
+  mode: 'ordered' | 'most_advanced' | 'promote' | 'follow_read_only';
+  phase: 'serving' | 'refused' | 'promoting' | 'promotion_failed' | 'split_brain';
+  /** Why it does not serve (refused, promotion_failed), the server being promoted, or the writable servers (split_brain). */
+  detail?: string;
 }
 
 /** What `mysqlda status` and the admin `/status` show. */

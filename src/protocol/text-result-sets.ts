@@ -39,11 +39,12 @@ export function readStatementAnswers(payloads: readonly Buffer[], deprecateEof: 
         continue;
       }
       const count = new PayloadReader(first).lenencInt();
+      if (count === 0 || payloads.length < i + 1 + count) break; // not a result set's head, or cut short
       const columns = payloads.slice(i + 1, i + 1 + count).map(columnName);
       i += 1 + count;
       if (!deprecateEof) i++; // the EOF after the column definitions
       const rows: (string | null)[][] = [];
-      let status = 0;
+      let status: number | null = null;
       for (; i < payloads.length; i++) {
         const packet = payloads[i];
         if (packet[0] === PacketHeader.EOF && packet.length < (deprecateEof ? MAX_PACKET_PAYLOAD : CLASSIC_EOF_MAX)) {
@@ -58,6 +59,7 @@ export function readStatementAnswers(payloads: readonly Buffer[], deprecateEof: 
         }
         rows.push(textRow(packet, count));
       }
+      if (status === null) break; // no end of rows: cut short
       answers.push({ kind: 'rows', columns, rows });
       if (!(status & MORE_RESULTS_EXISTS)) break;
     }

@@ -13,6 +13,10 @@ describe('parseAdminStatement', () => {
       ok: true,
       statement: { kind: 'failback', library: 'lib_a', to: '10.0.0.1:3306' },
     });
+    expect(parseAdminStatement('failback library lib_a to 10.0.0.2:3306 FORCE')).toEqual({
+      ok: true,
+      statement: { kind: 'failback', library: 'lib_a', to: '10.0.0.2:3306', force: true },
+    });
   });
 
   it('leaves other SQL alone (null), including show library and show databases', () => {
@@ -22,8 +26,9 @@ describe('parseAdminStatement', () => {
   });
 
   it('answers a malformed failback with its usage', () => {
-    for (const sql of ['failback', 'failback lib_a', 'failback library', 'failback library a to', 'failback library a to host', 'failback library a b c']) {
-      expect(parseAdminStatement(sql)).toEqual({ ok: false, message: 'usage: failback library <name> [to <host:port>]' });
+    const malformed = ['failback', 'failback lib_a', 'failback library', 'failback library a to', 'failback library a to host', 'failback library a b c'];
+    for (const sql of [...malformed, 'failback library a force', 'failback library a to h:1 forced', 'failback library a to h:1 force now']) {
+      expect(parseAdminStatement(sql)).toEqual({ ok: false, message: 'usage: failback library <name> [to <host:port> [force]]' });
     }
   });
 });

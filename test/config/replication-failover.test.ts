@@ -35,6 +35,12 @@ describe('replication-aware failover keys', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('warns that auto_failback does not apply to the replication-aware modes', () => {
+    const document = baseConfig();
+    document.failover = { mode: 'most_advanced', auto_failback: true };
+    expect(parse(document).warnings).toContain('failover.auto_failback: applies to failover.mode "ordered" only; "most_advanced" chooses its server by itself');
+  });
+
   it('reports unknown modes and out-of-range numbers with their paths, never the password', () => {
     const document = baseConfig();
     document.failover = { mode: 'newest', max_lag_s: -1, promote_timeout_s: 0, user: '', pass: 42 };
