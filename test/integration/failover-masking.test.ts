@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { backendPort, connectClient, PROJECT_ROOT, useProxyFixture } from '../support/proxy-harness.js';
 
 const run = promisify(execFile);
@@ -120,6 +120,27 @@ describe('failover masking', () => {
     jdbc.child.kill();
     expect(await backendPort(await connectClientOn(port, 'masking-after'))).toBe(library.replicas[0].port);
   }, 90_000);
+});
+
+describe('failover masking without a server to move to', () => {
+  it('answers 7106 after connect_timeout_ms, keeps the session, and moves it once a server is back', async () => {
+    const { replicas } = env.sandbox.libraries[0];
+    const session = await connectClientOn(env.proxy.port, 'masking-wait');
+    await session.query('SET SESSION wait_timeout = 777');
+    expect(await backendPort(session)).toBe(replicas[0].port);
+    // The library's current server is now the replica (the first test failed it over); the old master stays down.
+    await replicas[0].kill('SIGKILL');
+    await expect(session.query('select 1')).rejects.toMatchObject({ errno: 7106 });
+    await replicas[0].restart();
+    await vi.waitFor(
+      async () => {
+        const [[row]] = (await session.query('select @@port as port, @@session.wait_timeout as wt')) as unknown as [[{ port: number; wt: number }]];
+        expect(row).toEqual({ port: replicas[0].port, wt: 777 });
+      },
+      { timeout: 20_000, interval: 200 },
+    );
+    await session.end();
+  }, 60_000);
 });
 
 async function connectClientOn(port: number, key: string): Promise<mysql.Connection> {
