@@ -98,6 +98,7 @@ function accountsOf(config: MysqldaConfig): Map<string, ClientAccount> {
         key: user.key,
         admin: user.admin,
         ...(user.queryTimeoutMs ? { queryTimeoutMs: user.queryTimeoutMs } : {}),
+        ...(user.replicaReads ? { replicaReads: user.replicaReads } : {}),
       },
     ]),
   );

@@ -52,6 +52,8 @@ export class ProxyMetrics {
     const sent = counter('mysqlda_client_sent_bytes_total', 'Bytes sent to clients', ['library']);
     const connectErrors = counter('mysqlda_backend_connect_errors_total', 'Failed backend connection attempts', ['server']);
     const failovers = counter('mysqlda_failovers_total', "Changes of a library's current server", ['library']);
+    const replicaFallbacks = counter('mysqlda_replica_read_fallbacks_total', 'Read sessions served by the current server because no replica was fresh enough', ['library']);
+    const masked = counter('mysqlda_sessions_masked_total', 'Sessions moved to a new server after theirs died while they were idle', ['library']);
     const assignments = counter('mysqlda_assignments_total', 'New keys assigned to a library', ['library']);
     const reloads = counter('mysqlda_reloads_total', 'Config reloads applied (ok) or rejected (failed)', ['result']);
     const connectSeconds = new Histogram({
@@ -86,6 +88,8 @@ export class ProxyMetrics {
         else connectErrors.inc({ server: event.server });
       }),
       events.on('failover', (event) => failovers.inc({ library: event.library })),
+      events.on('replica-read-fallback', (event) => replicaFallbacks.inc({ library: event.library })),
+      events.on('session-masked', (event) => masked.inc({ library: event.library })),
       events.on('assignment', (event) => assignments.inc({ library: event.library })),
       events.on('reload', (event) => reloads.inc({ result: event.ok ? 'ok' : 'failed' })),
     );

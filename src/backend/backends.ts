@@ -16,6 +16,7 @@ import { CurrentServers, type FailbackResult, type LibraryMove, type StateStoreV
 import { directoryConfigOf, openFailoverStateStore, stateFileSeed } from './open-state-store.js';
 import { ReplicationFailover, type LibraryFailoverPhase } from './replication-failover.js';
 import { HealthMonitor, probeServer, type Probe } from './health-monitor.js';
+import { freshReplicas, ReplicaTurns, staleReason } from './replica-choice.js';
 import { ServerHealthBook, type HealthChange, type ServerHealth, type HealthObservation, type HealthStatus } from './server-health.js';
 
 export interface ServerView {
@@ -69,6 +70,7 @@ export interface BackendsOptions {
 export class Backends implements ServerRouting {
   readonly pools: BackendPools;
   private readonly monitor: HealthMonitor;
+  private readonly replicaTurns = new ReplicaTurns();
 
   /**
    * Loads the failover state (mysqlda.state.json, or the shared directory's table: StateFileError or DirectoryError
@@ -174,6 +176,18 @@ export class Backends implements ServerRouting {
     if (held !== null) return `library ${library.name} does not serve: ${held} (${states.join('; ')})`;
     if (current === null || this.health.status(current) === 'down') return `no usable server for library ${library.name}: ${states.join('; ')}`;
     return `library ${library.name} stays on its current server ${current} until it is down (${states.join('; ')})`;
+  }
+
+  replicaFor(library: LibraryConfig, maxLagSeconds: number): { server: ServerConfig } | { none: string } {
+    const servers = library.servers.map(serverKey);
+    const { intervalMs, timeoutMs } = this.config.health;
+    // Three health rounds without a reading: the lag it gave says nothing about now.
+    const request = { servers, current: this.current.current(library.name), maxLagSeconds, now: Date.now(), maxReadingAgeMs: 3 * intervalMs + timeoutMs };
+    const chosen = this.replicaTurns.next(library.name, freshReplicas(request, (server) => this.health.get(server)));
+    const server = chosen === null ? undefined : library.servers.find((candidate) => serverKey(candidate) === chosen);
+    if (server) return { server };
+    const reasons = servers.filter((address) => address !== request.current).map((address) => `${address}: ${staleReason(this.health.get(address), request)}`);
+    return { none: reasons.length > 0 ? `no replica within ${maxLagSeconds} s (${reasons.join('; ')})` : `library ${library.name} has no replica` };
   }
 
   onMove(listener: (move: LibraryMove) => void): void {

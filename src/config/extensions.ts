@@ -23,6 +23,7 @@ import {
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, LOG_LEVEL_NAMES } from './schema.js';
 import { readAccountLimits } from './front-door.js';
+import { readReplicaReads } from './replica-reads.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import { valueProblem } from '../routing/identifiers.js';
 import type { AdminConfig, BackendTlsConfig, BackendTlsMode, ClientUserConfig, DaemonConfig, FailoverConfig, FailoverMode, HealthConfig, LogConfig, TlsConfig } from './types.js';
@@ -103,9 +104,10 @@ function readUser(
     );
   }
   const limits = readAccountLimits(review, entry, userPath);
+  const replicaReads = readReplicaReads(review, entry, userPath);
   if (!ok || user === undefined || passwordHash === undefined || database === undefined) return undefined;
-  if (library === undefined || key === undefined || admin === undefined || limits === undefined) return undefined;
-  return { user, passwordHash, database, library, key, admin, ...limits };
+  if (library === undefined || key === undefined || admin === undefined || limits === undefined || replicaReads === undefined) return undefined;
+  return { user, passwordHash, database, library, key, admin, ...limits, ...(replicaReads ? { replicaReads } : {}) };
 }
 
 /** '*' + 40 upper-case hex, null for an empty password, undefined after a problem. */

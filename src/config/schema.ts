@@ -76,6 +76,8 @@ export const DEFAULTS = {
   maxLoginPacketBytes: 16_384,
   /** Extension users[].query_timeout_ms: 0 = statements of the account run as long as they take. */
   userQueryTimeoutMs: 0,
+  /** Extension users[].max_replica_lag_s: a replica further behind than this does not serve reads. */
+  maxReplicaLagSeconds: 5,
   /**
    * Not a config key: how long a session whose server left its library (reload, failover, failback) may stay on
    * it before it is closed with an error, when it does not reach a command boundary outside a transaction sooner.
@@ -149,6 +151,8 @@ export const LIMITS = {
   queryTimeoutMs: { min: 0, max: 2_147_483_647 },
   /** storage.directory.mysql.db: a database name that needs no quoting anywhere. */
   directoryDatabasePattern: /^[A-Za-z0-9_$]{1,64}$/,
+  /** users[].max_replica_lag_s: as `for read max_lag`, up to a day. */
+  maxReplicaLagSeconds: { min: 0, max: 86_400 },
 } satisfies Record<string, IntegerRange | number | RegExp>;
 
 /** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
@@ -172,7 +176,11 @@ export const KNOWN_KEYS = {
   storage: ['save_dir', 'directory'],
   library: ['instance', 'weight', 'forward', 'failover_mode'],
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
-  user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
+  user: [
+    'user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms',
+    // replica reads
+    'reads', 'max_replica_lag_s',
+  ],
   rule: ['name', 'match', 'users', 'libraries', 'action', 'message'],
   tls: ['cert', 'key', 'require'],
   server_tls: ['mode', 'ca', 'cert', 'key'],

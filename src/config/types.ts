@@ -79,6 +79,17 @@ export interface ClientUserConfig {
   maxQueriesPerSecond: number | null;
   /** A statement of this account running longer is killed on its server (KILL QUERY); absent: no limit. */
   queryTimeoutMs?: number;
+  // ---- replica reads (extension users[].reads, users[].max_replica_lag_s) ----
+  /** Absent: `reads: "current"` with the default lag bound for `select library … for read`. */
+  replicaReads?: ReplicaReadsConfig;
+}
+
+/** How an account's sessions read from replicas (config/replica-reads.ts). */
+export interface ReplicaReadsConfig {
+  /** users[].reads = "replica": every `select library` (and fixed routing) asks for a read-only replica session. */
+  replicaByDefault: boolean;
+  /** users[].max_replica_lag_s: the largest replication lag a replica may have to serve the account's reads. */
+  maxLagSeconds: number;
 }
 
 /** What one client may do to the others before and after login (extension keys of `server`). */

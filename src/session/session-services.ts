@@ -1,5 +1,5 @@
 import type { BackendPools } from '../backend/backend-pools.js';
-import type { MysqldaConfig } from '../config/types.js';
+import type { MysqldaConfig, ReplicaReadsConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { RepeatedFailures } from '../log/repeated-failures.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
@@ -28,6 +28,8 @@ export interface ClientAccount {
   admin: boolean;
   /** A statement running longer is killed on its server (KILL QUERY); absent: no limit. */
   queryTimeoutMs?: number;
+  /** users[].reads and max_replica_lag_s (read-routing.ts); absent: reads on the current server unless `for read`. */
+  replicaReads?: ReplicaReadsConfig;
 }
 
 /** What KILL needs of another session. */
