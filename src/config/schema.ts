@@ -85,6 +85,10 @@ export const DEFAULTS = {
   slowQueryMs: 0,
   /** Not a config key: how much of a slow statement's text its log line quotes. */
   slowQueryTextBytes: 1024,
+
+  // --- server.workers ---
+  /** Extension server.workers: processes serving the listening port (1: one process, no primary in between). */
+  workers: 1,
 } as const;
 
 /** Extension daemon.log_level: mysqlda's level names (--loglevel-*). */
@@ -133,6 +137,10 @@ export const LIMITS = {
   slowQueryMs: { min: 0, max: 2_147_483_647 },
   /** users[].query_timeout_ms; 0 = no limit, as absent. */
   queryTimeoutMs: { min: 0, max: 2_147_483_647 },
+
+  // --- server.workers ---
+  /** More worker processes than this is a typo, not a machine. */
+  workers: { min: 1, max: 64 },
 } satisfies Record<string, IntegerRange | number | RegExp>;
 
 /** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
@@ -150,6 +158,8 @@ export const KNOWN_KEYS = {
     'max_throttle_ms',
     'max_lobby_packet_bytes',
     'drain_timeout_s',
+    // server.workers
+    'workers',
   ],
   auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],

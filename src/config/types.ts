@@ -180,6 +180,8 @@ export interface MysqldaConfig {
   rules: SqlRuleConfig[];
   shutdown: ShutdownConfig;
   log: LogConfig;
+  /** server.workers: processes serving the listening port; a change applies at the next start. */
+  workers: number;
 }
 
 /** The graceful stop (SIGTERM, `-a stop`). */
