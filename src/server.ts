@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { AdminHttpServer } from './admin/admin-http.js';
-import type { AdminControl, FailbackOutcome } from './admin/admin-control.js';
+import type { AdminControl, FailbackOutcome, GroupControl } from './admin/admin-control.js';
 import { adminStatementHandler } from './admin/admin-statements.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { BackendConnection } from './backend/backend-connection.js';
@@ -23,6 +23,7 @@ import { ClientSession, type SessionSummary } from './session/client-session.js'
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
 import { StatementTiming } from './session/statement-clock.js';
 import { DurableDirectory } from './store/durable-directory.js';
+import type { KeyDirectory } from './store/key-directory.js';
 import { FrontDoor } from './guard/front-door.js';
 import { encodeErr } from './protocol/generic-packets.js';
 import { encodePacket } from './protocol/packet.js';
@@ -50,6 +51,10 @@ export interface RunningProxy {
   drain(): Promise<void>;
   /** The longest drain() lets sessions run (server.drain_timeout_s, as last loaded). */
   drainTimeoutMs(): number;
+  /** The operator's failback, as the admin statement does it. */
+  failback(library: string, to?: string): FailbackOutcome;
+  /** This process's metric series, for the primary of a group to merge. */
+  metricsJson(): ReturnType<ProxyMetrics['json']>;
 }
 
 export interface StartOptions {
@@ -62,6 +67,20 @@ export interface StartOptions {
   loadConfig?: (configPath: string) => Promise<ValidatedConfig>;
   /** Replaces the backend health check (tests). */
   probe?: Probe;
+  /** Set in each worker of a group (server.workers > 1); absent: this process is all of mysqlda. */
+  group?: GroupMembership;
+}
+
+/**
+ * A worker of a group: its place (connection ids are slot + k·size, unique across the group), the directory it
+ * uses (the primary's save files over IPC, or a shared MySQL directory), and the group's view for the admin
+ * statements. The primary serves the admin HTTP listener and watches the config file, so a worker does neither.
+ */
+export interface GroupMembership {
+  slot: number;
+  size: number;
+  directory: KeyDirectory;
+  control: GroupControl;
 }
 
 /** Used until a backend has been reached; replaced by the backends' own greeting as soon as one answers. */
@@ -133,11 +152,14 @@ function listen(server: net.Server, host: string, port: number): Promise<void> {
 /** Load the directory, open the listener and serve until close(). Rejects with a clear Error when it cannot start. */
 export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   let config = initialConfig;
-  const directory = await DurableDirectory.open({
-    saveDir: config.saveDir,
-    libraries: config.libraries.map(({ name, weight }) => ({ name, weight })),
-    log: (message) => logger.warn(message),
-  });
+  const group = options.group ?? null;
+  const directory: KeyDirectory =
+    group?.directory ??
+    (await DurableDirectory.open({
+      saveDir: config.saveDir,
+      libraries: config.libraries.map(({ name, weight }) => ({ name, weight })),
+      log: (message) => logger.warn(message),
+    }));
   const stats = directory.stats();
   logger.info({ keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
 
@@ -251,7 +273,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     apply: async (next, diff) => {
       if (closing) throw new Error('mysqlda is shutting down');
       let nextAdmin: AdminHttpServer | null = null;
-      if (diff.admin && next.admin.http) nextAdmin = await startAdmin(next.admin.http); // may throw: nothing applied yet
+      if (diff.admin && next.admin.http && !group) nextAdmin = await startAdmin(next.admin.http); // may throw: nothing applied yet
       try {
         if (diff.librariesAdded.length || diff.librariesRemoved.length || diff.weightsChanged.length || diff.libraryOrderChanged) {
           directory.setLibraries(next.libraries.map(({ name, weight }) => ({ name, weight })));
@@ -266,7 +288,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       frontDoor.apply(next);
       if (diff.users || diff.rules) for (const session of sessions) session.refreshGuards();
       const notes = backends.apply(next, diff);
-      if (diff.admin) {
+      if (diff.admin && !group) {
         await adminServer?.close();
         adminServer = nextAdmin;
       }
@@ -295,6 +317,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
     },
+    ...(group ? { group: group.control } : {}),
   };
   const metrics = new ProxyMetrics(events, { status, sessions: summaries, pools: () => pools.stats(), commandDurations: statementTiming.durations });
   const startAdmin = async (endpoint: { host: string; port: number }) => {
@@ -312,7 +335,9 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     config: () => config,
     greeting: () => greeting ?? FALLBACK_GREETING,
     findAccount: (user) => accounts.get(user),
-    nextConnectionId: () => (connectionIds = (connectionIds % 0xffffffff) + 1),
+    nextConnectionId: group
+      ? () => (connectionIds = (connectionIds + 1) % Math.floor(0xffffffff / group.size)) * group.size + group.slot + 1
+      : () => (connectionIds = (connectionIds % 0xffffffff) + 1),
     events,
     frontDoor,
     admin: adminStatementHandler(control),
@@ -366,7 +391,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   };
   try {
     await listen(server, config.listen.host, config.listen.port);
-    if (config.admin.http) adminServer = await startAdmin(config.admin.http);
+    if (config.admin.http && !group) adminServer = await startAdmin(config.admin.http);
   } catch (err) {
     server.close();
     await stopEverything();
@@ -390,6 +415,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     status,
     reload: (given) => reload(given),
     adminAddress: () => adminServer?.address ?? null,
+    failback: (library, to) => control.failback(library, to),
+    metricsJson: () => metrics.json(),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,6 +11,8 @@
  * text is not an admin statement (null), so it goes on to the lobby as usual.
  */
 import { ProxyErrors } from '../protocol/error-codes.js';
+import type { ProxyStatus } from '../observability/status.js';
+import type { SessionSummary } from '../session/client-session.js';
 import type { AdminReply } from '../session/session-services.js';
 import type { AdminControl } from './admin-control.js';
 
@@ -55,21 +57,24 @@ export function adminStatementHandler(control: AdminControl): (sql: string, user
   };
 }
 
+/** In a worker of a group every statement speaks for the whole group (the primary gathers from all workers). */
 export async function runAdminStatement(statement: AdminStatement, control: AdminControl): Promise<AdminReply> {
+  const group = control.group;
   switch (statement.kind) {
     case 'show_libraries':
-      return showLibraries(control);
+      return showLibraries(group ? await group.status() : control.status());
     case 'show_servers':
-      return showServers(control);
+      return showServers(group ? await group.status() : control.status());
     case 'show_sessions':
-      return showSessions(control);
+      return showSessions(group ? await group.sessions() : control.sessions());
     case 'failback': {
-      const outcome = control.failback(statement.library, statement.to ?? undefined);
+      const to = statement.to ?? undefined;
+      const outcome = group ? await group.failback(statement.library, to) : control.failback(statement.library, to);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
       return { kind: 'ok', affectedRows: outcome.moved ? 1 : 0 };
     }
     case 'reload': {
-      const result = await control.reload();
+      const result = await (group ?? control).reload();
       const rows: (string | null)[][] = [[result.ok ? 'ok' : 'rejected', result.message]];
       for (const change of result.changes) rows.push(['change', change]);
       return { kind: 'rows', columns: ['result', 'detail'], rows };
@@ -77,8 +82,8 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
   }
 }
 
-function showLibraries(control: AdminControl): AdminReply {
-  const rows = control.status().libraries.map((library) => [
+function showLibraries(status: ProxyStatus): AdminReply {
+  const rows = status.libraries.map((library) => [
     library.name,
     library.weight,
     library.keys,
@@ -90,8 +95,8 @@ function showLibraries(control: AdminControl): AdminReply {
   return { kind: 'rows', columns: ['library', 'weight', 'keys', 'current_server', 'current_since', 'servers_up', 'sessions'], rows };
 }
 
-function showServers(control: AdminControl): AdminReply {
-  const rows = control.status().libraries.flatMap((library) =>
+function showServers(status: ProxyStatus): AdminReply {
+  const rows = status.libraries.flatMap((library) =>
     library.servers.map((server, i) => [
       library.name,
       i + 1,
@@ -106,9 +111,9 @@ function showServers(control: AdminControl): AdminReply {
   return { kind: 'rows', columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover'], rows };
 }
 
-function showSessions(control: AdminControl): AdminReply {
+function showSessions(sessions: SessionSummary[]): AdminReply {
   const now = Date.now();
-  const rows = control.sessions().map((session) => [
+  const rows = sessions.map((session) => [
     session.id,
     session.user,
     session.client,

@@ -99,6 +99,11 @@ export class ProxyMetrics {
     return Registry.merge([this.registry, processMetrics()]).metrics();
   }
 
+  /** This process's series for the primary of a group to merge (group-metrics.ts). */
+  async json(): Promise<Awaited<ReturnType<Registry['getMetricsAsJSON']>>> {
+    return Registry.merge([this.registry, processMetrics()]).getMetricsAsJSON();
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -141,6 +146,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_keys',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: 'Keys (core objects) assigned to each library',
       labelNames: ['library'],
       registers,
@@ -171,6 +178,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_server_up',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: 'Health of each server of each library: 1 up, 0 down, -1 not checked yet',
       labelNames: ['library', 'server'],
       registers,
@@ -185,6 +194,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_server_read_only',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: '@@read_only of each server at its last good check (absent before one)',
       labelNames: ['server'],
       registers,
@@ -197,6 +208,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_library_current_server',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: "1 for each library's current server (where new backend connections go)",
       labelNames: ['library', 'server'],
       registers,
@@ -209,6 +222,43 @@ export class ProxyMetrics {
       },
     });
   }
+}
+
+/**
+ * The primary's own series in a group: how many workers serve, how often one was restarted, the whole directory's
+ * keys (a worker only counts those it has seen), and the primary's process metrics.
+ */
+export function primaryMetrics(sources: { workers(): { serving: number; restarts: number }; keysPerLibrary(): Record<string, number> | null }): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  new Gauge({
+    name: 'mysqlda_workers',
+    help: 'Worker processes serving the listening port now',
+    registers,
+    collect() {
+      this.set(sources.workers().serving);
+    },
+  });
+  new Gauge({
+    name: 'mysqlda_worker_restarts',
+    help: 'Worker processes restarted after they died, since mysqlda started',
+    registers,
+    collect() {
+      this.set(sources.workers().restarts);
+    },
+  });
+  new Gauge({
+    name: 'mysqlda_keys',
+    help: 'Keys (core objects) assigned to each library',
+    labelNames: ['library'],
+    aggregator: 'max',
+    registers,
+    collect() {
+      this.reset();
+      for (const [library, keys] of Object.entries(sources.keysPerLibrary() ?? {})) this.set({ library }, keys);
+    },
+  });
+  return Registry.merge([registry, processMetrics()]);
 }
 
 /**
