@@ -101,9 +101,10 @@ export class WorkerProcess {
    * Round-robin: the primary accepts and hands each connection to the next worker, which spreads clients evenly;
    * with SCHED_NONE the kernel wakes whichever worker it likes, and on Linux a few workers take most connections.
    * Accepting is per connection, not per packet: the splice runs in the worker with no hop in between.
+   * NODE_CLUSTER_SCHED_POLICY=none (Node's own variable) still chooses the kernel's way, for measuring both.
    */
   static fork(self: SelfCommand, settings: WorkerSettings, logger: Logger, onAsk: AskHandler): WorkerProcess {
-    cluster.schedulingPolicy = cluster.SCHED_RR;
+    if (process.env.NODE_CLUSTER_SCHED_POLICY !== 'none') cluster.schedulingPolicy = cluster.SCHED_RR;
     cluster.setupPrimary({
       exec: self.args[0],
       args: [...self.args.slice(1), '-f', settings.configPath, '-a', 'start', '--daemon-role', 'worker'],
