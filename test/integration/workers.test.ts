@@ -5,7 +5,9 @@
  * clients carry on; `-a status`, /metrics and the admin statements speak for the whole group.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
@@ -157,9 +159,46 @@ describe('server.workers: 2 with the save files', () => {
     const restarted = await (await fetch(`http://${admin}/metrics`)).text();
     expect(restarted).toMatch(/^mysqlda_worker_restarts 1$/m);
 
+    // A change of the file reaches every worker (the primary watches it; -a reload would do the same).
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    await writeFile(configPath, JSON.stringify({ ...config, log: { slow_query_ms: 5000 } }), { mode: 0o600 });
+    await vi.waitFor(
+      async () => {
+        const lines = (await readFile(path.join(etc, 'log', 'mysqlda.log'), 'utf8')).split('\n').filter((line) => line.includes('config reload: log.slow_query_ms 0 → 5000'));
+        expect(lines.map((line) => [JSON.parse(line).role, JSON.parse(line).slot]).sort()).toEqual([['primary', undefined], ['worker', 0], ['worker', 1]]);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    expect(await mysqlda('-a', 'reload')).toMatchObject({ code: 0, stdout: 'mysqlda: reload applied: nothing changed\n' });
+
     await Promise.all([...clients, ...fresh].map((client) => client.end().catch(() => undefined)));
     const stopped = await mysqlda('-a', 'stop');
     expect(stopped.code).toBe(0);
     supervisorPid = 0;
   }, 120_000);
+
+  it('--no-daemon: the foreground process is the primary; SIGTERM drains every worker and exits 0', async () => {
+    const etc = path.join(dir, 'foreground');
+    const { configPath, port } = await writeProxyConfig(sandbox, etc, { server: { workers: 2 } });
+    const primary = spawn(process.execPath, [BIN, '-f', configPath, '-a', 'start', '--no-daemon'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    primary.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await vi.waitFor(() => expect(output).toContain('with 2 workers'), { timeout: 30_000, interval: 100 });
+      const clients = [await connectClient(port), await connectClient(port)];
+      for (const client of clients) await client.query('select library fg-1');
+      const status = await run(['-f', configPath, '-a', 'status']);
+      expect(status.stdout).toMatch(/foreground, --no-daemon/);
+      expect(status.stdout).toMatch(/^ {2}workers +2 of 2 serving$/m);
+      expect(status.stdout).toMatch(/^ {2}sessions +2 open, 2 routed to a library$/m);
+      await Promise.all(clients.map((client) => client.end()));
+      primary.kill('SIGTERM');
+      const [code] = await once(primary, 'exit');
+      expect(code).toBe(0);
+      // Both workers logged to the same stdout, and drained.
+      expect(output.match(/"msg":"proxy closed: sessions ended, save files closed"/g)?.length).toBe(2);
+    } finally {
+      primary.kill('SIGKILL');
+    }
+  }, 60_000);
 });
