@@ -22,8 +22,10 @@ import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/co
 import { ClientSession, type SessionSummary } from './session/client-session.js';
 import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
 import { StatementTiming } from './session/statement-clock.js';
-import { DurableDirectory } from './store/durable-directory.js';
 import type { KeyDirectory } from './store/key-directory.js';
+import type { DirectoryClient } from './store/mysql/directory-client.js';
+import { openKeyDirectory, type OpenedDirectory } from './store/open-directory.js';
+import type { FailoverStateStore } from './backend/failover-state-store.js';
 import { FrontDoor } from './guard/front-door.js';
 import { encodeErr } from './protocol/generic-packets.js';
 import { encodePacket } from './protocol/packet.js';
@@ -42,6 +44,11 @@ export interface RunningProxy {
   reload(config?: MysqldaConfig): Promise<ReloadResult>;
   /** The admin HTTP listener's address, or null while it is off. */
   adminAddress(): { host: string; port: number } | null;
+  /**
+   * The process's one connection to the shared directory server (storage.directory.mysql), or null with save
+   * files. It is made before the backends are opened, so shared state kept beside the directory reuses it.
+   */
+  readonly directoryClient: DirectoryClient | null;
   /** Stop accepting, close every client session and backend connection, flush the save files. */
   close(): Promise<void>;
   /**
@@ -52,7 +59,7 @@ export interface RunningProxy {
   /** The longest drain() lets sessions run (server.drain_timeout_s, as last loaded). */
   drainTimeoutMs(): number;
   /** The operator's failback, as the admin statement does it. */
-  failback(library: string, to?: string): FailbackOutcome;
+  failback(library: string, to?: string): Promise<FailbackOutcome>;
   /** This process's metric series, for the primary of a group to merge. */
   metricsJson(): ReturnType<ProxyMetrics['json']>;
 }
@@ -79,7 +86,10 @@ export interface StartOptions {
 export interface GroupMembership {
   slot: number;
   size: number;
-  directory: KeyDirectory;
+  /** The primary's save files (WorkerDirectory); absent with a MySQL directory, which the worker opens itself. */
+  directory?: KeyDirectory;
+  /** The failover state the primary holds (WorkerStateStore); absent with a MySQL directory. */
+  stateStore?: FailoverStateStore;
   control: GroupControl;
 }
 
@@ -153,23 +163,21 @@ function listen(server: net.Server, host: string, port: number): Promise<void> {
 export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   let config = initialConfig;
   const group = options.group ?? null;
-  const directory: KeyDirectory =
-    group?.directory ??
-    (await DurableDirectory.open({
-      saveDir: config.saveDir,
-      libraries: config.libraries.map(({ name, weight }) => ({ name, weight })),
-      log: (message) => logger.warn(message),
-    }));
+  // A worker of a group with save files asks the primary; with a MySQL directory it opens that itself.
+  const given = group?.directory;
+  const opened: OpenedDirectory = given ? { directory: given, client: null, close: () => given.close() } : await openKeyDirectory(config, (message) => logger.warn(message));
+  const { directory, client: directoryClient } = opened;
   const stats = directory.stats();
-  logger.info({ keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
+  const where = directory.state();
+  logger.info({ directory: `${where.kind} ${where.location}`, keys: stats.keys, perLibrary: stats.perLibrary, correlObjects: stats.correlObjects }, 'directory loaded');
 
   const events = new ProxyEvents();
   const statementTiming = new StatementTiming(config.log.slowQueryMs);
   let backends: Backends;
   try {
-    backends = await Backends.open(config, { logger, events, probe: options.probe });
+    backends = await Backends.open(config, { logger, events, probe: options.probe, directoryClient, stateStore: group?.stateStore });
   } catch (err) {
-    await directory.close();
+    await opened.close();
     throw err;
   }
   const pools = backends.pools;
@@ -205,6 +213,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const status = (): ProxyStatus => {
     const open = summaries();
     const perLibrary = directory.stats().perLibrary;
+    const directoryState = directory.state();
     const views = new Map(backends.libraries().map((view) => [view.name, view]));
     const routed = new Map<string, number>();
     for (const session of open) if (session.library !== null) routed.set(session.library, (routed.get(session.library) ?? 0) + 1);
@@ -216,6 +225,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       listen: `${address.host}:${address.port}`,
       admin: adminServer ? `${adminServer.address.host}:${adminServer.address.port}` : null,
       sessions: { open: open.length, routed: open.filter((s) => s.library !== null).length, closing: Math.max(0, clientSockets - open.length) },
+      directory: { ...directoryState, since: new Date(directoryState.since).toISOString(), errors: directoryState.errors ?? 0 },
       libraries: config.libraries.map((library) => {
         const view = views.get(library.name);
         return {
@@ -224,6 +234,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           keys: perLibrary[library.name] ?? 0,
           currentServer: view?.currentServer ?? null,
           currentSince: view?.currentSince ?? null,
+          epoch: view?.epoch ?? null,
           sessions: routed.get(library.name) ?? 0,
           servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt }) => ({
             address: server,
@@ -235,14 +246,24 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           })),
         };
       }),
+      failoverState: failoverStateStatus(),
     };
   };
 
-  const readiness = (): { ready: boolean; reason: string; draining?: boolean } => {
+  const failoverStateStatus = () => {
+    const store = backends.stateStore();
+    return { kind: store.kind, location: store.location, reachable: store.reachable, lastError: store.lastError, since: new Date(store.since).toISOString() };
+  };
+
+  const readiness = (): ReturnType<AdminControl['readiness']> => {
     if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
     const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
-    if (down.length === 0) return { ready: true, reason: 'ok' };
+    if (down.length === 0) {
+      // Known keys still route while the shared directory is unreachable: ready, but say why new keys fail.
+      const state = directory.state();
+      return state.available ? { ready: true, reason: 'ok' } : { ready: true, reason: 'ok', degraded: `directory ${state.location} unavailable: ${state.lastError ?? 'unknown reason'}` };
+    }
     const reason = down.map((library) => `library ${library.name} has no server up (${library.servers.map((s) => `${s.address} ${s.state}`).join(', ')})`);
     return { ready: false, reason: reason.join('; ') };
   };
@@ -311,8 +332,8 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     sessions: summaries,
     readiness,
     reload: () => reload(),
-    failback: (library, to): FailbackOutcome => {
-      const result = backends.current.failback(library, to);
+    failback: async (library, to): Promise<FailbackOutcome> => {
+      const result = await backends.current.failback(library, to);
       if (!result.ok) return result;
       if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
@@ -387,7 +408,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     repeatedFailures.close();
     await adminServer?.close();
     await backends.close();
-    await directory.close();
+    await opened.close();
   };
   try {
     await listen(server, config.listen.host, config.listen.port);
@@ -417,6 +438,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     adminAddress: () => adminServer?.address ?? null,
     failback: (library, to) => control.failback(library, to),
     metricsJson: () => metrics.json(),
+    directoryClient,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

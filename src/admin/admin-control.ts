@@ -10,11 +10,14 @@ export type FailbackOutcome = { ok: true; moved: boolean; message: string } | { 
 export interface AdminControl {
   status(): ProxyStatus;
   sessions(): SessionSummary[];
-  /** Moves a library to one of its servers (by default its first): the operator's failback. */
-  failback(library: string, to?: string): FailbackOutcome;
+  /**
+   * Moves a library to one of its servers (by default its first): the operator's failback. With a shared failover
+   * state store it is stored for every proxy before it resolves.
+   */
+  failback(library: string, to?: string): Promise<FailbackOutcome>;
   reload(): Promise<ReloadResult>;
   /** Ready to serve: the directory is loaded and every library has a server that is up; `draining` while stopping. */
-  readiness(): { ready: boolean; reason: string; draining?: boolean };
+  readiness(): { ready: boolean; reason: string; draining?: boolean; degraded?: string };
   /** In a worker of a group (server.workers > 1): the whole group, asked of the primary; the admin statements use it. */
   group?: GroupControl;
 }

@@ -78,10 +78,11 @@ async function handle(request: http.IncomingMessage, control: AdminHttpControl, 
     case 'GET /metrics':
       return { status: 200, type: metrics.contentType, body: await metrics.text() };
     case 'GET /healthz': {
-      const { ready, reason, draining } = await control.readiness();
+      const { ready, reason, draining, degraded } = await control.readiness();
       // While stopping, a bare word that load balancers' body checks can match; sessions are finishing.
       if (draining) return text(503, 'draining\n');
-      return ready ? text(200, 'ok\n') : text(503, `unavailable: ${reason}\n`);
+      if (ready) return text(200, degraded ? `ok (degraded: ${degraded})\n` : 'ok\n');
+      return text(503, `unavailable: ${reason}\n`);
     }
     case 'GET /status':
       return json(200, await control.status());

@@ -4,6 +4,7 @@
  *   show libraries
  *   show servers
  *   show sessions
+ *   show directory
  *   failback library <name> [to <host:port>]
  *   reload
  *
@@ -20,6 +21,7 @@ export type AdminStatement =
   | { kind: 'show_libraries' }
   | { kind: 'show_servers' }
   | { kind: 'show_sessions' }
+  | { kind: 'show_directory' }
   | { kind: 'failback'; library: string; to: string | null }
   | { kind: 'reload' };
 
@@ -35,6 +37,7 @@ export function parseAdminStatement(sql: string): AdminParse | null {
     if (keyword(1) === 'libraries') return { ok: true, statement: { kind: 'show_libraries' } };
     if (keyword(1) === 'servers') return { ok: true, statement: { kind: 'show_servers' } };
     if (keyword(1) === 'sessions') return { ok: true, statement: { kind: 'show_sessions' } };
+    if (keyword(1) === 'directory') return { ok: true, statement: { kind: 'show_directory' } };
     return null;
   }
   if (words.length === 1 && keyword(0) === 'reload') return { ok: true, statement: { kind: 'reload' } };
@@ -67,9 +70,11 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
       return showServers(group ? await group.status() : control.status());
     case 'show_sessions':
       return showSessions(group ? await group.sessions() : control.sessions());
+    case 'show_directory':
+      return showDirectory(group ? await group.status() : control.status());
     case 'failback': {
       const to = statement.to ?? undefined;
-      const outcome = group ? await group.failback(statement.library, to) : control.failback(statement.library, to);
+      const outcome = await (group ?? control).failback(statement.library, to);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
       return { kind: 'ok', affectedRows: outcome.moved ? 1 : 0 };
     }
@@ -95,7 +100,17 @@ function showLibraries(status: ProxyStatus): AdminReply {
   return { kind: 'rows', columns: ['library', 'weight', 'keys', 'current_server', 'current_since', 'servers_up', 'sessions'], rows };
 }
 
+function showDirectory(status: ProxyStatus): AdminReply {
+  const directory = status.directory;
+  const keys = status.libraries.reduce((sum, library) => sum + library.keys, 0);
+  const row = directory
+    ? [directory.kind, directory.location, directory.available ? 1 : 0, directory.since, directory.lastError, directory.errors, keys]
+    : [null, null, null, null, null, null, keys];
+  return { kind: 'rows', columns: ['kind', 'location', 'available', 'since', 'last_error', 'errors', 'keys'], rows: [row] };
+}
+
 function showServers(status: ProxyStatus): AdminReply {
+  const store = status.failoverState ? (status.failoverState.reachable ? 'reachable' : 'unreachable') : null;
   const rows = status.libraries.flatMap((library) =>
     library.servers.map((server, i) => [
       library.name,
@@ -106,9 +121,15 @@ function showServers(status: ProxyStatus): AdminReply {
       server.readOnly === undefined || server.readOnly === null ? null : server.readOnly ? 1 : 0,
       server.lastError ?? null,
       server.leftByFailoverAt ?? null,
+      library.epoch ?? null,
+      store,
     ]),
   );
-  return { kind: 'rows', columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover'], rows };
+  return {
+    kind: 'rows',
+    columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', 'epoch', 'failover_state'],
+    rows,
+  };
 }
 
 function showSessions(sessions: SessionSummary[]): AdminReply {

@@ -193,6 +193,26 @@ export class ProxyMetrics {
       },
     });
     new Gauge({
+      name: 'mysqlda_directory_up',
+      help: 'Whether new keys and aliases can be saved in the key directory now: 1 yes, 0 no (known keys still route)',
+      labelNames: ['kind', 'location'],
+      registers,
+      collect() {
+        this.reset();
+        const directory = sources.status().directory;
+        if (directory) this.set({ kind: directory.kind, location: directory.location }, directory.available ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'mysqlda_directory_errors_total',
+      help: 'Key directory operations that failed (the shared directory unreachable or refusing a write)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.status().directory?.errors ?? 0);
+      },
+    });
+    new Gauge({
       name: 'mysqlda_server_read_only',
       // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
       aggregator: 'max',
@@ -204,6 +224,27 @@ export class ProxyMetrics {
         for (const library of sources.status().libraries) {
           for (const server of library.servers) if (typeof server.readOnly === 'boolean') this.set({ server: server.address }, server.readOnly ? 1 : 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_failover_state_store_up',
+      help: "1 while the store of each library's current server (state file or shared directory) can be reached; 0: no library fails over",
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const state = sources.status().failoverState;
+        if (state) this.set({ kind: state.kind }, state.reachable ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_failover_epoch',
+      help: "Each library's failover epoch as this proxy holds it (bumped by every change of its current server)",
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) if (typeof library.epoch === 'number') this.set({ library: library.name }, library.epoch);
       },
     });
     new Gauge({

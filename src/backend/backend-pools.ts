@@ -23,7 +23,12 @@ export interface ServerRouting {
   whyUnavailable(library: LibraryConfig): string;
   /** Whether the server (host:port) is marked down: its connections are not pooled then. */
   isDown(server: string): boolean;
+  /** The library's move being stored (a shared failover state store answers a moment later), or null. */
+  pendingMove?(library: LibraryConfig): Promise<unknown> | null;
 }
+
+/** The longest a session waits for a library's move to be stored before it hears that no server is usable. */
+const PENDING_MOVE_WAIT_MS = 5_000;
 
 /**
  * Every pool of every server, and the way to a library's current server. New backend connections go only to the
@@ -53,7 +58,7 @@ export class BackendPools {
   async acquireForLibrary(library: LibraryConfig, shape: ConnectionShape): Promise<BackendConnection> {
     const tried = new Set<string>();
     const failures: string[] = [];
-    for (let server = this.routing.serverFor(library); server; server = this.routing.serverFor(library)) {
+    for (let server = await this.serverAfterMove(library); server; server = await this.serverAfterMove(library)) {
       const address = serverAddress(server);
       if (tried.has(address)) break;
       tried.add(address);
@@ -71,6 +76,22 @@ export class BackendPools {
       }
     }
     throw new BackendError([...failures, this.routing.whyUnavailable(library)].join('; '), library.name);
+  }
+
+  /**
+   * The library's server; when there is none because its move is being stored, the one it moves to. Only a
+   * session that found no usable server waits, and never past PENDING_MOVE_WAIT_MS.
+   */
+  private async serverAfterMove(library: LibraryConfig): Promise<ServerConfig | null> {
+    const server = this.routing.serverFor(library);
+    if (server) return server;
+    const pending = this.routing.pendingMove?.(library);
+    if (!pending) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, PENDING_MOVE_WAIT_MS)));
+    await Promise.race([pending, timeout]);
+    clearTimeout(timer);
+    return this.routing.serverFor(library);
   }
 
   /** A connection to this server (pooled or new). `library` and `started` are for the backend-connect event. */

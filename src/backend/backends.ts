@@ -5,13 +5,15 @@
  */
 import type { ConfigDiff } from '../config/diff.js';
 import { serverKey } from '../config/diff.js';
-import { DEFAULTS } from '../config/schema.js';
 import type { LibraryConfig, MysqldaConfig, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import { BackendPools, type ServerRouting } from './backend-pools.js';
+import type { DirectoryClient } from '../store/mysql/directory-client.js';
+import type { FailoverStateStore } from './failover-state-store.js';
 import type { PoolOptions } from './connection-pool.js';
-import { CurrentServers, type LibraryMove } from './current-servers.js';
+import { CurrentServers, type LibraryMove, type StateStoreView } from './current-servers.js';
+import { directoryConfigOf, openFailoverStateStore, stateFileSeed } from './open-state-store.js';
 import { HealthMonitor, probeServer, type Probe } from './health-monitor.js';
 import { ServerHealthBook, type HealthChange, type HealthObservation, type HealthStatus } from './server-health.js';
 
@@ -36,6 +38,8 @@ export interface LibraryView {
   currentServer: string | null;
   /** When the library moved to its current server (ISO 8601). */
   currentSince: string | null;
+  /** The failover state store's epoch this proxy's state of the library matches (bumped by every move). */
+  epoch: number | null;
   servers: ServerView[];
 }
 
@@ -53,24 +57,46 @@ export interface BackendsOptions {
   events: ProxyEvents;
   /** Replaces the real health check (tests). */
   probe?: Probe;
+  /** The process's connection to the shared directory server, when the key directory has one: the failover state uses it too. */
+  directoryClient?: DirectoryClient | null;
+  /**
+   * A worker of a group (server.workers > 1) with save files: the failover state the primary holds, shared by every
+   * worker of the machine and read every health interval for the moves the others made.
+   */
+  stateStore?: FailoverStateStore;
 }
 
 export class Backends implements ServerRouting {
   readonly pools: BackendPools;
   private readonly monitor: HealthMonitor;
 
-  /** Reads mysqlda.state.json (StateFileError when it is unusable) and starts the health monitor. */
+  /**
+   * Loads the failover state (mysqlda.state.json, or the shared directory's table: StateFileError or DirectoryError
+   * when it cannot be used) and starts the health monitor.
+   */
   static async open(config: MysqldaConfig, options: BackendsOptions): Promise<Backends> {
     const health = new ServerHealthBook(config.health);
     health.track(allServers(config).map(serverKey));
-    const current = await CurrentServers.open({
-      stateFile: CurrentServers.stateFileIn(config.saveDir, DEFAULTS.stateFileName),
-      libraries: config.libraries,
-      health,
-      autoFailback: config.failover.autoFailback,
-      events: options.events,
-      logger: options.logger,
-    });
+    const given = options.stateStore ?? null;
+    const seed = given ? new Map() : await stateFileSeed(config, options.logger);
+    const store = given ?? (await openFailoverStateStore(config, options.logger, options.directoryClient ?? null));
+    let current: CurrentServers;
+    try {
+      current = await CurrentServers.open({
+        store,
+        libraries: config.libraries,
+        health,
+        autoFailback: config.failover.autoFailback,
+        events: options.events,
+        logger: options.logger,
+        // A shared store is read every health interval for the moves other proxies made.
+        pollIntervalMs: directoryConfigOf(config).kind === 'files' && !given ? null : config.health.intervalMs,
+        seed,
+      });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     return new Backends(config, health, current, options);
   }
 
@@ -91,6 +117,10 @@ export class Backends implements ServerRouting {
     return this.current.serverFor(library);
   }
 
+  pendingMove(library: LibraryConfig): Promise<unknown> | null {
+    return this.current.pendingMove(library.name);
+  }
+
   connectFailed(server: string, observation: HealthObservation): void {
     this.health.record(server, observation);
   }
@@ -109,6 +139,10 @@ export class Backends implements ServerRouting {
       return `${address} ${health.status}${health.lastError ? ` (${health.lastError})` : ''}`;
     });
     const current = this.current.current(library.name);
+    const store = this.current.stateStore();
+    if (current !== null && this.health.status(current) === 'down' && !store.reachable) {
+      return `library ${library.name} stays on ${current}, which is down: the failover state store (${store.location}) is unreachable (${store.lastError ?? 'no answer'}), and no proxy moves a library on its own meanwhile (${states.join('; ')})`;
+    }
     if (current === null || this.health.status(current) === 'down') return `no usable server for library ${library.name}: ${states.join('; ')}`;
     return `library ${library.name} stays on its current server ${current} until it is down (${states.join('; ')})`;
   }
@@ -126,6 +160,7 @@ export class Backends implements ServerRouting {
         name: library.name,
         currentServer: designated !== null && this.health.status(designated) !== 'down' ? designated : null,
         currentSince: since === null ? null : new Date(since).toISOString(),
+        epoch: this.current.epoch(library.name),
         servers: library.servers.map(serverKey).map((address) => {
           const health = this.health.get(address);
           return {
@@ -143,6 +178,11 @@ export class Backends implements ServerRouting {
     });
   }
 
+  /** Where the failover state is kept and whether it can be reached now. */
+  stateStore(): StateStoreView {
+    return this.current.stateStore();
+  }
+
   /** Applies a reload that was accepted (the directory took the library list). Returns lines for the reload report. */
   apply(next: MysqldaConfig, diff: ConfigDiff): string[] {
     const notes: string[] = [];
@@ -150,6 +190,7 @@ export class Backends implements ServerRouting {
     if (diff.health) {
       this.health.setThresholds(next.health);
       this.monitor.updateSettings(next.health);
+      this.current.setPollInterval(next.health.intervalMs);
     }
     this.monitor.setServers(allServers(next));
     if (diff.pool) this.pools.updateOptions(poolOptionsOf(next));
@@ -167,7 +208,7 @@ export class Backends implements ServerRouting {
   async close(): Promise<void> {
     await this.monitor.stop();
     this.pools.close();
-    await this.current.flush();
+    await this.current.close();
   }
 
   private onHealthChange(change: HealthChange): void {

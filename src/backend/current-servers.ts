@@ -1,81 +1,97 @@
 /**
  * The current server of every library (see failover-policy.ts for the policy), kept in step with server health,
- * reloads and operator failbacks, and saved in mysqlda.state.json so that it survives a restart.
+ * reloads and operator failbacks, and kept in a FailoverStateStore: mysqlda.state.json for one process, the
+ * directory's mysqlda_library_state for many proxies.
+ *
+ * A move has two steps. `decide` is this proxy's view (failover-policy.ts over its health book); `commit` stores
+ * the proposal by compare-and-set on the library's epoch, and the move takes effect only when that is won. A lost
+ * compare-and-set means another proxy moved the library first: this one adopts what is stored, so every proxy
+ * routes a library to the one server decided once. Changes made through other proxies (their failovers, operator
+ * failbacks) are read by polling the store every health interval.
+ *
+ * While the store cannot be reached no library moves: each keeps its last known current server (and answers 7106
+ * while that one is down) rather than risk two proxies sending its writes to two servers.
  */
-import path from 'node:path';
 import type { LibraryConfig, ServerConfig } from '../config/types.js';
 import { serverKey } from '../config/diff.js';
 import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
-import { readSavedState, StateFileWriter, type SavedLibrary, type SavedState } from './current-server-file.js';
-import { adoptServerList, decideCurrent, failbackProblem } from './failover-policy.js';
+import type { StateStoreView } from './store-reachability.js';
+import type { CasResult, FailoverStateStore, StoredLibraryState } from './failover-state-store.js';
+import { adoptServerList, decideCurrent, failbackProblem, type FailoverDecision } from './failover-policy.js';
+import { adoptable, marksFrom, proposedState, storedOf, type LibraryEntry, type LibraryMove, type MoveReason } from './library-state.js';
+import { logMove } from './move-log.js';
 import type { ServerHealthBook } from './server-health.js';
+import { StoreReachability } from './store-reachability.js';
 
-/** Why a library's current server changed. */
-export type MoveReason = 'down' | 'failback' | 'operator' | 'reload';
+export type { LibraryMove, MoveReason } from './library-state.js';
 
-export interface LibraryMove {
-  library: string;
-  from: string;
-  to: string;
-  reason: MoveReason;
-}
 
 export interface CurrentServersOptions {
-  /** Where mysqlda.state.json lives (the save directory). */
-  stateFile: string;
+  store: FailoverStateStore;
   libraries: readonly LibraryConfig[];
   health: ServerHealthBook;
   autoFailback: boolean;
   events: ProxyEvents;
   logger: Logger;
-}
-
-interface LibraryEntry {
-  config: LibraryConfig;
-  servers: string[];
-  current: string;
-  since: number;
-  /** Servers the library left by failover (→ when, ms): no failover candidates until a move back to them. */
-  left: Map<string, number>;
+  /** How often the store is read for changes made by other proxies; null: never (this process is its only writer). */
+  pollIntervalMs?: number | null;
+  /**
+   * What a library starts from when the store has no row for it: the state file this machine kept before a shared
+   * store replaced it, so that a library that failed over is not sent back to its stale first server by the switch.
+   */
+  seed?: ReadonlyMap<string, Omit<StoredLibraryState, 'epoch'>>;
 }
 
 export type FailbackResult = { ok: true; move: LibraryMove | null } | { ok: false; error: string };
 
+/** How a compare-and-set ended for this proxy. */
+type CommitOutcome = { kind: 'won'; move: LibraryMove | null } | { kind: 'lost' } | { kind: 'unreachable'; error: string };
+
+export type { StateStoreView } from './store-reachability.js';
+
+const FAILBACK_ATTEMPTS = 3;
+
 export class CurrentServers {
   private readonly entries = new Map<string, LibraryEntry>();
   private readonly listeners: ((move: LibraryMove) => void)[] = [];
-  private readonly writer: StateFileWriter;
+  private readonly store: FailoverStateStore;
   private autoFailback: boolean;
+  private pollIntervalMs: number | null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private closed = false;
+  private readonly reachability: StoreReachability;
 
-  /** Reads the saved state (throws StateFileError when it is unusable), adopts it for the configured libraries. */
+  /**
+   * Loads the store (rejects when it cannot be read: StateFileError for a damaged state file, DirectoryError when
+   * the directory is unreachable), adopts it for the configured libraries and writes the ones it lacks.
+   */
   static async open(options: CurrentServersOptions): Promise<CurrentServers> {
-    const saved = await readSavedState(options.stateFile);
+    const stored = await options.store.load();
     const opened = new CurrentServers(options);
-    for (const library of options.libraries) opened.adopt(library, saved.get(library.name) ?? null);
-    await opened.persist();
+    await Promise.all(options.libraries.map((library) => opened.start(library, stored.get(library.name) ?? null)));
+    options.store.forget?.(options.libraries.map((library) => library.name));
+    opened.schedulePoll();
     return opened;
   }
 
-  static stateFileIn(saveDir: string, fileName: string): string {
-    return path.join(saveDir, fileName);
-  }
-
   private constructor(private readonly options: CurrentServersOptions) {
+    this.store = options.store;
+    this.reachability = new StoreReachability(options.store, options.logger);
     this.autoFailback = options.autoFailback;
-    this.writer = new StateFileWriter(options.stateFile, (error) =>
-      options.logger.error({ err: error }, `could not save the current servers to ${options.stateFile}`),
-    );
+    this.pollIntervalMs = options.pollIntervalMs ?? null;
   }
 
-  /** Called after every change of a library's current server (failover, failback, reload). */
+  /** Called after every change of a library's current server (failover, failback, reload, adoption). */
   onMove(listener: (move: LibraryMove) => void): void {
     this.listeners.push(listener);
   }
 
   /**
-   * The server new backend connections of the library go to: its current server, after moving it when it is down
-   * (or, with auto_failback, when an earlier server is up). Null when no server of the library is usable.
+   * The server new backend connections of the library go to: its current server, after proposing a move when it is
+   * down (or, with auto_failback, when an earlier server is up). Null when no server of the library is usable now,
+   * which includes the moment a move is being stored (see `pendingMove`).
    */
   serverFor(library: LibraryConfig): ServerConfig | null {
     const entry = this.entries.get(library.name);
@@ -85,37 +101,60 @@ export class CurrentServers {
     return library.servers.find((server) => serverKey(server) === entry.current) ?? serverOf(entry);
   }
 
+  /** The move of the library being stored, or null: a session that found no usable server may wait for it. */
+  pendingMove(libraryName: string): Promise<unknown> | null {
+    return this.entries.get(libraryName)?.pending ?? null;
+  }
+
   /** Re-decides every library (after a health change). */
   reconcileAll(): void {
     for (const entry of this.entries.values()) this.reconcile(entry);
   }
 
-  /** The operator's move of a library to one of its servers (by default its first). */
-  failback(libraryName: string, to?: string): FailbackResult {
-    const entry = this.entries.get(libraryName);
-    if (!entry) return { ok: false, error: `no library is called '${libraryName}'` };
-    const target = to ?? entry.servers[0];
-    const problem = failbackProblem(entry.servers, target, (server) => this.options.health.status(server));
-    if (problem) return { ok: false, error: `cannot move library '${libraryName}' to ${target}: ${problem}` };
-    if (target === entry.current) return { ok: true, move: null };
-    return { ok: true, move: this.move(entry, target, 'operator') };
+  /** The operator's move of a library to one of its servers (by default its first), stored for every proxy. */
+  async failback(libraryName: string, to?: string): Promise<FailbackResult> {
+    for (let attempt = 1; attempt <= FAILBACK_ATTEMPTS; attempt++) {
+      const entry = this.entries.get(libraryName);
+      if (!entry) return { ok: false, error: `no library is called '${libraryName}'` };
+      if (entry.pending) {
+        await entry.pending;
+        continue;
+      }
+      const target = to ?? entry.servers[0];
+      const problem = failbackProblem(entry.servers, target, (server) => this.options.health.status(server));
+      if (problem) return { ok: false, error: `cannot move library '${libraryName}' to ${target}: ${problem}` };
+      if (target === entry.current) return { ok: true, move: null };
+      if (!this.storeUsable()) return { ok: false, error: this.unreachableRefusal(libraryName) };
+      const outcome = await this.propose(entry, target, 'operator');
+      if (outcome.kind === 'won') return { ok: true, move: outcome.move };
+      if (outcome.kind === 'unreachable') return { ok: false, error: this.unreachableRefusal(libraryName) };
+      // Lost: another proxy changed the library meanwhile; its state is adopted, so judge the failback again.
+    }
+    return { ok: false, error: `library '${libraryName}' keeps being moved by other proxies; try again` };
   }
 
   /** A reload's library list: new libraries start at their first server, changed lists are adopted. */
   setLibraries(libraries: readonly LibraryConfig[]): void {
     const names = new Set(libraries.map((library) => library.name));
     for (const name of [...this.entries.keys()]) if (!names.has(name)) this.entries.delete(name);
+    this.store.forget?.([...names]);
     for (const library of libraries) {
       const entry = this.entries.get(library.name);
-      this.adopt(library, entry ? savedOf(entry) : null);
+      if (entry) this.relist(entry, library);
+      else void this.start(library, null);
     }
     this.reconcileAll();
-    void this.persist();
   }
 
   setAutoFailback(autoFailback: boolean): void {
     this.autoFailback = autoFailback;
     this.reconcileAll();
+  }
+
+  /** A reload changed the health interval: a shared store is read at the new one from its next poll. */
+  setPollInterval(intervalMs: number): void {
+    if (this.pollIntervalMs === null) return;
+    this.pollIntervalMs = intervalMs;
   }
 
   /** The library's current server (host:port), whatever its health; null for an unknown library. */
@@ -128,6 +167,11 @@ export class CurrentServers {
     return this.entries.get(libraryName)?.since ?? null;
   }
 
+  /** The stored epoch this proxy's state of the library matches (0 before it was first stored). */
+  epoch(libraryName: string): number | null {
+    return this.entries.get(libraryName)?.epoch ?? null;
+  }
+
   /**
    * When the library left `server` by failover (ms since the epoch), while that keeps it from failing over there;
    * null otherwise. With auto_failback the marks are kept but do not bind: that setting says a server that comes
@@ -138,92 +182,219 @@ export class CurrentServers {
     return this.entries.get(libraryName)?.left.get(server) ?? null;
   }
 
-  /** Resolves once the state file holds every change made so far. */
-  flush(): Promise<void> {
-    return this.writer.flush();
+  /** Where the failover state is kept and whether it can be reached. */
+  stateStore(): StateStoreView {
+    return this.reachability.view();
   }
 
-  private adopt(library: LibraryConfig, saved: SavedLibrary | null): void {
-    const servers = library.servers.map(serverKey);
-    const { current, reason } = adoptServerList(saved?.servers ?? null, servers, saved?.current ?? null);
-    const existing = this.entries.get(library.name);
-    if (existing) {
-      existing.config = library;
-      existing.servers = servers;
-      for (const server of existing.left.keys()) if (!servers.includes(server)) existing.left.delete(server);
-      if (current !== existing.current) this.move(existing, current, 'reload');
+  /** Whether moves can be stored now: no proxy moves a library on its own. */
+  storeUsable(): boolean {
+    return this.reachability.usable();
+  }
+
+  /** Reads the store and adopts what other proxies changed; then re-decides (moves may be due once it is back). */
+  async refresh(): Promise<void> {
+    let stored: Map<string, StoredLibraryState>;
+    try {
+      stored = await this.store.load();
+    } catch (err) {
+      this.unreachable(err);
       return;
     }
-    const since = reason === 'kept' && saved ? Date.parse(saved.since) || Date.now() : Date.now();
-    const left = new Map<string, number>();
-    for (const [server, when] of saved?.leftByFailover ?? []) {
-      if (servers.includes(server) && server !== current) left.set(server, Date.parse(when) || Date.now());
+    if (this.closed) return;
+    this.reachable();
+    for (const entry of this.entries.values()) {
+      if (entry.pending) continue;
+      const row = stored.get(entry.config.name);
+      if (!row) {
+        // Not stored (written while the store was away, or the table was emptied): write this proxy's state.
+        entry.epoch = 0;
+        void this.commit(entry, { ...storedOf(entry), epoch: 1 }, 'reload');
+      } else if (row.epoch !== entry.epoch) {
+        this.adopt(entry, row);
+      }
     }
-    this.entries.set(library.name, { config: library, servers, current, since, left });
-    const log = this.options.logger;
-    if (reason === 'kept' && current !== servers[0]) {
-      log.notice({ library: library.name, server: current, since: saved?.since }, `library ${library.name} stays on ${current}, where it failed over; fail back with the admin statement \`failback library ${library.name}\``);
-    } else if (reason === 'reordered' || reason === 'removed') {
-      const why = reason === 'reordered' ? 'its failover order changed' : `${saved?.current} left its server list`;
-      log.notice({ library: library.name, server: current }, `library ${library.name} starts at its first server ${current}: ${why}`);
-    }
+    this.reconcileAll();
   }
 
-  private reconcile(entry: LibraryEntry): void {
-    const excluded = this.autoFailback ? undefined : (server: string) => entry.left.has(server);
-    const decision = decideCurrent(entry.servers, entry.current, (server) => this.options.health.status(server), this.autoFailback, excluded);
-    if (decision) this.move(entry, decision.to, decision.reason);
+  /** Resolves once the store holds every change made so far. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((entry) => entry.pending));
+    await this.store.flush();
+  }
+
+  /** Stops polling, lets compare-and-sets in flight finish, closes the store. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    await this.polling;
+    await this.flush();
+    await this.store.close();
   }
 
   /**
-   * Moves the library. A server left because it was down may miss the writes made from now on, so it is marked as
-   * left by failover; the server moved to is unmarked (an operator's failback, a reload that re-ranks the list,
-   * or auto_failback chose it).
+   * A library seen for the first time (the start, or a reload adding it), with its stored state if any. Without
+   * one, the seed (this machine's state file, when a shared store replaces it) is the first state written.
    */
-  private move(entry: LibraryEntry, to: string, reason: MoveReason): LibraryMove {
-    const move: LibraryMove = { library: entry.config.name, from: entry.current, to, reason };
-    if (reason === 'down') entry.left.set(entry.current, Date.now());
-    entry.left.delete(to);
-    entry.current = to;
-    entry.since = Date.now();
+  private start(library: LibraryConfig, row: StoredLibraryState | null): Promise<unknown> {
+    const servers = library.servers.map(serverKey);
+    const basis = row ?? this.options.seed?.get(library.name) ?? null;
+    const { current, reason } = adoptServerList(basis?.servers ?? null, servers, basis?.current ?? null);
+    const now = Date.now();
+    const kept = basis !== null && reason === 'kept';
+    const entry: LibraryEntry = row
+      ? { config: library, servers, current: row.current, since: Date.parse(row.since) || now, left: marksFrom(row, servers, now), epoch: row.epoch, pending: null }
+      : { config: library, servers, current, since: kept ? Date.parse(basis.since) || now : now, left: basis ? marksFrom({ ...basis, current }, servers, now) : new Map(), epoch: 0, pending: null };
+    this.entries.set(library.name, entry);
+    const log = this.options.logger;
+    if (reason === 'kept' && current !== servers[0]) {
+      log.notice({ library: library.name, server: current, since: basis?.since }, `library ${library.name} stays on ${current}, where it failed over; fail back with the admin statement \`failback library ${library.name}\``);
+    } else if (reason === 'reordered' || reason === 'removed') {
+      const why = reason === 'reordered' ? 'its failover order changed' : `${basis?.current} left its server list`;
+      log.notice({ library: library.name, server: current }, `library ${library.name} starts at its first server ${current}: ${why}`);
+    }
+    if (!row) return this.commit(entry, { ...storedOf(entry), epoch: 1 }, 'reload');
+    if (reason === 'reordered' || reason === 'removed') return this.propose(entry, current, 'reload');
+    return Promise.resolve();
+  }
+
+  /** A reload changed the library's server list: re-ranking it (or removing its current server) starts at the top. */
+  private relist(entry: LibraryEntry, library: LibraryConfig): void {
+    const servers = library.servers.map(serverKey);
+    const { current } = adoptServerList(entry.servers, servers, entry.current);
+    entry.config = library;
+    entry.servers = servers;
+    for (const server of entry.left.keys()) if (!servers.includes(server)) entry.left.delete(server);
+    if (current === entry.current) return;
+    const move = () => (entry.current === current ? undefined : this.propose(entry, current, 'reload'));
+    if (entry.pending) void entry.pending.then(move);
+    else void move();
+  }
+
+  /** The decide step: where this proxy's view of server health says the library should go, or null to stay. */
+  private decide(entry: LibraryEntry): FailoverDecision | null {
+    const excluded = this.autoFailback ? undefined : (server: string) => entry.left.has(server);
+    return decideCurrent(entry.servers, entry.current, (server) => this.options.health.status(server), this.autoFailback, excluded);
+  }
+
+  private reconcile(entry: LibraryEntry): void {
+    if (entry.pending || this.closed) return;
+    const decision = this.decide(entry);
+    if (!decision) return;
+    if (!this.storeUsable()) {
+      this.noteStuck(entry);
+      return;
+    }
+    void this.propose(entry, decision.to, decision.reason);
+  }
+
+  private propose(entry: LibraryEntry, to: string, reason: MoveReason): Promise<CommitOutcome> {
+    return this.commit(entry, proposedState(entry, to, reason, Date.now()), reason);
+  }
+
+  /**
+   * The commit step: stores `next` if the library's epoch is still the one this proxy holds. A store with one
+   * writer answers in the same turn; a shared one answers later, and meanwhile the library has a move pending.
+   */
+  private commit(entry: LibraryEntry, next: StoredLibraryState, reason: MoveReason): Promise<CommitOutcome> {
+    const expected = entry.epoch;
+    const name = entry.config.name;
+    if (this.store.compareAndSetNow) {
+      let result: CasResult;
+      try {
+        result = this.store.compareAndSetNow(name, expected, next);
+      } catch (err) {
+        return Promise.resolve(this.unreachable(err));
+      }
+      return Promise.resolve(this.settle(entry, result, reason));
+    }
+    const outcome = this.store.compareAndSet(name, expected, next).then(
+      (result) => {
+        entry.pending = null;
+        return this.settle(entry, result, reason);
+      },
+      (err: unknown) => {
+        entry.pending = null;
+        return this.unreachable(err);
+      },
+    );
+    entry.pending = outcome;
+    return outcome;
+  }
+
+  /** Won: the move takes effect. Lost: what the winner stored is adopted, then judged again by this proxy's view. */
+  private settle(entry: LibraryEntry, result: CasResult, reason: MoveReason): CommitOutcome {
+    if (this.entries.get(entry.config.name) !== entry) return { kind: 'lost' }; // removed by a reload meanwhile
+    this.reachable();
+    if (result.won) {
+      const move = this.apply(entry, result.state, reason);
+      this.reconcile(entry); // the server moved to may have gone down while the move was stored
+      return { kind: 'won', move };
+    }
+    if (result.state === null) entry.epoch = 0; // the row went away: the next proposal writes it again
+    else this.adopt(entry, result.state);
+    this.reconcile(entry);
+    return { kind: 'lost' };
+  }
+
+  /** Takes a state another proxy stored. One naming a server this proxy does not have is noted, not routed to. */
+  private adopt(entry: LibraryEntry, stored: StoredLibraryState): void {
+    if (adoptable(entry, stored)) {
+      this.apply(entry, stored, 'adopted');
+      return;
+    }
+    if (entry.epoch !== stored.epoch) {
+      this.options.logger.warn(
+        { library: entry.config.name, server: stored.current, epoch: stored.epoch },
+        `library ${entry.config.name} was moved by another proxy to ${stored.current}, which is not in this proxy's server list (${entry.servers.join(', ')}): it stays on ${entry.current} here; give every proxy the same list`,
+      );
+    }
+    entry.epoch = stored.epoch;
+  }
+
+  private apply(entry: LibraryEntry, stored: StoredLibraryState, reason: MoveReason): LibraryMove | null {
+    const now = Date.now();
+    const from = entry.current;
+    entry.current = stored.current;
+    entry.since = Date.parse(stored.since) || now;
+    entry.left = marksFrom(stored, entry.servers, now);
+    entry.epoch = stored.epoch;
+    if (from === stored.current) return null;
+    const move: LibraryMove = { library: entry.config.name, from, to: stored.current, reason, epoch: stored.epoch };
     this.options.events.emit('failover', { library: move.library, from: move.from, to: move.to });
-    this.logMove(move);
-    void this.persist();
+    logMove(this.options.logger, this.options.health, move, this.autoFailback);
     for (const listener of this.listeners) listener(move);
     return move;
   }
 
-  private logMove(move: LibraryMove): void {
-    const { health, logger } = this.options;
-    const from = health.get(move.from);
-    const target = health.get(move.to);
-    const fields = { library: move.library, from: move.from, to: move.to, reason: move.reason };
-    const readOnly = target.readOnly ? ` (${move.to} has read_only=1: writes fail until it is made writable)` : '';
-    switch (move.reason) {
-      case 'down':
-        logger.warn(fields, `library ${move.library} failed over from ${move.from} to ${move.to}: ${move.from} is down (${from.lastError ?? 'no answer'})${readOnly}; it stays on ${move.to} until an operator fails it back${this.autoFailback ? '' : `, and ${move.from} is no failover candidate until then (it misses the writes made on ${move.to})`}`);
-        return;
-      case 'failback':
-        logger.warn(fields, `library ${move.library} failed back from ${move.from} to ${move.to} (failover.auto_failback)${readOnly}`);
-        return;
-      case 'operator':
-        logger.notice(fields, `library ${move.library} moved from ${move.from} to ${move.to} by an operator${readOnly}`);
-        return;
-      case 'reload':
-        logger.notice(fields, `library ${move.library} moved from ${move.from} to ${move.to} by a config reload${readOnly}`);
-    }
+  private unreachable(err: unknown): CommitOutcome {
+    return { kind: 'unreachable', error: this.reachability.failed(err) };
   }
 
-  private persist(): Promise<void> {
-    const state: SavedState = new Map();
-    for (const [name, entry] of this.entries) state.set(name, savedOf(entry));
-    return this.writer.write(state);
+  private reachable(): void {
+    this.reachability.succeeded();
   }
-}
 
-function savedOf(entry: LibraryEntry): SavedLibrary {
-  const leftByFailover = new Map([...entry.left].map(([server, when]) => [server, new Date(when).toISOString()]));
-  return { current: entry.current, servers: [...entry.servers], since: new Date(entry.since).toISOString(), leftByFailover };
+  private noteStuck(entry: LibraryEntry): void {
+    this.reachability.noteStuck(entry.config.name, entry.current);
+  }
+
+  private unreachableRefusal(libraryName: string): string {
+    return `cannot move library '${libraryName}': the failover state store is unreachable (${this.stateStore().lastError ?? 'no answer'}), so the other proxies would not follow; try again once it is back`;
+  }
+
+  private schedulePoll(): void {
+    if (this.pollIntervalMs === null || this.closed) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      this.polling = this.refresh().finally(() => {
+        this.polling = null;
+        this.schedulePoll();
+      });
+    }, this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
 }
 
 function serverOf(entry: LibraryEntry): ServerConfig {

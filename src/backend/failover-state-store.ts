@@ -33,7 +33,21 @@ export interface FailoverStateStore {
    * ignored: the stored one becomes expectedEpoch + 1. Rejects when the store cannot be reached (then nothing moved).
    */
   compareAndSet(library: string, expectedEpoch: number, next: StoredLibraryState): Promise<CasResult>;
+  /**
+   * compareAndSet answered in the same turn, by a store that only this process writes (mysqlda.state.json): a move
+   * then takes effect at once, as the session that found the server dead asks again, rather than a moment later.
+   */
+  compareAndSetNow?(library: string, expectedEpoch: number, next: StoredLibraryState): CasResult;
+  /**
+   * Drops the libraries not listed (a reload removed them). Only a store with one writer does: in a shared store
+   * another proxy may still serve them.
+   */
+  forget?(libraries: readonly string[]): void;
   /** False while the store cannot be reached: then no proxy may move a library on its own. */
   available(): boolean;
+  /** Where the state is kept, for status: the state file, or the directory server in use (host:port). */
+  describe(): { kind: 'files' | 'mysql' | 'worker'; location: string; lastError: string | null };
+  /** Resolves once every change made so far is durable. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }

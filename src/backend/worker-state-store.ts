@@ -10,10 +10,13 @@ export interface StateOwnerLink {
   /** Rejects when the primary cannot be asked. */
   ask(ask: StateAsk): Promise<StateAnswer>;
   connected(): boolean;
+  /** For status: "primary pid 1234". */
+  readonly location: string;
 }
 
 export class WorkerStateStore implements FailoverStateStore {
   private reachable = true;
+  private lastError: string | null = null;
 
   constructor(private readonly owner: StateOwnerLink) {}
 
@@ -34,6 +37,13 @@ export class WorkerStateStore implements FailoverStateStore {
     return this.reachable && this.owner.connected();
   }
 
+  describe(): { kind: 'worker'; location: string; lastError: string | null } {
+    return { kind: 'worker', location: this.owner.location, lastError: this.lastError };
+  }
+
+  /** The primary writes the file; it flushes it when it stops. */
+  async flush(): Promise<void> {}
+
   async close(): Promise<void> {}
 
   private async ask(ask: StateAsk): Promise<Extract<StateAnswer, { ok: true }>> {
@@ -42,10 +52,14 @@ export class WorkerStateStore implements FailoverStateStore {
       answer = await this.owner.ask(ask);
     } catch (error) {
       this.reachable = false;
-      throw new Error(`the primary holding the failover state cannot be asked: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      this.lastError = `the primary holding the failover state cannot be asked: ${error instanceof Error ? error.message : String(error)}`;
+      throw new Error(this.lastError, { cause: error });
     }
     this.reachable = true;
-    if (!answer.ok) throw new Error(`the primary could not use the failover state: ${answer.message}`);
+    if (!answer.ok) {
+      this.lastError = `the primary could not use the failover state: ${answer.message}`;
+      throw new Error(this.lastError);
+    }
     return answer;
   }
 }

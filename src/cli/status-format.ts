@@ -45,8 +45,16 @@ export function formatStatus(status: DaemonStatus): string {
   row('listening', proxy.listen);
   const closing = proxy.sessions.closing ? `, ${proxy.sessions.closing} closing` : '';
   row('sessions', `${proxy.sessions.open} open, ${proxy.sessions.routed} routed to a library${closing}`);
+  if (proxy.directory) row('directory', describeDirectory(proxy.directory));
+  if (proxy.failoverState) row('failover', describeFailoverState(proxy.failoverState));
   lines.push('  libraries', ...libraryTable(proxy).map((line) => `    ${line}`));
   return `${lines.join('\n')}\n`;
+}
+
+function describeDirectory(directory: NonNullable<ProxyStatus['directory']>): string {
+  const where = `${directory.kind} ${directory.location}`;
+  if (directory.available) return `${where}, available since ${directory.since}`;
+  return `${where}, UNAVAILABLE since ${directory.since} (new keys get 7107; known keys route): ${directory.lastError ?? 'unknown reason'}`;
 }
 
 function describeWorker(worker: WorkerStatus, proxy: ProxyStatus | null): string {
@@ -57,17 +65,27 @@ function describeWorker(worker: WorkerStatus, proxy: ProxyStatus | null): string
   return worker.lastExit === null ? text : `${text} (last exit: ${worker.lastExit})`;
 }
 
+/** "state in mysql 10.0.0.9:3306, reachable" (or why not): where each library's current server is kept. */
+function describeFailoverState(state: NonNullable<ProxyStatus['failoverState']>): string {
+  const where = state.kind === 'files' ? `file ${state.location}` : `${state.kind} ${state.location}`;
+  if (state.reachable) return `state in ${where}, reachable`;
+  return `state in ${where}, UNREACHABLE since ${state.since} (${state.lastError ?? 'no answer'}): no library fails over`;
+}
+
 function libraryTable(proxy: ProxyStatus): string[] {
-  const header = ['NAME', 'WEIGHT', 'KEYS', 'CURRENT SERVER', 'SERVERS'];
+  // The epoch column appears when the proxy reports epochs (a proxy of an older version does not).
+  const epochs = proxy.libraries.some((library) => typeof library.epoch === 'number');
+  const header = ['NAME', 'WEIGHT', 'KEYS', ...(epochs ? ['EPOCH'] : []), 'CURRENT SERVER', 'SERVERS'];
   const rows = proxy.libraries.map((library) => [
     library.name,
     String(library.weight),
     String(library.keys),
+    ...(epochs ? [String(library.epoch ?? '-')] : []),
     library.currentServer ?? '-',
     library.servers.map((server) => `${server.address} ${server.state}`).join(', '),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => cells[column].length)));
-  const numeric = new Set([1, 2]);
+  const numeric = new Set(epochs ? [1, 2, 3] : [1, 2]);
   return [header, ...rows].map((cells) =>
     cells
       .map((cell, column) => {

@@ -2,6 +2,7 @@
  * What a reload would change: old config → new config, as data the server applies and as one human line per
  * change for the log and for `mysqlda reload`. Pure.
  */
+import { describeDirectory } from './directory.js';
 import type { LibraryConfig, MysqldaConfig, ServerConfig } from './types.js';
 
 export interface LibraryServerChange {
@@ -58,6 +59,12 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
   }
   if (old.saveDir !== next.saveDir) restartNeeded.push(`the save directory changes from ${old.saveDir} to ${next.saveDir}`);
   if (old.configPath !== next.configPath) restartNeeded.push(`the config file changes from ${old.configPath} to ${next.configPath}`);
+  // storage.directory: the directory is opened once, at start (its keys loaded, its connection made).
+  if (!sameJson(old.directory, next.directory)) {
+    const from = describeDirectory(old.directory);
+    const to = describeDirectory(next.directory);
+    restartNeeded.push(from === to ? `storage.directory (${to}): credentials or TLS change` : `storage.directory changes from ${from} to ${to}`);
+  }
 
   const oldLibraries = new Map(old.libraries.map((library) => [library.name, library]));
   const nextLibraries = new Map(next.libraries.map((library) => [library.name, library]));

@@ -65,6 +65,10 @@ function unreadableFiles(config: MysqldaConfig): string[] {
       }
     }),
   );
+  const directoryTls = config.directory.kind === 'mysql' ? config.directory.mysql.tls : null;
+  for (const [key, file] of [['ca', directoryTls?.caFile], ['cert', directoryTls?.certFile], ['key', directoryTls?.keyFile]] as const) {
+    if (file) files.push([`storage.directory.mysql.tls.${key}`, file]);
+  }
   const problems: string[] = [];
   for (const [key, file] of files) {
     try {

@@ -85,6 +85,8 @@ export const DEFAULTS = {
   slowQueryMs: 0,
   /** Not a config key: how much of a slow statement's text its log line quotes. */
   slowQueryTextBytes: 1024,
+  /** Extension storage.directory.mysql.db: the database of the shared directory's tables. */
+  directoryDatabase: 'mysqlda_directory',
 
   // --- server.workers ---
   /** Extension server.workers: processes serving the listening port (1: one process, no primary in between). */
@@ -137,6 +139,8 @@ export const LIMITS = {
   slowQueryMs: { min: 0, max: 2_147_483_647 },
   /** users[].query_timeout_ms; 0 = no limit, as absent. */
   queryTimeoutMs: { min: 0, max: 2_147_483_647 },
+  /** storage.directory.mysql.db: a database name that needs no quoting anywhere. */
+  directoryDatabasePattern: /^[A-Za-z0-9_$]{1,64}$/,
 
   // --- server.workers ---
   /** More worker processes than this is a typo, not a machine. */
@@ -163,7 +167,7 @@ export const KNOWN_KEYS = {
   ],
   auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
-  storage: ['save_dir'],
+  storage: ['save_dir', 'directory'],
   library: ['instance', 'weight', 'forward'],
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
   user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
@@ -175,6 +179,10 @@ export const KNOWN_KEYS = {
   admin: ['http'],
   daemon: ['pid_file', 'log_file', 'log_level'],
   log: ['slow_query_ms'],
+  /** Extension storage.directory (config/directory.ts). */
+  directory: ['mysql'],
+  directory_mysql: ['servers', 'user', 'pass', 'db', 'tls'],
+  directory_server: ['ip', 'port'],
 } as const;
 
 /** Keys whose values are never repeated in a message: only their type is. */

@@ -180,6 +180,8 @@ export interface MysqldaConfig {
   rules: SqlRuleConfig[];
   shutdown: ShutdownConfig;
   log: LogConfig;
+  /** Extension storage.directory: the save files (default) or the shared MySQL directory. */
+  directory: DirectoryConfig;
   /** server.workers: processes serving the listening port; a change applies at the next start. */
   workers: number;
 }

@@ -22,6 +22,7 @@ import {
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
 import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readLog, readTls, readUsers } from './extensions.js';
 import { readAccountLimits, readFrontDoor, readRules, type AccountLimits } from './front-door.js';
+import { readDirectory } from './directory.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import type { ClientUserConfig, LibraryConfig, MysqldaConfig, PoolConfig, ServerConfig } from './types.js';
 
@@ -63,14 +64,15 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const rules = readRules(review, document, accountNames, libraryNames);
   const shutdown = readShutdown(review, document);
   const log = readLog(review, document);
+  const directory = readDirectory(review, document, auth, configDir);
   const workers = readWorkers(review, document);
 
   if (review.problems.length > 0 || !listen || !frontDoor || !auth || !pool || saveDir === undefined || !libraries || !rules) {
     throw new ConfigError(absolutePath, review.problems);
   }
   if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
-  if (!shutdown || !log || workers === undefined) throw new ConfigError(absolutePath, review.problems);
-  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules, shutdown, log, workers };
+  if (!shutdown || !log || !directory || workers === undefined) throw new ConfigError(absolutePath, review.problems);
+  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules, shutdown, log, directory, workers };
   const credentials = { user: auth.user, password: auth.password, database: auth.database };
   return { config: { configPath: absolutePath, listen, frontDoor, auth: credentials, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }

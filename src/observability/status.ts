@@ -40,7 +40,21 @@ export interface LibraryStatus {
   currentSince?: string | null;
   /** Sessions routed to the library now. */
   sessions?: number;
+  /** The failover state store's epoch of the library as this proxy holds it (bumped by every move). */
+  epoch?: number | null;
   servers: ServerStatusEntry[];
+}
+
+/** Where each library's current server is kept (mysqlda.state.json, or the shared directory), and whether it answers. */
+export interface FailoverStateStatus {
+  kind: 'files' | 'mysql' | 'worker';
+  /** The state file, or the directory server in use (host:port). */
+  location: string;
+  /** False while it cannot be reached: then no library fails over (each keeps its current server). */
+  reachable: boolean;
+  lastError: string | null;
+  /** When `reachable` last changed (ISO 8601). */
+  since: string;
 }
 
 /** What `mysqlda status` and the admin `/status` show. */
@@ -58,4 +72,18 @@ export interface ProxyStatus {
    */
   sessions: { open: number; routed: number; closing?: number };
   libraries: LibraryStatus[];
+  failoverState?: FailoverStateStatus;
+  /** Where the key directory lives and whether new keys can be saved now. */
+  directory?: DirectoryStatus;
+}
+
+/** The key directory's state (KeyDirectory.state()), `since` as ISO 8601. */
+export interface DirectoryStatus {
+  kind: 'files' | 'mysql' | 'worker';
+  available: boolean;
+  location: string;
+  lastError: string | null;
+  since: string;
+  /** Directory operations that failed since start. */
+  errors: number;
 }

@@ -107,6 +107,22 @@ export class Directory {
     return true;
   }
 
+  /**
+   * Move a known key to another configured library (a key move made elsewhere, read from the shared directory's
+   * change feed). Returns false, changing nothing, when the key is unknown or the library is not configured.
+   */
+  rebind(key: string, library: string): boolean {
+    const entry = this.keys.findString(key);
+    const id = this.libraryId(library);
+    if (entry === -1 || id === -1) return false;
+    const current = this.keys.value(entry);
+    if (current === id) return true;
+    this.counts[current]--;
+    this.counts[id]++;
+    this.keys.setValue(entry, id);
+    return true;
+  }
+
   /** A configured library's id for putBytes, or -1. */
   libraryId(library: string): number {
     const id = this.idByName.get(library);

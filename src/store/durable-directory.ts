@@ -235,7 +235,7 @@ function assertValid(problem: string | undefined): void {
 }
 
 /** Weights by name, in config order; throws INVALID_CONFIG for an empty list, a repeated name or a bad weight. */
-function weightsOf(libraries: readonly LibraryWeight[]): Map<string, number> {
+export function weightsOf(libraries: readonly LibraryWeight[]): Map<string, number> {
   if (libraries.length === 0) throw new DirectoryError('INVALID_CONFIG', 'no libraries are configured');
   const weights = new Map<string, number>();
   for (const { name, weight } of libraries) {

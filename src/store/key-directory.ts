@@ -59,6 +59,8 @@ export interface DirectoryState {
   lastError: string | null;
   /** When `available` last changed (ms since the epoch). */
   since: number;
+  /** Directory operations that failed since start (shared kinds): for mysqlda_directory_errors_total. */
+  errors?: number;
 }
 
 export interface KeyDirectory {

@@ -2,9 +2,10 @@
  * The primary of a group of workers (server.workers > 1), beside the Supervisor that runs them: it owns what
  * must exist once per machine and answers the workers' asks about it.
  *
- *  - the save files: one DurableDirectory here; each worker's WorkerDirectory asks it for keys it has not seen.
- *    (With a MySQL directory every worker would use that directly and nothing is owned here.)
- *  - the failover state: a FailoverStateStore the workers compare-and-set through, when one is given.
+ *  - with save files (storage.directory files): one DurableDirectory here, each worker's WorkerDirectory asking it
+ *    for keys it has not seen; and mysqlda.state.json (FileStateStore), each worker's WorkerStateStore doing its
+ *    compare-and-set through it, so that one worker's move of a library is every worker's. With a MySQL
+ *    directory every worker uses the directory and its failover state directly and nothing is owned here.
  *  - the admin HTTP listener, once for the group: /status and /metrics gather from every worker.
  *  - the config file: watched here, and every reload goes to every worker.
  */
@@ -12,6 +13,7 @@ import { mergeMetrics } from '../admin/group-metrics.js';
 import { AdminHttpServer, type AdminHttpControl } from '../admin/admin-http.js';
 import { primaryMetrics } from '../admin/metrics.js';
 import type { FailoverStateStore } from '../backend/failover-state-store.js';
+import { directoryConfigOf, openFailoverStateStore } from '../backend/open-state-store.js';
 import { answerStateAsk, isStateAsk } from '../backend/state-store-asks.js';
 import type { ValidatedConfig } from '../config/load.js';
 import { configReloader } from '../config/reloader.js';
@@ -32,8 +34,6 @@ export interface GroupPrimaryOptions {
   loadConfig: (configPath: string) => Promise<ValidatedConfig>;
   /** Watch the config file (default true). */
   watchConfig?: boolean;
-  /** The failover state the workers share; null: each worker keeps mysqlda.state.json itself. */
-  stateStore?: FailoverStateStore | null;
 }
 
 export class GroupPrimary {
@@ -45,7 +45,9 @@ export class GroupPrimary {
 
   private constructor(
     private config: MysqldaConfig,
-    private readonly directory: DurableDirectory,
+    /** Null with a MySQL directory: the workers use it themselves. */
+    private readonly directory: DurableDirectory | null,
+    private readonly stateStore: FailoverStateStore | null,
     private readonly options: GroupPrimaryOptions,
   ) {
     this.reload = configReloader({
@@ -57,16 +59,24 @@ export class GroupPrimary {
     });
   }
 
-  /** Opens the save files (a bad save line stops the start, as with one process). */
+  /** Opens the save files and the state file (a bad save line or state file stops the start, as with one process). */
   static async open(config: MysqldaConfig, options: GroupPrimaryOptions): Promise<GroupPrimary> {
+    if (directoryConfigOf(config).kind !== 'files') return new GroupPrimary(config, null, null, options);
     const directory = await DurableDirectory.open({
       saveDir: config.saveDir,
       libraries: config.libraries.map(({ name, weight }) => ({ name, weight })),
       log: (message) => options.logger.warn(message),
     });
+    let stateStore: FailoverStateStore;
+    try {
+      stateStore = await openFailoverStateStore(config, options.logger);
+    } catch (error) {
+      await directory.close();
+      throw error;
+    }
     const stats = directory.stats();
     options.logger.info({ keys: stats.keys, perLibrary: stats.perLibrary }, 'directory loaded: the workers ask this process for keys');
-    return new GroupPrimary(config, directory, options);
+    return new GroupPrimary(config, directory, stateStore, options);
   }
 
   /** Once the workers serve: the admin listener and the config watcher. */
@@ -84,10 +94,13 @@ export class GroupPrimary {
 
   /** The answer to one worker's ask. */
   readonly answer = async (ask: PrimaryAsk): Promise<PrimaryAnswer> => {
-    if (isDirectoryAsk(ask)) return answerDirectoryAsk(this.directory, ask);
+    if (isDirectoryAsk(ask)) {
+      if (!this.directory) return { ok: false, code: 'UNAVAILABLE', message: 'this primary holds no save files (the directory is MySQL)' };
+      return answerDirectoryAsk(this.directory, ask);
+    }
     if (isStateAsk(ask)) {
-      if (!this.options.stateStore) return { ok: false, message: 'this primary holds no failover state store' };
-      return answerStateAsk(this.options.stateStore, ask);
+      if (!this.stateStore) return { ok: false, message: 'this primary holds no failover state (the directory is MySQL)' };
+      return answerStateAsk(this.stateStore, ask);
     }
     return this.answerGroup(ask);
   };
@@ -99,7 +112,7 @@ export class GroupPrimary {
       startedAt: this.startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       admin: this.admin ? `${this.admin.address.host}:${this.admin.address.port}` : null,
-      keysPerLibrary: this.directory.stats().perLibrary,
+      keysPerLibrary: this.directory?.stats().perLibrary ?? null,
     });
 
   adminAddress(): { host: string; port: number } | null {
@@ -110,8 +123,9 @@ export class GroupPrimary {
   async close(): Promise<void> {
     await this.watcher?.close();
     await this.admin?.close();
-    await this.directory.close();
-    await this.options.stateStore?.close();
+    await this.directory?.close();
+    await this.stateStore?.flush();
+    await this.stateStore?.close();
   }
 
   private async answerGroup(ask: PrimaryAsk): Promise<GroupAnswer> {
@@ -145,12 +159,13 @@ export class GroupPrimary {
     const supervisor = this.supervisor;
     if (!supervisor) throw new Error('the group is still starting');
     const libraries = (config: MysqldaConfig) => config.libraries.map(({ name, weight }) => ({ name, weight }));
-    this.directory.setLibraries(libraries(next));
+    this.directory?.setLibraries(libraries(next));
     const applied = await supervisor.reload();
     if (!applied.ok) {
-      this.directory.setLibraries(libraries(this.config));
+      this.directory?.setLibraries(libraries(this.config));
       throw new Error(applied.message);
     }
+    this.stateStore?.forget?.(next.libraries.map((library) => library.name));
     this.config = next;
     if (next.daemon.logLevel) this.options.logger.level = next.daemon.logLevel;
     if (adminChanged) {
@@ -169,7 +184,7 @@ export class GroupPrimary {
 
   private async startAdmin(endpoint: { host: string; port: number }): Promise<AdminHttpServer> {
     const supervisor = this.supervisor!;
-    const own = primaryMetrics({ workers: () => supervisor.counts(), keysPerLibrary: () => this.directory.stats().perLibrary });
+    const own = primaryMetrics({ workers: () => supervisor.counts(), keysPerLibrary: () => this.directory?.stats().perLibrary ?? null });
     const control: AdminHttpControl = {
       status: async () => this.describeGroup(await supervisor.workerStatuses()) ?? emptyStatus(this.config),
       readiness: async () => {

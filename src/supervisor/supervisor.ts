@@ -179,15 +179,16 @@ export class Supervisor {
     return replies.flatMap((reply) => (reply?.ok && 'metrics' in reply ? [reply.metrics] : []));
   }
 
-  /** The group's failback: every worker moves the library (each keeps its own current server until failover state is shared). */
+  /**
+   * The group's failback, carried out by one serving worker: it stores the move in the failover state the group
+   * shares (the primary's, or the MySQL directory's), and the other workers adopt it at their next poll.
+   */
   async failback(library: string, to: string | null): Promise<FailbackReply> {
-    const replies = await this.askServing({ failback: { library, to } }, STATUS_TIMEOUT_MS);
-    const answers = replies.flatMap((reply) => (reply?.ok && 'failback' in reply ? [reply.failback] : []));
-    if (answers.length === 0) return { ok: false, error: 'no worker is serving; nothing was moved' };
-    const refused = answers.find((answer) => !answer.ok);
-    if (refused) return refused;
-    const moved = answers.find((answer) => answer.ok && answer.moved);
-    return moved ?? answers[0];
+    const slot = this.slots.find((candidate) => candidate.phase.name === 'serving');
+    if (!slot || slot.phase.name !== 'serving') return { ok: false, error: 'no worker is serving; nothing was moved' };
+    const reply = await slot.phase.worker.request({ failback: { library, to } }, STATUS_TIMEOUT_MS);
+    if (!reply.ok) return { ok: false, error: reply.error };
+    return 'failback' in reply ? reply.failback : { ok: false, error: 'the worker answered something else' };
   }
 
   /** Relays the reload to every serving worker; ok only if each applied it (they read the same file). */

@@ -14,6 +14,9 @@ import type { MysqldaConfig } from '../config/types.js';
 import type { DirectoryAnswer } from '../store/directory-asks.js';
 import type { GroupAnswer } from './ipc-messages.js';
 import { PrimaryLink } from './primary-link.js';
+import { directoryConfigOf } from '../backend/open-state-store.js';
+import type { StateAnswer } from '../backend/state-store-asks.js';
+import { WorkerStateStore } from '../backend/worker-state-store.js';
 import {
   isMessage,
   type SupervisorMessage,
@@ -99,8 +102,9 @@ async function start(settings: WorkerSettings, logger: Logger): Promise<RunningP
 }
 
 /**
- * A worker of a group asks the primary what it cannot know alone: keys of the save files it owns, and the whole
- * group's status, sessions, reload and failback. (A MySQL directory would be used directly, with no asks.)
+ * A worker of a group asks the primary what it cannot know alone: with save files, keys and aliases (the primary
+ * owns the files) and the failover state (it holds mysqlda.state.json); always, the whole group's status,
+ * sessions, reload and failback. A MySQL directory and its failover state are used directly, with no asks.
  */
 function joinGroup(place: { slot: number; size: number }, config: MysqldaConfig): GroupMembership {
   const link = new PrimaryLink(process, process.ppid);
@@ -109,10 +113,16 @@ function joinGroup(place: { slot: number; size: number }, config: MysqldaConfig)
     if (!answer.ok) throw new Error(answer.message);
     return answer as A;
   };
-  const directoryLink = { location: link.location, connected: () => link.connected(), ask: (ask: never) => link.ask<DirectoryAnswer>(ask) };
+  const owner = { location: link.location, connected: () => link.connected() };
+  const files = directoryConfigOf(config).kind === 'files';
   return {
     ...place,
-    directory: new WorkerDirectory(directoryLink, config.libraries),
+    ...(files
+      ? {
+          directory: new WorkerDirectory({ ...owner, ask: (ask) => link.ask<DirectoryAnswer>(ask) }, config.libraries),
+          stateStore: new WorkerStateStore({ ...owner, ask: (ask) => link.ask<StateAnswer>(ask) }),
+        }
+      : {}),
     control: {
       status: async () => (await group<Extract<GroupAnswer, { op: 'group-status'; ok: true }>>('group-status')).status,
       sessions: async () => (await group<Extract<GroupAnswer, { op: 'group-sessions'; ok: true }>>('group-sessions')).sessions,
@@ -154,7 +164,7 @@ async function answer(proxy: RunningProxy, id: number, command: WorkerRequest): 
     if (command === 'status') return { type: 'reply', id, ok: true, status: proxy.status() };
     if (command === 'sessions') return { type: 'reply', id, ok: true, sessions: proxy.sessions() };
     if (command === 'metrics') return { type: 'reply', id, ok: true, metrics: await proxy.metricsJson() };
-    if (typeof command === 'object') return { type: 'reply', id, ok: true, failback: proxy.failback(command.failback.library, command.failback.to ?? undefined) };
+    if (typeof command === 'object') return { type: 'reply', id, ok: true, failback: await proxy.failback(command.failback.library, command.failback.to ?? undefined) };
     return { type: 'reply', id, ok: true, reload: await proxy.reload() };
   } catch (error) {
     return { type: 'reply', id, ok: false, error: error instanceof Error ? error.message : String(error) };

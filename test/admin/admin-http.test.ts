@@ -36,6 +36,12 @@ describe('admin HTTP listener', () => {
     expect([up.status, await up.text()]).toEqual([200, 'ok\n']);
   });
 
+  it('answers /healthz 200 with the reason while the shared directory is unavailable (known keys still route)', async () => {
+    const { base } = await start(fakeControl({ readiness: () => ({ ready: true, reason: 'ok', degraded: 'directory 10.0.9.1:3306 unavailable: connect ECONNREFUSED' }) }));
+    const degraded = await fetch(`${base}/healthz`);
+    expect([degraded.status, await degraded.text()]).toEqual([200, 'ok (degraded: directory 10.0.9.1:3306 unavailable: connect ECONNREFUSED)\n']);
+  });
+
   it('answers /healthz 503 "draining" while mysqlda drains, so load balancers move traffic away', async () => {
     const { base } = await start(fakeControl({ readiness: () => ({ ready: false, reason: 'draining', draining: true }) }));
     const draining = await fetch(`${base}/healthz`);

@@ -8,6 +8,7 @@ describe('parseAdminStatement', () => {
     expect(parseAdminStatement('  SHOW\tServers ;')).toEqual({ ok: true, statement: { kind: 'show_servers' } });
     expect(parseAdminStatement('show sessions;')).toEqual({ ok: true, statement: { kind: 'show_sessions' } });
     expect(parseAdminStatement('RELOAD')).toEqual({ ok: true, statement: { kind: 'reload' } });
+    expect(parseAdminStatement('show Directory')).toEqual({ ok: true, statement: { kind: 'show_directory' } });
     expect(parseAdminStatement('failback library lib_A')).toEqual({ ok: true, statement: { kind: 'failback', library: 'lib_A', to: null } });
     expect(parseAdminStatement('Failback Library lib_a TO 10.0.0.1:3306;')).toEqual({
       ok: true,
@@ -42,15 +43,23 @@ describe('admin statements against the proxy', () => {
     });
   });
 
-  it('show servers: one row per server of each library, in failover order, with when the library left it by failover', async () => {
+  it('show servers: one row per server of each library, in failover order, with when the library left it by failover, its epoch and whether the failover state store answers', async () => {
     expect(await run('show servers')).toEqual({
       kind: 'rows',
-      columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover'],
+      columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', 'epoch', 'failover_state'],
       rows: [
-        ['lib_a', 1, '10.0.0.1:3306', 'up', 'no', 0, null, '2026-01-02T03:04:05.000Z'],
-        ['lib_a', 2, '10.0.0.2:3306', 'up', 'yes', 1, null, null],
-        ['lib_b', 1, '10.0.1.1:3306', 'down', 'yes', null, 'connect ECONNREFUSED', null],
+        ['lib_a', 1, '10.0.0.1:3306', 'up', 'no', 0, null, '2026-01-02T03:04:05.000Z', 3, 'unreachable'],
+        ['lib_a', 2, '10.0.0.2:3306', 'up', 'yes', 1, null, null, 3, 'unreachable'],
+        ['lib_b', 1, '10.0.1.1:3306', 'down', 'yes', null, 'connect ECONNREFUSED', null, 1, 'unreachable'],
       ],
+    });
+  });
+
+  it('show directory: where the key directory lives, whether new keys can be saved, and why not', async () => {
+    expect(await run('show directory')).toEqual({
+      kind: 'rows',
+      columns: ['kind', 'location', 'available', 'since', 'last_error', 'errors', 'keys'],
+      rows: [['mysql', '10.0.9.1:3306', 0, '2026-01-01T00:00:02.000Z', '10.0.9.1:3306: connect ECONNREFUSED', 4, 13]],
     });
   });
 

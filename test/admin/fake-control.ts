@@ -13,6 +13,7 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
     listen: '127.0.0.1:13306',
     admin: '127.0.0.1:13380',
     sessions: { open: 2, routed: 1 },
+    directory: { kind: 'mysql', available: false, location: '10.0.9.1:3306', lastError: '10.0.9.1:3306: connect ECONNREFUSED', since: '2026-01-01T00:00:02.000Z', errors: 4 },
     libraries: [
       {
         name: 'lib_a',
@@ -21,6 +22,7 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
         currentServer: '10.0.0.2:3306',
         currentSince: '2026-01-01T00:00:01.000Z',
         sessions: 1,
+        epoch: 3,
         servers: [
           { address: '10.0.0.1:3306', state: 'up', readOnly: false, current: false, lastError: null, leftByFailoverAt: '2026-01-02T03:04:05.000Z' },
           { address: '10.0.0.2:3306', state: 'up', readOnly: true, current: true, lastError: null },
@@ -33,9 +35,11 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
         currentServer: null,
         currentSince: null,
         sessions: 0,
+        epoch: 1,
         servers: [{ address: '10.0.1.1:3306', state: 'down', readOnly: null, current: true, lastError: 'connect ECONNREFUSED' }],
       },
     ],
+    failoverState: { kind: 'mysql', location: '10.0.9.1:3306', reachable: false, lastError: 'connect ECONNREFUSED', since: '2026-01-01T00:00:02.000Z' },
   };
   const sessions: SessionSummary[] = [
     { id: 1, client: '127.0.0.1:5000', user: 'app', library: 'lib_a', key: 'k1', server: '10.0.0.2:3306', startedAt: Date.now() - 3000, bytesFromClient: 100, bytesToClient: 200 },
@@ -46,7 +50,7 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
     status: () => status,
     sessions: () => sessions,
     readiness: () => ({ ready: false, reason: 'library lib_b has no server up (10.0.1.1:3306 down)' }),
-    failback: (library, to): FailbackOutcome => {
+    failback: async (library, to): Promise<FailbackOutcome> => {
       actions.push(`failback ${library} ${to ?? '(first)'}`);
       if (library === 'lib_a') return { ok: true, moved: true, message: 'library lib_a moved from 10.0.0.2:3306 to 10.0.0.1:3306' };
       return { ok: false, error: `no library is called '${library}'` };

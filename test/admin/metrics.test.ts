@@ -62,7 +62,7 @@ describe('ProxyMetrics', () => {
     expect(sample(text, 'mysqlda_backend_connect_errors_total{server="s:2"}')).toBe(1);
   });
 
-  it('reads gauges from the proxy at scrape time: sessions, keys, pools, server health, current servers', async () => {
+  it('reads gauges from the proxy at scrape time: sessions, keys, pools, server health, current servers, failover state store and epochs', async () => {
     const { metrics } = metricsWithEvents();
     const text = await metrics.text();
     expect(sample(text, 'mysqlda_client_connections')).toBe(2);
@@ -77,6 +77,10 @@ describe('ProxyMetrics', () => {
     expect(sample(text, 'mysqlda_server_read_only{server="10.0.0.2:3306"}')).toBe(1);
     expect(sample(text, 'mysqlda_library_current_server{library="lib_a",server="10.0.0.2:3306"}')).toBe(1);
     expect(sample(text, 'mysqlda_library_current_server{library="lib_b",server="10.0.1.1:3306"}')).toBe(1);
+    expect(sample(text, 'mysqlda_failover_state_store_up{kind="mysql"}')).toBe(0);
+    expect(sample(text, 'mysqlda_library_failover_epoch{library="lib_a"}')).toBe(3);
+    expect(sample(text, 'mysqlda_directory_up{kind="mysql",location="10.0.9.1:3306"}')).toBe(0);
+    expect(sample(text, 'mysqlda_directory_errors_total')).toBe(4);
     expect(text).toContain('process_resident_memory_bytes');
   });
 

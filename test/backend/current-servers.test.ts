@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CurrentServers, type LibraryMove } from '../../src/backend/current-servers.js';
 import { readSavedState, StateFileError } from '../../src/backend/current-server-file.js';
+import { FileStateStore } from '../../src/backend/file-state-store.js';
 import { ServerHealthBook } from '../../src/backend/server-health.js';
 import type { LibraryConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -36,7 +37,9 @@ async function open(libraries: LibraryConfig[] = [LIB_A, LIB_B], autoFailback = 
   const events = new ProxyEvents();
   const failovers: unknown[] = [];
   events.on('failover', (event) => failovers.push(event));
-  const current = await CurrentServers.open({ stateFile, libraries, health, autoFailback, events, logger: silentLogger() });
+  // Several instances write one file in some tests (as restarts do): a write racing another may fail, as before.
+  const store = await FileStateStore.open(stateFile, () => undefined);
+  const current = await CurrentServers.open({ store, libraries, health, autoFailback, events, logger: silentLogger() });
   opened.push(current);
   health.onChange(() => current.reconcileAll());
   const moves: LibraryMove[] = [];
@@ -65,7 +68,7 @@ describe('CurrentServers', () => {
     health.record('m:3306', ok);
     expect(current.serverFor(LIB_A)?.host).toBe('r1');
     expect(failovers).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306' }]);
-    expect(moves).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306', reason: 'down' }]);
+    expect(moves).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306', reason: 'down', epoch: 2 }]);
   });
 
   it('remembers the current server across a restart', async () => {
@@ -99,11 +102,11 @@ describe('CurrentServers', () => {
   it('fails back only when the operator asks, to a server that is not down', async () => {
     const { health, current, moves } = await open();
     health.record('m:3306', refused);
-    expect(current.failback('lib_a')).toEqual({ ok: false, error: "cannot move library 'lib_a' to m:3306: m:3306 is down" });
-    expect(current.failback('nope')).toEqual({ ok: false, error: "no library is called 'nope'" });
+    expect(await current.failback('lib_a')).toEqual({ ok: false, error: "cannot move library 'lib_a' to m:3306: m:3306 is down" });
+    expect(await current.failback('nope')).toEqual({ ok: false, error: "no library is called 'nope'" });
     health.record('m:3306', ok);
-    expect(current.failback('lib_a', 'r1:3306')).toEqual({ ok: true, move: null });
-    expect(current.failback('lib_a')).toMatchObject({ ok: true, move: { from: 'r1:3306', to: 'm:3306', reason: 'operator' } });
+    expect(await current.failback('lib_a', 'r1:3306')).toEqual({ ok: true, move: null });
+    expect(await current.failback('lib_a')).toMatchObject({ ok: true, move: { from: 'r1:3306', to: 'm:3306', reason: 'operator' } });
     expect(moves.map((m) => m.reason)).toEqual(['down', 'operator']);
   });
 
@@ -122,7 +125,7 @@ describe('CurrentServers', () => {
     expect([current.current('lib_a'), current.current('lib_b'), current.current('lib_c')]).toEqual(['r1:3306', null, 'c:3306']);
     current.setLibraries([library('lib_a', ['r2', 'r1'])]);
     expect(current.current('lib_a')).toBe('r2:3306');
-    expect(moves.at(-1)).toEqual({ library: 'lib_a', from: 'r1:3306', to: 'r2:3306', reason: 'reload' });
+    expect(moves.at(-1)).toEqual({ library: 'lib_a', from: 'r1:3306', to: 'r2:3306', reason: 'reload', epoch: 3 });
     await current.flush();
     expect([...(await readSavedState(stateFile)).keys()]).toEqual(['lib_a']);
   });
@@ -147,7 +150,7 @@ describe('CurrentServers', () => {
       const { health, current } = await open();
       health.record('m:3306', refused);
       health.record('m:3306', ok);
-      expect(current.failback('lib_a', 'm:3306')).toMatchObject({ ok: true, move: { to: 'm:3306', reason: 'operator' } });
+      expect(await current.failback('lib_a', 'm:3306')).toMatchObject({ ok: true, move: { to: 'm:3306', reason: 'operator' } });
       expect(current.leftByFailover('lib_a', 'm:3306')).toBeNull();
       expect(current.leftByFailover('lib_a', 'r1:3306')).toBeNull(); // left by an operator, not by failover
     });

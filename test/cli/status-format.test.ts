@@ -56,6 +56,18 @@ describe('formatStatus (mysqlda -a status)', () => {
     );
   });
 
+  it('shows each library\'s epoch and whether the failover state store answers, when the proxy reports them', () => {
+    const shared = {
+      ...proxy,
+      libraries: proxy.libraries.map((library, i) => ({ ...library, epoch: i + 4 })),
+      failoverState: { kind: 'mysql' as const, location: '10.0.9.1:3306', reachable: false, lastError: 'connect ECONNREFUSED', since: '2026-01-01T00:00:02.000Z' },
+    };
+    const text = formatStatus({ ...daemon, proxy: shared });
+    expect(text).toContain('  failover     state in mysql 10.0.9.1:3306, UNREACHABLE since 2026-01-01T00:00:02.000Z (connect ECONNREFUSED): no library fails over\n');
+    expect(text).toContain('    NAME       WEIGHT    KEYS  EPOCH  CURRENT SERVER  SERVERS\n');
+    expect(text).toContain('    mysqlda1        1  120000      4  10.0.0.1:3306   10.0.0.1:3306 up, 10.0.0.2:3306 up\n');
+  });
+
   it('says when no worker is serving', () => {
     const text = formatStatus({ ...daemon, worker: { pid: null, phase: 'restarting', restarts: 3, lastExit: 'exited with status 1' }, proxy: null });
     expect(text).toContain('  worker       no pid, restarting, 3 restarts (last exit: exited with status 1)\n');
@@ -96,5 +108,19 @@ describe('formatDuration', () => {
       '    #1  no pid, restarting, 0 restarts',
     ]);
     expect(lines).toContain('  sessions     12 open, 10 routed to a library');
+  });
+});
+
+describe('formatStatus with the shared directory', () => {
+  it('shows the directory, and while it is unavailable, what that means and why', () => {
+    const up = formatStatus({ ...daemon, proxy: { ...proxy, directory: { kind: 'mysql', available: true, location: '10.0.9.1:3306', lastError: null, since: '2026-01-01T00:00:00.000Z', errors: 0 } } });
+    expect(up).toContain('\n  directory    mysql 10.0.9.1:3306, available since 2026-01-01T00:00:00.000Z\n');
+    const down = formatStatus({
+      ...daemon,
+      proxy: { ...proxy, directory: { kind: 'mysql', available: false, location: '10.0.9.2:3306', lastError: '10.0.9.1:3306: connect ECONNREFUSED', since: '2026-01-01T00:01:00.000Z', errors: 3 } },
+    });
+    expect(down).toContain(
+      '\n  directory    mysql 10.0.9.2:3306, UNAVAILABLE since 2026-01-01T00:01:00.000Z (new keys get 7107; known keys route): 10.0.9.1:3306: connect ECONNREFUSED\n',
+    );
   });
 });

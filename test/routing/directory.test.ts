@@ -155,4 +155,16 @@ describe('Directory, loading from save-file bytes', () => {
     expect(d.libraryId('b')).toBe(b);
     expect(d.libraryOf('k')).toBe('a');
   });
+
+  it('rebinds a known key to another configured library (a key move read from the shared directory)', () => {
+    const d = new Directory(['a', 'b']);
+    d.put('k', 'a');
+    expect(d.rebind('k', 'b')).toBe(true);
+    expect(d.libraryOf('k')).toBe('b');
+    expect(d.perLibrary()).toEqual({ a: 0, b: 1 });
+    expect(d.rebind('k', 'b')).toBe(true);
+    expect(d.rebind('unknown', 'a')).toBe(false);
+    expect(d.rebind('k', 'zzz')).toBe(false);
+    expect(d.libraryOf('k')).toBe('b');
+  });
 });

@@ -34,6 +34,16 @@ const SERVER_UNUSABLE_ERRNOS = new Set([
 
 const MAX_ATTEMPTS = 6;
 
+/** ER_BAD_DB_ERROR: the configured database does not exist yet. */
+const ER_BAD_DB_ERROR = 1049;
+
+export interface TransactionOptions {
+  /** For this transaction only; the server's default (REPEATABLE READ) otherwise. */
+  isolation?: 'READ COMMITTED';
+  /** More server errors after which the transaction is run again. */
+  retryOn?: readonly number[];
+}
+
 export interface DirectoryClientOptions {
   connectTimeoutMs: number;
   /** Connections per server pool. */
@@ -99,10 +109,14 @@ export class DirectoryClient {
     throw new DirectoryError('UNAVAILABLE', `the directory is unreachable: ${describe(lastError)}`, { cause: lastError });
   }
 
-  /** Runs `work` inside a transaction, committing it; retried on deadlocks and certification failures. */
-  transaction<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
-    return this.run(async (connection) => {
-      for (let attempt = 1; ; attempt++) {
+  /**
+   * Runs `work` inside a transaction, committing it; retried on deadlocks and certification failures (and on the
+   * extra errors of `options.retryOn`, e.g. a duplicate key that a re-read resolves).
+   */
+  transaction<T>(work: (connection: SqlConnection) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.run((connection) =>
+      retrying(async () => {
+        if (options.isolation) await connection.query(`SET TRANSACTION ISOLATION LEVEL ${options.isolation}`);
         await connection.query('START TRANSACTION');
         try {
           const result = await work(connection);
@@ -110,11 +124,10 @@ export class DirectoryClient {
           return result;
         } catch (err) {
           await connection.query('ROLLBACK').catch(() => undefined);
-          if (attempt >= MAX_ATTEMPTS || !RETRYABLE_ERRNOS.has(errnoOf(err))) throw err;
-          await sleep(Math.min(200, 5 * 2 ** attempt) * Math.random());
+          throw err;
         }
-      }
-    });
+      }, options.retryOn),
+    );
   }
 
   /**
@@ -122,6 +135,16 @@ export class DirectoryClient {
    * naming the reason when the server cannot be reached or used (mysqlda then refuses to start).
    */
   async ensureSchema(): Promise<void> {
+    try {
+      await this.createTables();
+    } catch (err) {
+      if (errnoOf((err as Error).cause) !== ER_BAD_DB_ERROR) throw err;
+      await this.createDatabase();
+      await this.createTables();
+    }
+  }
+
+  private async createTables(): Promise<void> {
     await this.run(async (connection) => {
       for (const ddl of SCHEMA_DDL) await connection.query(ddl);
       await connection.query(`INSERT IGNORE INTO ${TABLES.schema} (id, version) VALUES (1, ?)`, [SCHEMA_VERSION]);
@@ -131,6 +154,20 @@ export class DirectoryClient {
         throw new DirectoryError('INVALID_CONFIG', `the directory ${this.config.database} has schema version ${version}; this mysqlda knows up to ${SCHEMA_VERSION}: upgrade mysqlda`);
       }
     });
+  }
+
+  /** CREATE DATABASE on the server in use, through a connection that names no database (the pool's would fail). */
+  private async createDatabase(): Promise<void> {
+    const server = this.config.servers[this.serverIndex];
+    let connection: mysql.Connection | undefined;
+    try {
+      connection = await mysql.createConnection({ ...this.connectionOptions(server), database: undefined });
+      await connection.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(this.config.database)}`);
+    } catch (err) {
+      throw new DirectoryError('UNAVAILABLE', `cannot create the directory database ${this.config.database} on ${this.location}: ${describe(err)}`, { cause: err });
+    } finally {
+      await connection?.end().catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {
@@ -143,25 +180,30 @@ export class DirectoryClient {
   private poolFor(index: number): mysql.Pool {
     if (this.pool) return this.pool;
     const server = this.config.servers[index];
-    this.pool = mysql.createPool({
+    this.pool = mysql.createPool({ ...this.connectionOptions(server), connectionLimit: this.options.connectionLimit ?? 8, enableKeepAlive: true });
+    this.pool.on('connection', (connection) => {
+      // A connection to a read_only server makes every write fail with 1290: run() then moves on. Row locks are
+      // held for one short batch, so a long wait means a stuck peer: give up and retry rather than queue.
+      connection.query('SET SESSION innodb_lock_wait_timeout = 5');
+    });
+    return this.pool;
+  }
+
+  private connectionOptions(server: { host: string; port: number }): mysql.ConnectionOptions {
+    return {
       host: server.host,
       port: server.port,
       user: this.config.user,
       password: this.config.password,
       database: this.config.database,
-      connectionLimit: this.options.connectionLimit ?? 8,
       connectTimeout: this.options.connectTimeoutMs,
-      enableKeepAlive: true,
       ssl: sslOptions(this.config),
       supportBigNumbers: true,
       bigNumberStrings: false,
-    });
-    this.pool.on('connection', (connection) => {
-      // A connection to a read_only server makes every write fail with 1290: run() then moves on. Row locks are
-      // held for one short batch, so a long wait means a stuck peer: give up and retry rather than queue.
-      connection.query('SET SESSION innodb_lock_wait_timeout = 10');
-    });
-    return this.pool;
+      // The assigning transaction sends its statements in two round trips (see assignment-sql.ts). Values are
+      // always escaped by mysql2's format(), never pasted in.
+      multipleStatements: true,
+    };
   }
 
   private serverFailed(err: unknown): void {
@@ -189,6 +231,22 @@ export class DirectoryClient {
   }
 }
 
+/**
+ * Runs `attempt` again (up to MAX_ATTEMPTS, after a short random pause) while it fails with an error that means
+ * "try again": a deadlock, a lock wait timeout, a Galera certification failure, or one of `extra`.
+ */
+export async function retrying<T>(attempt: () => Promise<T>, extra: readonly number[] = []): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (tries >= MAX_ATTEMPTS || !(RETRYABLE_ERRNOS.has(errno) || extra.includes(errno))) throw err;
+      await sleep(Math.min(200, 5 * 2 ** tries) * Math.random());
+    }
+  }
+}
+
 /** The server's error number (mysql2's `errno`), or 0. */
 export function errnoOf(err: unknown): number {
   const errno = (err as { errno?: unknown } | null)?.errno;
@@ -199,10 +257,11 @@ export function errnoOf(err: unknown): number {
 function isConnectionLevel(err: unknown): boolean {
   if (err instanceof DirectoryError) return false;
   const e = err as { fatal?: boolean; code?: string } | null;
-  return Boolean(e?.fatal) || SERVER_UNUSABLE_ERRNOS.has(errnoOf(err)) || e?.code === 'PROTOCOL_CONNECTION_LOST';
+  // A statement past its timeout (a network cut) leaves its answer owed on the connection: the connection goes too.
+  return Boolean(e?.fatal) || SERVER_UNUSABLE_ERRNOS.has(errnoOf(err)) || e?.code === 'PROTOCOL_CONNECTION_LOST' || e?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';
 }
 
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (err === undefined) return 'no server is configured';
   const e = err as { code?: string; message?: string };
   const message = String(e?.message ?? err).slice(0, 200);

@@ -10,10 +10,12 @@
  * polls (one indexed range read) to refresh the keys it holds. A move needs no schema change.
  */
 
+import { DEFAULTS } from '../../config/schema.js';
+
 export const SCHEMA_VERSION = 1;
 
 /** The database the tables live in unless storage.directory.mysql.db says otherwise. */
-export const DEFAULT_DIRECTORY_DATABASE = 'mysqlda_directory';
+export const DEFAULT_DIRECTORY_DATABASE = DEFAULTS.directoryDatabase;
 
 /** Key states. Only 'home' is written today; 'moving' is reserved for key moves (rows being copied). */
 export const KeyState = { home: 0, moving: 1 } as const;
