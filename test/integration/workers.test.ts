@@ -201,4 +201,70 @@ describe('server.workers: 2 with the save files', () => {
       primary.kill('SIGKILL');
     }
   }, 60_000);
+
+  it("moves a library once for the whole group when its master dies: both workers route to the same replica", async () => {
+    const replicated = await Sandbox.start({ dir: path.join(dir, 'replicated-servers'), libraries: 1, replicas: 1 });
+    const etc = path.join(dir, 'failover');
+    const { configPath, port } = await writeProxyConfig(replicated, etc, {
+      server: { workers: 2 },
+      health: { interval_ms: 300, timeout_ms: 250, fail_threshold: 2, rise_threshold: 1 },
+      session_pool: { connect_timeout_ms: 1000 },
+    });
+    const mysqlda = (...args: string[]) => run(['-f', configPath, ...args]);
+    let pid = 0;
+    try {
+      const started = await mysqlda('-a', 'start');
+      expect(started).toMatchObject({ code: 0, stderr: '' });
+      pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
+      const { master, replicas } = replicated.libraries[0];
+      /** The server a new session of the key lands on, through each worker. */
+      const routes = async (): Promise<Map<number, number>> => {
+        const bySlot = new Map<number, number>();
+        const opened: mysql.Connection[] = [];
+        try {
+          while (bySlot.size < 2 && opened.length < 20) {
+            const client = await connectClient(port);
+            opened.push(client);
+            await client.query('select library shared-key');
+            const [rows] = await client.query('select @@port as port');
+            bySlot.set(slotOf(client), (rows as { port: number }[])[0].port);
+          }
+        } finally {
+          await Promise.all(opened.map((client) => client.end().catch(() => undefined)));
+        }
+        return bySlot;
+      };
+      await vi.waitFor(async () => expect([...(await routes()).values()]).toEqual([master.port, master.port]), { timeout: 30_000, interval: 200 });
+
+      await master.kill('SIGKILL');
+      await vi.waitFor(
+        async () => {
+          const ports = [...(await routes()).values()];
+          expect(ports).toEqual([replicas[0].port, replicas[0].port]);
+        },
+        { timeout: 30_000, interval: 200 },
+      );
+      // The primary wrote the move: one state file, the library on the replica, the master left by failover.
+      const state = JSON.parse(await readFile(path.join(etc, 'mysqlda.state.json'), 'utf8'));
+      expect(state.libraries[replicated.libraries[0].name].current).toBe(`127.0.0.1:${replicas[0].port}`);
+      expect(Object.keys(state.libraries[replicated.libraries[0].name].left_by_failover)).toEqual([`127.0.0.1:${master.port}`]);
+      // Exactly one worker decided the move (it won the compare-and-set); the other followed it.
+      const log = (await readFile(path.join(etc, 'log', 'mysqlda.log'), 'utf8')).split('\n').filter((line) => line.includes('"reason":'));
+      expect(log.filter((line) => line.includes('"reason":"down"')).length).toBe(1);
+      expect(log.filter((line) => line.includes('"reason":"adopted"')).length).toBe(1);
+      expect((await mysqlda('-a', 'stop')).code).toBe(0);
+      pid = 0;
+    } finally {
+      if (pid > 0) {
+        for (const child of [...childPids(pid), pid]) {
+          try {
+            process.kill(child, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        }
+      }
+      await replicated.stop();
+    }
+  }, 120_000);
 });
