@@ -106,8 +106,7 @@ function serialize(state: SavedState): string {
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {
-  // Per process: the workers of a group (server.workers > 1) each write the file, and must not rename each other's.
-  const temporary = `${file}.${process.pid}.tmp`;
+  const temporary = `${file}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
   try {
     await handle.writeFile(text);
