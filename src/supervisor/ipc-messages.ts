@@ -1,6 +1,7 @@
 /**
  * Messages over Node's IPC channels: `mysqlda -a start` ⇄ the supervisor it detaches (one report), and the
- * supervisor ⇄ its worker (start settings, relayed control requests, stop, log reopen).
+ * supervisor ⇄ its workers (start settings, relayed control requests, stop, log reopen). With server.workers > 1
+ * a worker also asks its primary (`ask` → `answer`): keys of the save files, the failover state, the group's view.
  */
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { StateAnswer, StateAsk } from '../backend/state-store-asks.js';

@@ -3,7 +3,7 @@
  * listening port — restarts each with back-off when it dies, without touching the others, and gives up with an
  * error on a crash loop. It holds the pid file and serves the control socket, relaying status and reload to the
  * workers. It never serves clients itself, so a crash in the proxy never takes it down. With several workers it is
- * the group's primary: it answers their asks (see primary-services.ts) and speaks for the group as a whole.
+ * the group's primary: it answers their asks (see group-primary.ts) and speaks for the group as a whole.
  *
  * The group: idle → starting → running → stopping → stopped. Each worker's slot: starting → serving → (it dies)
  * restarting → starting → … .
