@@ -248,10 +248,16 @@ describe('server.workers: 2 with the save files', () => {
       const state = JSON.parse(await readFile(path.join(etc, 'mysqlda.state.json'), 'utf8'));
       expect(state.libraries[replicated.libraries[0].name].current).toBe(`127.0.0.1:${replicas[0].port}`);
       expect(Object.keys(state.libraries[replicated.libraries[0].name].left_by_failover)).toEqual([`127.0.0.1:${master.port}`]);
-      // Exactly one worker decided the move (it won the compare-and-set); the other followed it.
-      const log = (await readFile(path.join(etc, 'log', 'mysqlda.log'), 'utf8')).split('\n').filter((line) => line.includes('"reason":'));
-      expect(log.filter((line) => line.includes('"reason":"down"')).length).toBe(1);
-      expect(log.filter((line) => line.includes('"reason":"adopted"')).length).toBe(1);
+      // Exactly one worker decided the move (it won the compare-and-set); the other followed it. (The workers write
+      // their log lines asynchronously: wait for them.)
+      await vi.waitFor(
+        async () => {
+          const log = (await readFile(path.join(etc, 'log', 'mysqlda.log'), 'utf8')).split('\n');
+          const moves = (reason: string) => log.filter((line) => line.includes(`"reason":"${reason}"`)).length;
+          expect([moves('down'), moves('adopted')]).toEqual([1, 1]);
+        },
+        { timeout: 15_000, interval: 200 },
+      );
       expect((await mysqlda('-a', 'stop')).code).toBe(0);
       pid = 0;
     } finally {
