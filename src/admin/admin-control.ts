@@ -19,4 +19,14 @@ export interface AdminControl {
   reload(): Promise<ReloadResult>;
   /** Ready to serve: the directory is loaded and every library has a server that is up; `draining` while stopping. */
   readiness(): { ready: boolean; reason: string; draining?: boolean; degraded?: string };
+  /** In a worker of a group (server.workers > 1): the whole group, asked of the primary; the admin statements use it. */
+  group?: GroupControl;
+}
+
+/** The group's view and actions, for a worker of a group: every worker's sessions, a reload and failback of all. */
+export interface GroupControl {
+  status(): Promise<ProxyStatus>;
+  sessions(): Promise<SessionSummary[]>;
+  failback(library: string, to?: string, force?: boolean): Promise<FailbackOutcome>;
+  reload(): Promise<ReloadResult>;
 }

@@ -12,6 +12,8 @@
  * text is not an admin statement (null), so it goes on to the lobby as usual.
  */
 import { ProxyErrors } from '../protocol/error-codes.js';
+import type { ProxyStatus } from '../observability/status.js';
+import type { SessionSummary } from '../session/client-session.js';
 import type { AdminReply } from '../session/session-services.js';
 import type { ServerReplicationStatus } from '../observability/status.js';
 import type { AdminControl } from './admin-control.js';
@@ -62,23 +64,26 @@ export function adminStatementHandler(control: AdminControl): (sql: string, user
   };
 }
 
+/** In a worker of a group every statement speaks for the whole group (the primary gathers from all workers). */
 export async function runAdminStatement(statement: AdminStatement, control: AdminControl): Promise<AdminReply> {
+  const group = control.group;
   switch (statement.kind) {
     case 'show_libraries':
-      return showLibraries(control);
+      return showLibraries(group ? await group.status() : control.status());
     case 'show_servers':
-      return showServers(control);
+      return showServers(group ? await group.status() : control.status());
     case 'show_sessions':
-      return showSessions(control);
+      return showSessions(group ? await group.sessions() : control.sessions());
     case 'show_directory':
-      return showDirectory(control);
+      return showDirectory(group ? await group.status() : control.status());
     case 'failback': {
-      const outcome = await control.failback(statement.library, statement.to ?? undefined, statement.force ?? false);
+      const to = statement.to ?? undefined;
+      const outcome = await (group ?? control).failback(statement.library, to, statement.force ?? false);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
       return { kind: 'ok', affectedRows: outcome.moved ? 1 : 0 };
     }
     case 'reload': {
-      const result = await control.reload();
+      const result = await (group ?? control).reload();
       const rows: (string | null)[][] = [[result.ok ? 'ok' : 'rejected', result.message]];
       for (const change of result.changes) rows.push(['change', change]);
       return { kind: 'rows', columns: ['result', 'detail'], rows };
@@ -86,8 +91,8 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
   }
 }
 
-function showLibraries(control: AdminControl): AdminReply {
-  const rows = control.status().libraries.map((library) => [
+function showLibraries(status: ProxyStatus): AdminReply {
+  const rows = status.libraries.map((library) => [
     library.name,
     library.weight,
     library.keys,
@@ -99,8 +104,7 @@ function showLibraries(control: AdminControl): AdminReply {
   return { kind: 'rows', columns: ['library', 'weight', 'keys', 'current_server', 'current_since', 'servers_up', 'sessions'], rows };
 }
 
-function showDirectory(control: AdminControl): AdminReply {
-  const status = control.status();
+function showDirectory(status: ProxyStatus): AdminReply {
   const directory = status.directory;
   const keys = status.libraries.reduce((sum, library) => sum + library.keys, 0);
   const row = directory
@@ -109,8 +113,7 @@ function showDirectory(control: AdminControl): AdminReply {
   return { kind: 'rows', columns: ['kind', 'location', 'available', 'since', 'last_error', 'errors', 'keys'], rows: [row] };
 }
 
-function showServers(control: AdminControl): AdminReply {
-  const status = control.status();
+function showServers(status: ProxyStatus): AdminReply {
   const store = status.failoverState ? (status.failoverState.reachable ? 'reachable' : 'unreachable') : null;
   const rows = status.libraries.flatMap((library) =>
     library.servers.map((server, i) => [
@@ -147,9 +150,9 @@ function replicationCells(replication: ServerReplicationStatus | null | undefine
   ];
 }
 
-function showSessions(control: AdminControl): AdminReply {
+function showSessions(sessions: SessionSummary[]): AdminReply {
   const now = Date.now();
-  const rows = control.sessions().map((session) => [
+  const rows = sessions.map((session) => [
     session.id,
     session.user,
     session.client,

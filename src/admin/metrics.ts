@@ -103,6 +103,11 @@ export class ProxyMetrics {
     return Registry.merge([this.registry, processMetrics()]).metrics();
   }
 
+  /** This process's series for the primary of a group to merge (group-metrics.ts). */
+  async json(): Promise<Awaited<ReturnType<Registry['getMetricsAsJSON']>>> {
+    return Registry.merge([this.registry, processMetrics()]).getMetricsAsJSON();
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -145,6 +150,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_keys',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: 'Keys (core objects) assigned to each library',
       labelNames: ['library'],
       registers,
@@ -175,6 +182,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_server_up',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: 'Health of each server of each library: 1 up, 0 down, -1 not checked yet',
       labelNames: ['library', 'server'],
       registers,
@@ -189,6 +198,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_directory_up',
+      // A group of workers: 0 when any worker cannot save new keys.
+      aggregator: 'min',
       help: 'Whether new keys and aliases can be saved in the key directory now: 1 yes, 0 no (known keys still route)',
       labelNames: ['kind', 'location'],
       registers,
@@ -209,6 +220,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_server_read_only',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: '@@read_only of each server at its last good check (absent before one)',
       labelNames: ['server'],
       registers,
@@ -229,6 +242,8 @@ export class ProxyMetrics {
     };
     new Gauge({
       name: 'mysqlda_server_replication_lag_seconds',
+      // Every worker of a group reads the same replica: the largest reading, not a sum.
+      aggregator: 'max',
       help: 'Seconds_Behind_Master of each replica at its last good check (absent when unknown: not a replica, threads stopped, no privilege)',
       labelNames: ['server'],
       registers,
@@ -239,6 +254,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_server_replication_running',
+      // Every worker of a group reads the same replica: 0 when any reading saw the thread stopped.
+      aggregator: 'min',
       help: 'Replication threads of each replica at its last good check: 1 running, 0 stopped or broken',
       labelNames: ['server', 'thread'],
       registers,
@@ -253,6 +270,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_library_split_brain',
+      // A group of workers: 1 when any worker sees it.
+      aggregator: 'max',
       help: 'follow_read_only libraries with more than one writable server (read_only = OFF): 1 while it lasts; the library does not move',
       labelNames: ['library'],
       registers,
@@ -263,6 +282,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_library_failover_blocked',
+      // A group of workers: 1 when any worker holds the library (a failed promotion is known to the worker that ran it).
+      aggregator: 'max',
       help: 'Libraries that do not serve until an operator acts: 1 after a refused failover or a failed promotion',
       labelNames: ['library'],
       registers,
@@ -275,6 +296,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_failover_state_store_up',
+      // A group of workers: 0 when any worker cannot reach the store (that worker moves no library).
+      aggregator: 'min',
       help: "1 while the store of each library's current server (state file or shared directory) can be reached; 0: no library fails over",
       labelNames: ['kind'],
       registers,
@@ -286,6 +309,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_library_failover_epoch',
+      // A group of workers: the newest epoch a worker holds (the others reach it at their next poll).
+      aggregator: 'max',
       help: "Each library's failover epoch as this proxy holds it (bumped by every change of its current server)",
       labelNames: ['library'],
       registers,
@@ -296,6 +321,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_library_current_server',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: "1 for each library's current server (where new backend connections go)",
       labelNames: ['library', 'server'],
       registers,
@@ -308,6 +335,43 @@ export class ProxyMetrics {
       },
     });
   }
+}
+
+/**
+ * The primary's own series in a group: how many workers serve, how often one was restarted, the whole directory's
+ * keys (a worker only counts those it has seen), and the primary's process metrics.
+ */
+export function primaryMetrics(sources: { workers(): { serving: number; restarts: number }; keysPerLibrary(): Record<string, number> | null }): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  new Gauge({
+    name: 'mysqlda_workers',
+    help: 'Worker processes serving the listening port now',
+    registers,
+    collect() {
+      this.set(sources.workers().serving);
+    },
+  });
+  new Gauge({
+    name: 'mysqlda_worker_restarts',
+    help: 'Worker processes restarted after they died, since mysqlda started',
+    registers,
+    collect() {
+      this.set(sources.workers().restarts);
+    },
+  });
+  new Gauge({
+    name: 'mysqlda_keys',
+    help: 'Keys (core objects) assigned to each library',
+    labelNames: ['library'],
+    aggregator: 'max',
+    registers,
+    collect() {
+      this.reset();
+      for (const [library, keys] of Object.entries(sources.keysPerLibrary() ?? {})) this.set({ library }, keys);
+    },
+  });
+  return Registry.merge([registry, processMetrics()]);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { ServerReplicationStatus } from '../observability/status.js';
 import { BackendPools, type ServerRouting } from './backend-pools.js';
 import type { DirectoryClient } from '../store/mysql/directory-client.js';
+import type { FailoverStateStore } from './failover-state-store.js';
 import type { PoolOptions } from './connection-pool.js';
 import { CurrentServers, type FailbackResult, type LibraryMove, type StateStoreView } from './current-servers.js';
 import { directoryConfigOf, openFailoverStateStore, stateFileSeed } from './open-state-store.js';
@@ -65,6 +66,11 @@ export interface BackendsOptions {
   probe?: Probe;
   /** The process's connection to the shared directory server, when the key directory has one: the failover state uses it too. */
   directoryClient?: DirectoryClient | null;
+  /**
+   * A worker of a group (server.workers > 1) with save files: the failover state the primary holds, shared by every
+   * worker of the machine and read every health interval for the moves the others made.
+   */
+  stateStore?: FailoverStateStore;
 }
 
 export class Backends implements ServerRouting {
@@ -79,8 +85,9 @@ export class Backends implements ServerRouting {
   static async open(config: MysqldaConfig, options: BackendsOptions): Promise<Backends> {
     const health = new ServerHealthBook(config.health);
     health.track(allServers(config).map(serverKey));
-    const seed = await stateFileSeed(config, options.logger);
-    const store = await openFailoverStateStore(config, options.logger, options.directoryClient ?? null);
+    const given = options.stateStore ?? null;
+    const seed = given ? new Map() : await stateFileSeed(config, options.logger);
+    const store = given ?? (await openFailoverStateStore(config, options.logger, options.directoryClient ?? null));
     const failover = new ReplicationFailover(config.failover, health, options.logger);
     let current: CurrentServers;
     try {
@@ -91,9 +98,10 @@ export class Backends implements ServerRouting {
         autoFailback: config.failover.autoFailback,
         events: options.events,
         logger: options.logger,
-        // A shared store is read every health interval for the moves other proxies made.
-        pollIntervalMs: directoryConfigOf(config).kind === 'files' ? null : config.health.intervalMs,
-        // A directory that answers no faster than a health check may take counts as unreachable: no move waits longer.
+        // A shared store (the directory, or the group's primary over IPC) is read every health interval for the
+        // moves others made.
+        pollIntervalMs: directoryConfigOf(config).kind === 'files' && !given ? null : config.health.intervalMs,
+        // A store that answers no faster than a health check may take counts as unreachable: no move waits longer.
         storeTimeoutMs: config.health.timeoutMs,
         seed,
         policy: failover,

@@ -21,7 +21,15 @@ export function formatStatus(status: DaemonStatus): string {
   const lines = [`mysqlda v${status.version} is running (${status.mode === 'daemon' ? 'daemon' : 'foreground, --no-daemon'})`];
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(12)} ${value}`);
   const up = `up ${formatDuration(status.uptimeSeconds)}`;
-  if (status.worker) {
+  if (status.workers && status.workers.length > 1) {
+    row(status.mode === 'daemon' ? 'supervisor' : 'primary', `pid ${status.pid}, ${up}`);
+    const serving = status.workers.filter((worker) => worker.phase === 'serving').length;
+    row('workers', `${serving} of ${status.workers.length} serving`);
+    for (const worker of status.workers) {
+      const sessions = worker.sessions === null ? '' : `, ${worker.sessions} session${worker.sessions === 1 ? '' : 's'}`;
+      lines.push(`    #${worker.slot}  ${describeWorker(worker, null)}${sessions}`);
+    }
+  } else if (status.worker) {
     row('supervisor', `pid ${status.pid}, ${up}`);
     row('worker', describeWorker(status.worker, status.proxy));
   } else {

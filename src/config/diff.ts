@@ -118,6 +118,8 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
   if (drainTimeout) changes.push(`server.drain_timeout_s ${old.shutdown.drainTimeoutSeconds} → ${next.shutdown.drainTimeoutSeconds}`);
   const slowQuery = old.log.slowQueryMs !== next.log.slowQueryMs;
   if (slowQuery) changes.push(`log.slow_query_ms ${old.log.slowQueryMs} → ${next.log.slowQueryMs} (0: off)`);
+  // --- server.workers ---
+  if (old.workers !== next.workers) changes.push(`server.workers ${old.workers} → ${next.workers}: used from the next start`);
 
   return {
     restartNeeded,

@@ -98,6 +98,10 @@ export const DEFAULTS = {
   slowQueryTextBytes: 1024,
   /** Extension storage.directory.mysql.db: the database of the shared directory's tables. */
   directoryDatabase: 'mysqlda_directory',
+
+  // --- server.workers ---
+  /** Extension server.workers: processes serving the listening port (1: one process, no primary in between). */
+  workers: 1,
 } as const;
 
 /** Extension daemon.log_level: mysqlda's level names (--loglevel-*). */
@@ -153,6 +157,10 @@ export const LIMITS = {
   directoryDatabasePattern: /^[A-Za-z0-9_$]{1,64}$/,
   /** users[].max_replica_lag_s: as `for read max_lag`, up to a day. */
   maxReplicaLagSeconds: { min: 0, max: 86_400 },
+
+  // --- server.workers ---
+  /** More worker processes than this is a typo, not a machine. */
+  workers: { min: 1, max: 64 },
 } satisfies Record<string, IntegerRange | number | RegExp>;
 
 /** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
@@ -170,6 +178,8 @@ export const KNOWN_KEYS = {
     'max_throttle_ms',
     'max_lobby_packet_bytes',
     'drain_timeout_s',
+    // server.workers
+    'workers',
   ],
   auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],

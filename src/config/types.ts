@@ -208,6 +208,8 @@ export interface MysqldaConfig {
   log: LogConfig;
   /** Extension storage.directory: the save files (default) or the shared MySQL directory. */
   directory: DirectoryConfig;
+  /** server.workers: processes serving the listening port; a change applies at the next start. */
+  workers: number;
 }
 
 /** The graceful stop (SIGTERM, `-a stop`). */

@@ -65,13 +65,14 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const shutdown = readShutdown(review, document);
   const log = readLog(review, document);
   const directory = readDirectory(review, document, auth, configDir);
+  const workers = readWorkers(review, document);
 
   if (review.problems.length > 0 || !listen || !frontDoor || !auth || !pool || saveDir === undefined || !libraries || !rules) {
     throw new ConfigError(absolutePath, review.problems);
   }
   if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
-  if (!shutdown || !log || !directory) throw new ConfigError(absolutePath, review.problems);
-  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules, shutdown, log, directory };
+  if (!shutdown || !log || !directory || workers === undefined) throw new ConfigError(absolutePath, review.problems);
+  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules, shutdown, log, directory, workers };
   const credentials = { user: auth.user, password: auth.password, database: auth.database };
   return { config: { configPath: absolutePath, listen, frontDoor, auth: credentials, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }
@@ -117,6 +118,14 @@ function readShutdown(review: Review, document: JsonObject): MysqldaConfig['shut
   if (!isJsonObject(server)) return { drainTimeoutSeconds: DEFAULTS.drainTimeoutSeconds };
   const drainTimeoutSeconds = readInteger(review, field(server, 'drain_timeout_s', 'server'), LIMITS.drainTimeoutSeconds, DEFAULTS.drainTimeoutSeconds);
   return drainTimeoutSeconds === undefined ? undefined : { drainTimeoutSeconds };
+}
+
+// --- server.workers ---
+/** Extension server.workers: how many processes serve the listening port. */
+function readWorkers(review: Review, document: JsonObject): number | undefined {
+  const server = document.server;
+  if (!isJsonObject(server)) return DEFAULTS.workers;
+  return readInteger(review, field(server, 'workers', 'server'), LIMITS.workers, DEFAULTS.workers);
 }
 
 function readAuth(review: Review, document: JsonObject): Credentials | undefined {

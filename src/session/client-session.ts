@@ -542,7 +542,8 @@ export class ClientSession implements KillableSession {
     }
     if (command === Command.PROCESS_KILL) {
       if (payload.length < 5) return replyError(ProxyErrors.badHandshake());
-      return this.kill({ query: false, id: payload.readUInt32LE(1) }) ?? { kind: 'forward', packet, tag: 0 };
+      const passOn: SessionAction = { kind: 'forward', packet, tag: 0 };
+      return this.kill({ query: false, id: payload.readUInt32LE(1) }, passOn) ?? passOn;
     }
     if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) return this.broker.handle(packet);
     switch (command) {
@@ -570,7 +571,7 @@ export class ClientSession implements KillableSession {
     const extension = parseExtensionSql(sql);
     if (extension) return extension.ok ? { kind: 'extension', command: extension.command } : replyError(ProxyErrors.invalidExtensionSql(extension.message));
     const kill = parseKill(sql);
-    const killed = kill && this.kill(kill);
+    const killed = kill && this.kill(kill, { kind: 'forward', packet, tag: 0 });
     if (killed) return killed;
     const blocked = this.guards.blocked(sql);
     if (blocked) return blocked;
@@ -581,8 +582,8 @@ export class ClientSession implements KillableSession {
     return this.lobby.query(sql, packet, this.account, this.services);
   }
 
-  private kill(request: { query: boolean; id: number }): SessionAction | null {
-    return killByConnectionId(this.services, { session: this, admin: this.account?.admin ?? false, routed: this.route !== null }, request);
+  private kill(request: { query: boolean; id: number }, passOn: SessionAction): SessionAction | null {
+    return killByConnectionId(this.services, { session: this, admin: this.account?.admin ?? false, routed: this.route !== null }, request, passOn);
   }
 
   /** A command mysqlda never sends to its servers (client-commands.ts): ERR, and the session goes on. */

@@ -106,4 +106,28 @@ describe('admin statements against the proxy', () => {
   it('returns null for SQL that is not an admin statement', async () => {
     expect(await run('select @@version_comment limit 1')).toBeNull();
   });
+
+  it('in a worker of a group, speaks for the whole group: status, sessions, failback and reload come from the primary', async () => {
+    const local = fakeControl();
+    const whole = fakeControl();
+    const groupAsks: string[] = [];
+    const control = {
+      ...local,
+      group: {
+        status: async () => (groupAsks.push('status'), { ...whole.status(), libraries: whole.status().libraries.map((l) => ({ ...l, sessions: 9 })) }),
+        sessions: async () => (groupAsks.push('sessions'), [...whole.sessions(), { ...whole.sessions()[0], id: 4 }]),
+        failback: async (library: string) => (groupAsks.push(`failback ${library}`), { ok: true as const, moved: true, message: 'moved' }),
+        reload: async () => (groupAsks.push('reload'), { ok: true, message: 'nothing changed', changes: [] }),
+      },
+    };
+    const libraries = await run('show libraries', control);
+    expect(libraries?.kind === 'rows' && libraries.rows.map((row) => row[6])).toEqual([9, 9]);
+    const sessions = await run('show sessions', control);
+    expect(sessions?.kind === 'rows' && sessions.rows.map((row) => row[0])).toEqual([1, 2, 4]);
+    expect(await run('failback library lib_a', control)).toEqual({ kind: 'ok', affectedRows: 1 });
+    expect(await run('reload', control)).toMatchObject({ kind: 'rows', rows: [['ok', 'nothing changed']] });
+    expect(await run('show servers', control)).toMatchObject({ kind: 'rows' });
+    expect(groupAsks).toEqual(['status', 'sessions', 'failback lib_a', 'reload', 'status']);
+    expect(local.actions).toEqual([]);
+  });
 });

@@ -119,6 +119,24 @@ describe('formatDuration', () => {
   ])('%d s is %s', (seconds, text) => {
     expect(formatDuration(seconds)).toBe(text);
   });
+
+  it('lists every worker of a group with its pid, phase, restarts and sessions', () => {
+    const group: DaemonStatus = {
+      ...daemon,
+      workers: [
+        { slot: 0, pid: 4321, phase: 'serving', restarts: 1, lastExit: 'was killed by SIGKILL', sessions: 7 },
+        { slot: 1, pid: null, phase: 'restarting', restarts: 0, lastExit: null, sessions: null },
+      ],
+    };
+    const lines = formatStatus(group).split('\n');
+    expect(lines.slice(1, 5)).toEqual([
+      '  supervisor   pid 4300, up 1d 1h 1m 1s',
+      '  workers      1 of 2 serving',
+      '    #0  pid 4321, serving, 1 restart (last exit: was killed by SIGKILL), 7 sessions',
+      '    #1  no pid, restarting, 0 restarts',
+    ]);
+    expect(lines).toContain('  sessions     12 open, 10 routed to a library');
+  });
 });
 
 describe('formatStatus with the shared directory', () => {

@@ -304,4 +304,20 @@ describe('health, failover, admin, daemon', () => {
       'log.slow_query_ms: must be an integer 0..2147483647, got "slow"',
     ]);
   });
+
+  // --- server.workers ---
+  it('reads server.workers: 1 by default, 1..64', () => {
+    expect(parse(baseConfig()).config.workers).toBe(1);
+    const config = baseConfig();
+    config.server.workers = 4;
+    expect(parse(config).config.workers).toBe(4);
+  });
+
+  it('reports a server.workers outside 1..64 with its path', () => {
+    const config = baseConfig();
+    config.server.workers = 0;
+    expect(problemsOf(config)).toEqual(['server.workers: must be an integer 1..64, got 0']);
+    config.server.workers = 65;
+    expect(problemsOf(config)).toEqual(['server.workers: must be an integer 1..64, got 65']);
+  });
 });
