@@ -23,4 +23,24 @@ describe('mergeStatuses (the status of a group of workers)', () => {
     expect(mergeStatuses([one, two], { ...facts, keysPerLibrary: null })!.libraries.map((library) => library.keys)).toEqual([15, 8]);
     expect(mergeStatuses([], { ...facts, keysPerLibrary: null })).toBeNull();
   });
+
+  it("shows a library's failover phase from the worker that holds it, and a store or directory any worker cannot reach", () => {
+    const given = fakeControl().status();
+    const one = { ...given, failoverState: { ...given.failoverState!, reachable: true, lastError: null }, directory: { ...given.directory!, available: true, lastError: null } };
+    const failed = { mode: 'promote' as const, phase: 'promotion_failed' as const, detail: '10.0.0.2:3306: catch up: timed out' };
+    const two = {
+      ...one,
+      libraries: one.libraries.map((library, i) => (i === 0 ? { ...library, currentServer: null, failover: failed } : library)),
+      failoverState: { kind: 'worker' as const, location: 'primary pid 1', reachable: false, lastError: 'no answer', since: '2026-01-01T00:00:03.000Z' },
+      directory: { ...given.directory!, errors: 1 },
+    };
+    const merged = mergeStatuses([{ ...one, libraries: one.libraries.map((library) => ({ ...library, failover: { mode: 'promote' as const, phase: 'serving' as const } })) }, two], {
+      ...facts,
+      keysPerLibrary: null,
+    })!;
+    expect(merged.libraries[0]).toMatchObject({ currentServer: null, failover: failed });
+    expect(merged.failoverState).toMatchObject({ reachable: false, lastError: 'no answer' });
+    expect(merged.directory).toMatchObject({ available: false, lastError: given.directory!.lastError, errors: given.directory!.errors + 1 });
+  });
 });
+

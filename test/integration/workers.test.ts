@@ -129,6 +129,21 @@ describe('server.workers: 2 with the save files', () => {
     expect(printed.stdout).toMatch(/^ {4}#0 +pid \d+, serving/m);
     expect(printed.stdout).toMatch(/^ {4}#1 +pid \d+, serving/m);
 
+    // KILL of a session of the other worker, from a routed session: carried out by that worker, not sent to the
+    // killer's server as a thread id there.
+    const pair: mysql.Connection[] = [];
+    while (new Set(pair.map(slotOf)).size < 2) pair.push(await connectClient(port));
+    const victimSession = pair.find((connection) => slotOf(connection) === 0)!;
+    const killer = pair.find((connection) => slotOf(connection) === 1)!;
+    victimSession.on('error', () => undefined);
+    for (const connection of [victimSession, killer]) await connection.query('select library k1');
+    await killer.query(`KILL ${victimSession.threadId}`);
+    await expect(victimSession.query('select 1')).rejects.toThrow();
+    const [[alive]] = (await killer.query('select 1 as one')) as unknown as [{ one: number }[]];
+    expect(alive.one).toBe(1);
+    await Promise.all(pair.filter((connection) => connection !== victimSession).map((connection) => connection.end()));
+    victimSession.destroy();
+
     // SIGKILL worker 0: the clients of worker 1 keep their sessions, worker 0 is restarted and serves new ones.
     const victim = status.workers!.find((worker) => worker.slot === 0)!.pid!;
     process.kill(victim, 'SIGKILL');
