@@ -182,10 +182,19 @@ export class Supervisor {
 
   /**
    * The group's failback, carried out by one serving worker: it stores the move in the failover state the group
-   * shares (the primary's, or the MySQL directory's), and the other workers adopt it at their next poll.
+   * shares (the primary's, or the MySQL directory's), and the other workers adopt it at their next poll. A worker
+   * that holds the library waiting for an operator (a refused failover, or a promotion of its own that failed) is
+   * the one asked: it alone can retry or force that promotion.
    */
   async failback(library: string, to: string | null, force = false): Promise<FailbackReply> {
-    const slot = this.slots.find((candidate) => candidate.phase.name === 'serving');
+    const serving = this.slots.filter((candidate) => candidate.phase.name === 'serving');
+    const statuses = serving.length > 1 ? await this.askServing('status', STATUS_TIMEOUT_MS) : [];
+    const waiting = this.slots.find((_, i) => {
+      const reply = statuses[i];
+      const phase = reply?.ok && 'status' in reply ? reply.status.libraries.find((other) => other.name === library)?.failover?.phase : undefined;
+      return phase === 'promotion_failed' || phase === 'refused';
+    });
+    const slot = waiting ?? serving[0];
     if (!slot || slot.phase.name !== 'serving') return { ok: false, error: 'no worker is serving; nothing was moved' };
     const reply = await slot.phase.worker.request({ failback: { library, to, force } }, STATUS_TIMEOUT_MS);
     if (!reply.ok) return { ok: false, error: reply.error };
