@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { AdminHttpServer } from './admin/admin-http.js';
-import type { AdminControl, FailbackOutcome } from './admin/admin-control.js';
+import type { AdminControl, FailbackOutcome, GroupControl } from './admin/admin-control.js';
 import { adminStatementHandler } from './admin/admin-statements.js';
 import { ProxyMetrics } from './admin/metrics.js';
 import { BackendConnection } from './backend/backend-connection.js';
 import { Backends, poolOptionsOf } from './backend/backends.js';
+import { failoverStatus } from './backend/replication-failover.js';
 import type { LibraryMove } from './backend/current-servers.js';
 import type { Probe } from './backend/health-monitor.js';
 import { loadConfigFileWithWarnings, type ValidatedConfig } from './config/load.js';
@@ -20,10 +21,13 @@ import { ProxyEvents } from './observability/proxy-events.js';
 import type { ProxyStatus, ReloadResult } from './observability/status.js';
 import { DEFAULT_CHARSET, PROXY_CAPABILITIES, ServerStatus } from './protocol/constants.js';
 import { ClientSession, type SessionSummary } from './session/client-session.js';
-import type { ClientAccount, GreetingTemplate, SessionServices } from './session/session-services.js';
+import { killForGroup } from './session/session-kill.js';
+import type { ClientAccount, GreetingTemplate, GroupKill, GroupKillOutcome, SessionServices } from './session/session-services.js';
 import { StatementTiming } from './session/statement-clock.js';
+import type { KeyDirectory } from './store/key-directory.js';
 import type { DirectoryClient } from './store/mysql/directory-client.js';
-import { openKeyDirectory } from './store/open-directory.js';
+import { openKeyDirectory, type OpenedDirectory } from './store/open-directory.js';
+import type { FailoverStateStore } from './backend/failover-state-store.js';
 import { FrontDoor } from './guard/front-door.js';
 import { encodeErr } from './protocol/generic-packets.js';
 import { encodePacket } from './protocol/packet.js';
@@ -56,6 +60,12 @@ export interface RunningProxy {
   drain(): Promise<void>;
   /** The longest drain() lets sessions run (server.drain_timeout_s, as last loaded). */
   drainTimeoutMs(): number;
+  /** The operator's failback, as the admin statement does it. */
+  failback(library: string, to?: string, force?: boolean): Promise<FailbackOutcome>;
+  /** KILL of one of this process's sessions, sent by a session of another worker of the group. */
+  killSession(request: GroupKill): Promise<GroupKillOutcome>;
+  /** This process's metric series, for the primary of a group to merge. */
+  metricsJson(): ReturnType<ProxyMetrics['json']>;
 }
 
 export interface StartOptions {
@@ -68,6 +78,25 @@ export interface StartOptions {
   loadConfig?: (configPath: string) => Promise<ValidatedConfig>;
   /** Replaces the backend health check (tests). */
   probe?: Probe;
+  /** Set in each worker of a group (server.workers > 1); absent: this process is all of mysqlda. */
+  group?: GroupMembership;
+}
+
+/**
+ * A worker of a group: its place (connection ids are slot + k·size, unique across the group), the directory it
+ * uses (the primary's save files over IPC, or a shared MySQL directory), and the group's view for the admin
+ * statements. The primary serves the admin HTTP listener and watches the config file, so a worker does neither.
+ */
+export interface GroupMembership {
+  slot: number;
+  size: number;
+  /** The primary's save files (WorkerDirectory); absent with a MySQL directory, which the worker opens itself. */
+  directory?: KeyDirectory;
+  /** The failover state the primary holds (WorkerStateStore); absent with a MySQL directory. */
+  stateStore?: FailoverStateStore;
+  control: GroupControl;
+  /** KILL of a connection id another worker issued, carried out by that worker (asked through the primary). */
+  kill(request: GroupKill): Promise<GroupKillOutcome>;
 }
 
 /** Used until a backend has been reached; replaced by the backends' own greeting as soon as one answers. */
@@ -97,6 +126,7 @@ function accountsOf(config: MysqldaConfig): Map<string, ClientAccount> {
         key: user.key,
         admin: user.admin,
         ...(user.queryTimeoutMs ? { queryTimeoutMs: user.queryTimeoutMs } : {}),
+        ...(user.replicaReads ? { replicaReads: user.replicaReads } : {}),
       },
     ]),
   );
@@ -139,7 +169,10 @@ function listen(server: net.Server, host: string, port: number): Promise<void> {
 /** Load the directory, open the listener and serve until close(). Rejects with a clear Error when it cannot start. */
 export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   let config = initialConfig;
-  const opened = await openKeyDirectory(config, (message) => logger.warn(message));
+  const group = options.group ?? null;
+  // A worker of a group with save files asks the primary; with a MySQL directory it opens that itself.
+  const given = group?.directory;
+  const opened: OpenedDirectory = given ? { directory: given, client: null, close: () => given.close() } : await openKeyDirectory(config, (message) => logger.warn(message));
   const { directory, client: directoryClient } = opened;
   const stats = directory.stats();
   const where = directory.state();
@@ -149,7 +182,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const statementTiming = new StatementTiming(config.log.slowQueryMs);
   let backends: Backends;
   try {
-    backends = await Backends.open(config, { logger, events, probe: options.probe, directoryClient });
+    backends = await Backends.open(config, { logger, events, probe: options.probe, directoryClient, stateStore: group?.stateStore });
   } catch (err) {
     await opened.close();
     throw err;
@@ -210,13 +243,15 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
           currentSince: view?.currentSince ?? null,
           epoch: view?.epoch ?? null,
           sessions: routed.get(library.name) ?? 0,
-          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt }) => ({
+          ...(view ? { failover: failoverStatus(view.failover) } : {}),
+          servers: (view?.servers ?? []).map(({ address: server, state, readOnly, current, lastError, leftByFailoverAt, replication }) => ({
             address: server,
             state,
             readOnly,
             current,
             lastError,
             leftByFailoverAt,
+            ...(replication === undefined ? {} : { replication }),
           })),
         };
       }),
@@ -232,13 +267,17 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const readiness = (): ReturnType<AdminControl['readiness']> => {
     if (draining) return { ready: false, reason: 'draining', draining: true };
     if (closing) return { ready: false, reason: 'mysqlda is shutting down' };
-    const down = backends.libraries().filter((library) => !library.servers.some((server) => server.state === 'up'));
-    if (down.length === 0) {
+    const libraries = backends.libraries();
+    const down = libraries.filter((library) => !library.servers.some((server) => server.state === 'up'));
+    // A library whose failover waits for an operator (refused, promotion failed) serves no more than one without servers.
+    const blocked = libraries.filter((library) => !down.includes(library) && ['refused', 'promotion_failed'].includes(library.failover.phase));
+    if (down.length === 0 && blocked.length === 0) {
       // Known keys still route while the shared directory is unreachable: ready, but say why new keys fail.
       const state = directory.state();
       return state.available ? { ready: true, reason: 'ok' } : { ready: true, reason: 'ok', degraded: `directory ${state.location} unavailable: ${state.lastError ?? 'unknown reason'}` };
     }
     const reason = down.map((library) => `library ${library.name} has no server up (${library.servers.map((s) => `${s.address} ${s.state}`).join(', ')})`);
+    for (const library of blocked) reason.push(`library ${library.name} does not serve: ${backends.failover.holdReason(library.name) ?? library.failover.phase}`);
     return { ready: false, reason: reason.join('; ') };
   };
 
@@ -268,7 +307,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     apply: async (next, diff) => {
       if (closing) throw new Error('mysqlda is shutting down');
       let nextAdmin: AdminHttpServer | null = null;
-      if (diff.admin && next.admin.http) nextAdmin = await startAdmin(next.admin.http); // may throw: nothing applied yet
+      if (diff.admin && next.admin.http && !group) nextAdmin = await startAdmin(next.admin.http); // may throw: nothing applied yet
       try {
         if (diff.librariesAdded.length || diff.librariesRemoved.length || diff.weightsChanged.length || diff.libraryOrderChanged) {
           directory.setLibraries(next.libraries.map(({ name, weight }) => ({ name, weight })));
@@ -283,7 +322,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
       frontDoor.apply(next);
       if (diff.users || diff.rules) for (const session of sessions) session.refreshGuards();
       const notes = backends.apply(next, diff);
-      if (diff.admin) {
+      if (diff.admin && !group) {
         await adminServer?.close();
         adminServer = nextAdmin;
       }
@@ -306,12 +345,13 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     sessions: summaries,
     readiness,
     reload: () => reload(),
-    failback: async (library, to): Promise<FailbackOutcome> => {
-      const result = await backends.current.failback(library, to);
+    failback: async (library, to, force = false): Promise<FailbackOutcome> => {
+      const result = await backends.failback(library, to, force);
       if (!result.ok) return result;
-      if (!result.move) return { ok: true, moved: false, message: `library ${library} is already on ${backends.current.current(library)}` };
+      if (!result.move) return { ok: true, moved: false, message: result.message ?? `library ${library} is already on ${backends.current.current(library)}` };
       return { ok: true, moved: true, message: `library ${library} moved from ${result.move.from} to ${result.move.to}` };
     },
+    ...(group ? { group: group.control } : {}),
   };
   const metrics = new ProxyMetrics(events, { status, sessions: summaries, pools: () => pools.stats(), commandDurations: statementTiming.durations });
   const startAdmin = async (endpoint: { host: string; port: number }) => {
@@ -329,11 +369,14 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     config: () => config,
     greeting: () => greeting ?? FALLBACK_GREETING,
     findAccount: (user) => accounts.get(user),
-    nextConnectionId: () => (connectionIds = (connectionIds % 0xffffffff) + 1),
+    nextConnectionId: group
+      ? () => (connectionIds = (connectionIds + 1) % Math.floor(0xffffffff / group.size)) * group.size + group.slot + 1
+      : () => (connectionIds = (connectionIds % 0xffffffff) + 1),
     events,
     frontDoor,
     admin: adminStatementHandler(control),
     findSession: (id) => [...sessions].find((session) => session.id === id),
+    ...(group ? { ownsConnectionId: (id: number) => (id - 1) % group.size === group.slot, killInGroup: (request: GroupKill) => group.kill(request) } : {}),
     statementTiming,
   };
 
@@ -383,7 +426,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   };
   try {
     await listen(server, config.listen.host, config.listen.port);
-    if (config.admin.http) adminServer = await startAdmin(config.admin.http);
+    if (config.admin.http && !group) adminServer = await startAdmin(config.admin.http);
   } catch (err) {
     server.close();
     await stopEverything();
@@ -407,6 +450,9 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
     status,
     reload: (given) => reload(given),
     adminAddress: () => adminServer?.address ?? null,
+    failback: (library, to, force) => control.failback(library, to, force),
+    killSession: (request) => killForGroup(services, request),
+    metricsJson: () => metrics.json(),
     directoryClient,
     close() {
       closing ??= (async () => {

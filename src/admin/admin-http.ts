@@ -4,15 +4,30 @@
  *   GET  /metrics                         Prometheus text format
  *   GET  /healthz                         200 "ok" when ready, 503 "draining" while stopping, else 503 with the reason
  *   GET  /status                          the proxy's status as JSON (as `mysqlda status`)
- *   POST /failback?library=<name>[&to=<host:port>]   the operator's failback, JSON answer
+ *   POST /failback?library=<name>[&to=<host:port>[&force=1]]   the operator's failback, JSON answer
  *   POST /reload                          re-read the config file, JSON ReloadResult
  *
  * It has no authentication: bind it to a loopback address (the config warns otherwise).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AdminControl } from './admin-control.js';
-import type { ProxyMetrics } from './metrics.js';
+import type { ProxyStatus, ReloadResult } from '../observability/status.js';
+import type { AdminControl, FailbackOutcome } from './admin-control.js';
+
+/**
+ * What the listener serves: one proxy's AdminControl and ProxyMetrics, or the primary of a group of workers,
+ * which has to ask them (hence the promises).
+ */
+export type AdminHttpControl = {
+  [K in 'status' | 'readiness' | 'failback']: (...args: Parameters<AdminControl[K]>) => ReturnType<AdminControl[K]> | Promise<ReturnType<AdminControl[K]>>;
+} & { reload(): Promise<ReloadResult> };
+
+export interface MetricsText {
+  readonly contentType: string;
+  text(): Promise<string>;
+}
+
+export type { FailbackOutcome, ProxyStatus };
 
 export class AdminHttpServer {
   private constructor(
@@ -20,7 +35,7 @@ export class AdminHttpServer {
     readonly address: { host: string; port: number },
   ) {}
 
-  static listen(host: string, port: number, control: AdminControl, metrics: ProxyMetrics): Promise<AdminHttpServer> {
+  static listen(host: string, port: number, control: AdminHttpControl, metrics: MetricsText): Promise<AdminHttpServer> {
     const server = http.createServer((request, response) => {
       handle(request, control, metrics).then(
         (reply) => send(response, reply),
@@ -56,25 +71,26 @@ interface Reply {
 const json = (status: number, value: unknown): Reply => ({ status, type: 'application/json', body: `${JSON.stringify(value, null, 2)}\n` });
 const text = (status: number, body: string): Reply => ({ status, type: 'text/plain; charset=utf-8', body });
 
-async function handle(request: http.IncomingMessage, control: AdminControl, metrics: ProxyMetrics): Promise<Reply> {
+async function handle(request: http.IncomingMessage, control: AdminHttpControl, metrics: MetricsText): Promise<Reply> {
   const url = new URL(request.url ?? '/', 'http://admin');
   const route = `${request.method ?? 'GET'} ${url.pathname}`;
   switch (route) {
     case 'GET /metrics':
       return { status: 200, type: metrics.contentType, body: await metrics.text() };
     case 'GET /healthz': {
-      const { ready, reason, draining, degraded } = control.readiness();
+      const { ready, reason, draining, degraded } = await control.readiness();
       // While stopping, a bare word that load balancers' body checks can match; sessions are finishing.
       if (draining) return text(503, 'draining\n');
       if (ready) return text(200, degraded ? `ok (degraded: ${degraded})\n` : 'ok\n');
       return text(503, `unavailable: ${reason}\n`);
     }
     case 'GET /status':
-      return json(200, control.status());
+      return json(200, await control.status());
     case 'POST /failback': {
       const library = url.searchParams.get('library');
       if (!library) return json(400, { ok: false, error: 'usage: POST /failback?library=<name>[&to=<host:port>]' });
-      const outcome = await control.failback(library, url.searchParams.get('to') ?? undefined);
+      const force = url.searchParams.get('force') === '1' && url.searchParams.has('to');
+      const outcome = await control.failback(library, url.searchParams.get('to') ?? undefined, force);
       return json(outcome.ok ? 200 : 409, outcome);
     }
     case 'POST /reload': {

@@ -5,14 +5,17 @@
  *   show servers
  *   show sessions
  *   show directory
- *   failback library <name> [to <host:port>]
+ *   failback library <name> [to <host:port> [force]]
  *   reload
  *
  * Keywords are case-insensitive, words are separated by any whitespace, one trailing `;` is allowed. Any other
  * text is not an admin statement (null), so it goes on to the lobby as usual.
  */
 import { ProxyErrors } from '../protocol/error-codes.js';
+import type { ProxyStatus } from '../observability/status.js';
+import type { SessionSummary } from '../session/client-session.js';
 import type { AdminReply } from '../session/session-services.js';
+import type { ServerReplicationStatus } from '../observability/status.js';
 import type { AdminControl } from './admin-control.js';
 
 export type AdminStatement =
@@ -20,12 +23,12 @@ export type AdminStatement =
   | { kind: 'show_servers' }
   | { kind: 'show_sessions' }
   | { kind: 'show_directory' }
-  | { kind: 'failback'; library: string; to: string | null }
+  | { kind: 'failback'; library: string; to: string | null; force?: boolean }
   | { kind: 'reload' };
 
 export type AdminParse = { ok: true; statement: AdminStatement } | { ok: false; message: string };
 
-const FAILBACK_USAGE = 'usage: failback library <name> [to <host:port>]';
+const FAILBACK_USAGE = 'usage: failback library <name> [to <host:port> [force]]';
 
 /** The statement, an error for a malformed `failback`, or null when the text is not an admin statement. */
 export function parseAdminStatement(sql: string): AdminParse | null {
@@ -45,6 +48,9 @@ export function parseAdminStatement(sql: string): AdminParse | null {
   if (words.length === 5 && keyword(3) === 'to' && /^\S+:\d{1,5}$/.test(words[4])) {
     return { ok: true, statement: { kind: 'failback', library: words[2], to: words[4] } };
   }
+  if (words.length === 6 && keyword(3) === 'to' && /^\S+:\d{1,5}$/.test(words[4]) && keyword(5) === 'force') {
+    return { ok: true, statement: { kind: 'failback', library: words[2], to: words[4], force: true } };
+  }
   return { ok: false, message: FAILBACK_USAGE };
 }
 
@@ -58,23 +64,26 @@ export function adminStatementHandler(control: AdminControl): (sql: string, user
   };
 }
 
+/** In a worker of a group every statement speaks for the whole group (the primary gathers from all workers). */
 export async function runAdminStatement(statement: AdminStatement, control: AdminControl): Promise<AdminReply> {
+  const group = control.group;
   switch (statement.kind) {
     case 'show_libraries':
-      return showLibraries(control);
+      return showLibraries(group ? await group.status() : control.status());
     case 'show_servers':
-      return showServers(control);
+      return showServers(group ? await group.status() : control.status());
     case 'show_sessions':
-      return showSessions(control);
+      return showSessions(group ? await group.sessions() : control.sessions());
     case 'show_directory':
-      return showDirectory(control);
+      return showDirectory(group ? await group.status() : control.status());
     case 'failback': {
-      const outcome = await control.failback(statement.library, statement.to ?? undefined);
+      const to = statement.to ?? undefined;
+      const outcome = await (group ?? control).failback(statement.library, to, statement.force ?? false);
       if (!outcome.ok) return { kind: 'error', error: ProxyErrors.invalidExtensionSql(outcome.error) };
       return { kind: 'ok', affectedRows: outcome.moved ? 1 : 0 };
     }
     case 'reload': {
-      const result = await control.reload();
+      const result = await (group ?? control).reload();
       const rows: (string | null)[][] = [[result.ok ? 'ok' : 'rejected', result.message]];
       for (const change of result.changes) rows.push(['change', change]);
       return { kind: 'rows', columns: ['result', 'detail'], rows };
@@ -82,8 +91,8 @@ export async function runAdminStatement(statement: AdminStatement, control: Admi
   }
 }
 
-function showLibraries(control: AdminControl): AdminReply {
-  const rows = control.status().libraries.map((library) => [
+function showLibraries(status: ProxyStatus): AdminReply {
+  const rows = status.libraries.map((library) => [
     library.name,
     library.weight,
     library.keys,
@@ -95,8 +104,7 @@ function showLibraries(control: AdminControl): AdminReply {
   return { kind: 'rows', columns: ['library', 'weight', 'keys', 'current_server', 'current_since', 'servers_up', 'sessions'], rows };
 }
 
-function showDirectory(control: AdminControl): AdminReply {
-  const status = control.status();
+function showDirectory(status: ProxyStatus): AdminReply {
   const directory = status.directory;
   const keys = status.libraries.reduce((sum, library) => sum + library.keys, 0);
   const row = directory
@@ -105,8 +113,7 @@ function showDirectory(control: AdminControl): AdminReply {
   return { kind: 'rows', columns: ['kind', 'location', 'available', 'since', 'last_error', 'errors', 'keys'], rows: [row] };
 }
 
-function showServers(control: AdminControl): AdminReply {
-  const status = control.status();
+function showServers(status: ProxyStatus): AdminReply {
   const store = status.failoverState ? (status.failoverState.reachable ? 'reachable' : 'unreachable') : null;
   const rows = status.libraries.flatMap((library) =>
     library.servers.map((server, i) => [
@@ -120,18 +127,32 @@ function showServers(control: AdminControl): AdminReply {
       server.leftByFailoverAt ?? null,
       library.epoch ?? null,
       store,
+      ...replicationCells(server.replication),
     ]),
   );
-  return {
-    kind: 'rows',
-    columns: ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', 'epoch', 'failover_state'],
-    rows,
-  };
+  const columns = ['library', 'position', 'server', 'state', 'current', 'read_only', 'last_error', 'left_by_failover', 'epoch', 'failover_state', ...REPLICATION_COLUMNS];
+  return { kind: 'rows', columns, rows };
 }
 
-function showSessions(control: AdminControl): AdminReply {
+/** Replication as `show servers` shows it: all NULL when it was not read (or the account may not read it). */
+const REPLICATION_COLUMNS = ['replicates_from', 'io_running', 'sql_running', 'lag_seconds', 'gtid_executed', 'replication_error'];
+
+function replicationCells(replication: ServerReplicationStatus | null | undefined): (string | number | null)[] {
+  if (!replication) return REPLICATION_COLUMNS.map(() => null);
+  const yesNo = (value: boolean | null) => (value === null ? null : value ? 'yes' : 'no');
+  return [
+    replication.replicating ? replication.source : '',
+    yesNo(replication.ioRunning),
+    yesNo(replication.sqlRunning),
+    replication.lagSeconds,
+    replication.gtidExecuted,
+    replication.lastError,
+  ];
+}
+
+function showSessions(sessions: SessionSummary[]): AdminReply {
   const now = Date.now();
-  const rows = control.sessions().map((session) => [
+  const rows = sessions.map((session) => [
     session.id,
     session.user,
     session.client,

@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric
 import type { ServerPoolStats } from '../backend/backend-pools.js';
 import { LOBBY_LABEL, type CommandDurations } from '../observability/command-durations.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
-import type { ProxyStatus } from '../observability/status.js';
+import type { ProxyStatus, ServerReplicationStatus } from '../observability/status.js';
 import type { SessionSummary } from '../session/client-session.js';
 
 export interface MetricsSources {
@@ -52,6 +52,8 @@ export class ProxyMetrics {
     const sent = counter('mysqlda_client_sent_bytes_total', 'Bytes sent to clients', ['library']);
     const connectErrors = counter('mysqlda_backend_connect_errors_total', 'Failed backend connection attempts', ['server']);
     const failovers = counter('mysqlda_failovers_total', "Changes of a library's current server", ['library']);
+    const replicaFallbacks = counter('mysqlda_replica_read_fallbacks_total', 'Read sessions served by the current server because no replica was fresh enough', ['library']);
+    const masked = counter('mysqlda_sessions_masked_total', 'Sessions moved to a new server after theirs died while they were idle', ['library']);
     const assignments = counter('mysqlda_assignments_total', 'New keys assigned to a library', ['library']);
     const reloads = counter('mysqlda_reloads_total', 'Config reloads applied (ok) or rejected (failed)', ['result']);
     const connectSeconds = new Histogram({
@@ -86,6 +88,8 @@ export class ProxyMetrics {
         else connectErrors.inc({ server: event.server });
       }),
       events.on('failover', (event) => failovers.inc({ library: event.library })),
+      events.on('replica-read-fallback', (event) => replicaFallbacks.inc({ library: event.library })),
+      events.on('session-masked', (event) => masked.inc({ library: event.library })),
       events.on('assignment', (event) => assignments.inc({ library: event.library })),
       events.on('reload', (event) => reloads.inc({ result: event.ok ? 'ok' : 'failed' })),
     );
@@ -97,6 +101,11 @@ export class ProxyMetrics {
 
   async text(): Promise<string> {
     return Registry.merge([this.registry, processMetrics()]).metrics();
+  }
+
+  /** This process's series for the primary of a group to merge (group-metrics.ts). */
+  async json(): Promise<Awaited<ReturnType<Registry['getMetricsAsJSON']>>> {
+    return Registry.merge([this.registry, processMetrics()]).getMetricsAsJSON();
   }
 
   get contentType(): string {
@@ -141,6 +150,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_keys',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: 'Keys (core objects) assigned to each library',
       labelNames: ['library'],
       registers,
@@ -171,6 +182,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_server_up',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: 'Health of each server of each library: 1 up, 0 down, -1 not checked yet',
       labelNames: ['library', 'server'],
       registers,
@@ -185,6 +198,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_directory_up',
+      // A group of workers: 0 when any worker cannot save new keys.
+      aggregator: 'min',
       help: 'Whether new keys and aliases can be saved in the key directory now: 1 yes, 0 no (known keys still route)',
       labelNames: ['kind', 'location'],
       registers,
@@ -205,6 +220,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_server_read_only',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: '@@read_only of each server at its last good check (absent before one)',
       labelNames: ['server'],
       registers,
@@ -215,8 +232,72 @@ export class ProxyMetrics {
         }
       },
     });
+    // Replication, from each server's last good check (a server listed by several libraries once).
+    const replicas = () => {
+      const seen = new Map<string, ServerReplicationStatus>();
+      for (const library of sources.status().libraries) {
+        for (const server of library.servers) if (server.replication && !seen.has(server.address)) seen.set(server.address, server.replication);
+      }
+      return seen;
+    };
+    new Gauge({
+      name: 'mysqlda_server_replication_lag_seconds',
+      // Every worker of a group reads the same replica: the largest reading, not a sum.
+      aggregator: 'max',
+      help: 'Seconds_Behind_Master of each replica at its last good check (absent when unknown: not a replica, threads stopped, no privilege)',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, replication] of replicas()) if (replication.lagSeconds !== null) this.set({ server }, replication.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_server_replication_running',
+      // Every worker of a group reads the same replica: 0 when any reading saw the thread stopped.
+      aggregator: 'min',
+      help: 'Replication threads of each replica at its last good check: 1 running, 0 stopped or broken',
+      labelNames: ['server', 'thread'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, replication] of replicas()) {
+          if (!replication.replicating) continue;
+          if (replication.ioRunning !== null) this.set({ server, thread: 'io' }, replication.ioRunning ? 1 : 0);
+          if (replication.sqlRunning !== null) this.set({ server, thread: 'sql' }, replication.sqlRunning ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_split_brain',
+      // A group of workers: 1 when any worker sees it.
+      aggregator: 'max',
+      help: 'follow_read_only libraries with more than one writable server (read_only = OFF): 1 while it lasts; the library does not move',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) if (library.failover) this.set({ library: library.name }, library.failover.phase === 'split_brain' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mysqlda_library_failover_blocked',
+      // A group of workers: 1 when any worker holds the library (a failed promotion is known to the worker that ran it).
+      aggregator: 'max',
+      help: 'Libraries that do not serve until an operator acts: 1 after a refused failover or a failed promotion',
+      labelNames: ['library'],
+      registers,
+      collect() {
+        this.reset();
+        for (const library of sources.status().libraries) {
+          if (library.failover) this.set({ library: library.name }, ['refused', 'promotion_failed'].includes(library.failover.phase) ? 1 : 0);
+        }
+      },
+    });
     new Gauge({
       name: 'mysqlda_failover_state_store_up',
+      // A group of workers: 0 when any worker cannot reach the store (that worker moves no library).
+      aggregator: 'min',
       help: "1 while the store of each library's current server (state file or shared directory) can be reached; 0: no library fails over",
       labelNames: ['kind'],
       registers,
@@ -228,6 +309,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_library_failover_epoch',
+      // A group of workers: the newest epoch a worker holds (the others reach it at their next poll).
+      aggregator: 'max',
       help: "Each library's failover epoch as this proxy holds it (bumped by every change of its current server)",
       labelNames: ['library'],
       registers,
@@ -238,6 +321,8 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'mysqlda_library_current_server',
+      // Every worker of a group sees the same (or a part of it): merged by the largest, not added up.
+      aggregator: 'max',
       help: "1 for each library's current server (where new backend connections go)",
       labelNames: ['library', 'server'],
       registers,
@@ -250,6 +335,43 @@ export class ProxyMetrics {
       },
     });
   }
+}
+
+/**
+ * The primary's own series in a group: how many workers serve, how often one was restarted, the whole directory's
+ * keys (a worker only counts those it has seen), and the primary's process metrics.
+ */
+export function primaryMetrics(sources: { workers(): { serving: number; restarts: number }; keysPerLibrary(): Record<string, number> | null }): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  new Gauge({
+    name: 'mysqlda_workers',
+    help: 'Worker processes serving the listening port now',
+    registers,
+    collect() {
+      this.set(sources.workers().serving);
+    },
+  });
+  new Gauge({
+    name: 'mysqlda_worker_restarts',
+    help: 'Worker processes restarted after they died, since mysqlda started',
+    registers,
+    collect() {
+      this.set(sources.workers().restarts);
+    },
+  });
+  new Gauge({
+    name: 'mysqlda_keys',
+    help: 'Keys (core objects) assigned to each library',
+    labelNames: ['library'],
+    aggregator: 'max',
+    registers,
+    collect() {
+      this.reset();
+      for (const [library, keys] of Object.entries(sources.keysPerLibrary() ?? {})) this.set({ library }, keys);
+    },
+  });
+  return Registry.merge([registry, processMetrics()]);
 }
 
 /**

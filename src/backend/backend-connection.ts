@@ -166,6 +166,7 @@ export class BackendConnection {
     this.owedReset = this.negotiatedCapabilities & Capability.IGNORE_SPACE ? RESET_KEEPING_IGNORE_SPACE : RESET_PACKET;
     this.owedResetSince = Date.now();
     this.statusFlags = this.freshStatusFlags;
+    this.tracker.lastInsertId = 0;
   }
 
   get owesReset(): boolean {
@@ -263,6 +264,7 @@ export class BackendConnection {
 
   private async resetNow(timeoutMs?: number): Promise<CommandResult> {
     this.owedReset = null;
+    this.tracker.lastInsertId = 0;
     const result = await this.execute(Buffer.from([Command.RESET_CONNECTION]), timeoutMs);
     if (!result.ok) return result;
     this.resetWorks = true;

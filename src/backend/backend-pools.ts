@@ -25,6 +25,14 @@ export interface ServerRouting {
   isDown(server: string): boolean;
   /** The library's move being stored (a shared failover state store answers a moment later), or null. */
   pendingMove?(library: LibraryConfig): Promise<unknown> | null;
+  /** A replica of the library fresh enough for a read session, or why none is (replica-choice.ts). */
+  replicaFor?(library: LibraryConfig, maxLagSeconds: number): { server: ServerConfig } | { none: string };
+}
+
+/** A read session's connection: on a replica, or on the current server when no replica was fresh enough. */
+export interface ReadConnection {
+  connection: BackendConnection;
+  onReplica: boolean;
 }
 
 /** The longest a session waits for a library's move to be stored before it hears that no server is usable. */
@@ -92,6 +100,30 @@ export class BackendPools {
     await Promise.race([pending, timeout]);
     clearTimeout(timer);
     return this.routing.serverFor(library);
+  }
+
+  /**
+   * A connection for a read-only session: to a replica within `maxLagSeconds` (sessions take turns among them), else
+   * to the library's current server, counted as a fallback (mysqlda_replica_read_fallbacks_total).
+   */
+  async acquireForRead(library: LibraryConfig, shape: ConnectionShape, maxLagSeconds: number): Promise<ReadConnection> {
+    const choice = this.routing.replicaFor?.(library, maxLagSeconds) ?? { none: 'no replica readings' };
+    let why: string;
+    if ('server' in choice) {
+      const address = serverAddress(choice.server);
+      try {
+        return { connection: await this.acquire(choice.server, shape, library.name), onReplica: true };
+      } catch (err) {
+        why = `${address}: ${(err as Error).message}`;
+        const kind = classifyConnectFailure(err);
+        if (kind === 'unreachable' || kind === 'uncertain') this.routing.connectFailed(address, { ok: false, error: (err as Error).message, conclusive: kind === 'unreachable' });
+      }
+    } else {
+      why = choice.none;
+    }
+    this.logger.debug({ library: library.name, reason: why }, 'replica read falls back to the current server');
+    this.events?.emit('replica-read-fallback', { library: library.name });
+    return { connection: await this.acquireForLibrary(library, shape), onReplica: false };
   }
 
   /** A connection to this server (pooled or new). `library` and `started` are for the backend-connect event. */

@@ -18,7 +18,7 @@ import type { Logger } from '../log/logger.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
 import type { StateStoreView } from './store-reachability.js';
 import type { CasResult, FailoverStateStore, StoredLibraryState } from './failover-state-store.js';
-import { adoptServerList, decideCurrent, failbackProblem, type FailoverDecision } from './failover-policy.js';
+import { adoptServerList, decideCurrent, failbackProblem, type FailoverDecision, type ServerTest } from './failover-policy.js';
 import { adoptable, marksFrom, proposedState, storedOf, type LibraryEntry, type LibraryMove, type MoveReason } from './library-state.js';
 import { logMove } from './move-log.js';
 import type { ServerHealthBook } from './server-health.js';
@@ -26,6 +26,16 @@ import { StoreReachability } from './store-reachability.js';
 
 export type { LibraryMove, MoveReason } from './library-state.js';
 
+/**
+ * The replication-aware failover modes (replication-failover.ts), consulted in the decide step before the
+ * list-order policy. Their decision is a proposal like any other: it takes effect through the compare-and-set.
+ */
+export interface LibraryFailoverPolicy {
+  /** Where the library moves now (null: stay); undefined leaves the decision to the list-order policy. */
+  decide(library: LibraryConfig, servers: readonly string[], current: string, excluded: ServerTest): FailoverDecision | null | undefined;
+  /** Why the library may not serve from its current server now (a refused failover, a promotion), or null. */
+  holdReason(library: string): string | null;
+}
 
 export interface CurrentServersOptions {
   store: FailoverStateStore;
@@ -46,6 +56,8 @@ export interface CurrentServersOptions {
    * store replaced it, so that a library that failed over is not sent back to its stale first server by the switch.
    */
   seed?: ReadonlyMap<string, Omit<StoredLibraryState, 'epoch'>>;
+  /** The failover mode's decisions and holds; absent: the list-order policy alone. */
+  policy?: LibraryFailoverPolicy;
 }
 
 export type FailbackResult = { ok: true; move: LibraryMove | null } | { ok: false; error: string };
@@ -92,7 +104,10 @@ export class CurrentServers {
     this.storeTimeoutMs = options.storeTimeoutMs;
   }
 
-  /** Called after every change of a library's current server (failover, failback, reload, adoption). */
+  /**
+   * Called after every change of a library's current server (failover, failback, reload, adoption). `move.won`
+   * tells a move this proxy stored from one it adopted.
+   */
   onMove(listener: (move: LibraryMove) => void): void {
     this.listeners.push(listener);
   }
@@ -106,7 +121,7 @@ export class CurrentServers {
     const entry = this.entries.get(library.name);
     if (!entry) return library.servers[0] ?? null; // a library this reload has not reached yet
     this.reconcile(entry);
-    if (this.options.health.status(entry.current) === 'down') return null;
+    if (this.options.health.status(entry.current) === 'down' || this.options.policy?.holdReason(library.name)) return null;
     return library.servers.find((server) => serverKey(server) === entry.current) ?? serverOf(entry);
   }
 
@@ -286,6 +301,8 @@ export class CurrentServers {
   /** The decide step: where this proxy's view of server health says the library should go, or null to stay. */
   private decide(entry: LibraryEntry): FailoverDecision | null {
     const excluded = this.autoFailback ? undefined : (server: string) => entry.left.has(server);
+    const byMode = this.options.policy?.decide(entry.config, entry.servers, entry.current, excluded ?? (() => false));
+    if (byMode !== undefined) return byMode;
     return decideCurrent(entry.servers, entry.current, (server) => this.options.health.status(server), this.autoFailback, excluded);
   }
 
@@ -339,7 +356,7 @@ export class CurrentServers {
     if (this.entries.get(entry.config.name) !== entry) return { kind: 'lost' }; // removed by a reload meanwhile
     this.reachable();
     if (result.won) {
-      const move = this.apply(entry, result.state, reason);
+      const move = this.apply(entry, result.state, reason, true);
       this.reconcile(entry); // the server moved to may have gone down while the move was stored
       return { kind: 'won', move };
     }
@@ -352,7 +369,7 @@ export class CurrentServers {
   /** Takes a state another proxy stored. One naming a server this proxy does not have is noted, not routed to. */
   private adopt(entry: LibraryEntry, stored: StoredLibraryState): void {
     if (adoptable(entry, stored)) {
-      this.apply(entry, stored, 'adopted');
+      this.apply(entry, stored, 'adopted', false);
       return;
     }
     if (entry.epoch !== stored.epoch) {
@@ -364,7 +381,7 @@ export class CurrentServers {
     entry.epoch = stored.epoch;
   }
 
-  private apply(entry: LibraryEntry, stored: StoredLibraryState, reason: MoveReason): LibraryMove | null {
+  private apply(entry: LibraryEntry, stored: StoredLibraryState, reason: MoveReason, won: boolean): LibraryMove | null {
     const now = Date.now();
     const from = entry.current;
     entry.current = stored.current;
@@ -372,7 +389,7 @@ export class CurrentServers {
     entry.left = marksFrom(stored, entry.servers, now);
     entry.epoch = stored.epoch;
     if (from === stored.current) return null;
-    const move: LibraryMove = { library: entry.config.name, from, to: stored.current, reason, epoch: stored.epoch };
+    const move: LibraryMove = { library: entry.config.name, from, to: stored.current, reason, epoch: stored.epoch, won };
     this.options.events.emit('failover', { library: move.library, from: move.from, to: move.to });
     logMove(this.options.logger, this.options.health, move, this.autoFailback);
     for (const listener of this.listeners) listener(move);

@@ -2,45 +2,63 @@
  * Checks every backend server on an interval and records the result in the ServerHealthBook.
  *
  * A check is what a session does: connect and log in with the backend credentials through BackendConnection (so
- * it succeeds exactly when a session could connect: same auth plugins, same TLS setting, same timeouts), then
- * `SELECT @@read_only`. mysql2 would be a second client stack whose success proves less about ours.
+ * it succeeds exactly when a session could connect: same auth plugins, same TLS setting, same timeouts), then one
+ * multi-statement reading @@read_only, the executed GTID position and the replica status (replication-check.ts).
+ * mysql2 would be a second client stack whose success proves less about ours.
  * Rounds never overlap: the next starts `interval_ms` after the previous one started, or when it ends if it ran
  * longer.
  */
 import type { HealthConfig, ServerConfig } from '../config/types.js';
-import { Command, DEFAULT_CHARSET } from '../protocol/constants.js';
+import { Capability, Command, DEFAULT_CHARSET } from '../protocol/constants.js';
 import { PayloadReader } from '../protocol/payload.js';
+import { readStatementAnswers } from '../protocol/text-result-sets.js';
 import { BackendConnection, BackendError, serverAddress } from './backend-connection.js';
 import { ServerErrorCode } from '../protocol/error-codes.js';
 import { classifyConnectFailure } from './connect-failure.js';
+import { readCheckAnswers, replicationCheckSql } from './replication-check.js';
 import type { HealthObservation, ServerHealthBook } from './server-health.js';
 
 export type Probe = (server: ServerConfig, timeoutMs: number) => Promise<HealthObservation>;
 
 const READ_ONLY_QUERY = Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from('SELECT @@read_only', 'latin1')]);
+/** The check sends two statements in one COM_QUERY. */
+const CHECK_SHAPE = { capabilities: Capability.MULTI_STATEMENTS | Capability.MULTI_RESULTS, charset: DEFAULT_CHARSET };
 
 /**
- * One check of one server: connect, log in, read @@read_only, quit. A server that answers with an error packet
- * (too many connections, a user limit, access denied) is alive: the check passes, so that a full server never fails
- * its libraries over. Only "shutdown in progress" (the server is going away) fails it, at once.
+ * One check of one server: connect, log in, read @@read_only and replication, quit. A server that answers with an
+ * error packet (too many connections, a user limit, access denied) is alive: the check passes, so that a full
+ * server never fails its libraries over. Only "shutdown in progress" (the server is going away) fails it, at once.
+ * A replica status the account may not read leaves replication null; the check still passes.
  */
 export async function probeServer(server: ServerConfig, timeoutMs: number): Promise<HealthObservation> {
   let connection: BackendConnection;
   try {
-    connection = await BackendConnection.connect(server, { capabilities: 0, charset: DEFAULT_CHARSET }, timeoutMs);
+    connection = await BackendConnection.connect(server, CHECK_SHAPE, timeoutMs);
   } catch (err) {
     const kind = classifyConnectFailure(err);
     if (kind === 'answered' && err instanceof BackendError && err.serverError) return { ok: true, readOnly: null };
     return { ok: false, error: (err as Error).message, conclusive: kind === 'unreachable' };
   }
   try {
-    const result = await connection.execute(READ_ONLY_QUERY, timeoutMs);
-    if (!result.ok && !result.lost && result.error && result.error.code !== ServerErrorCode.serverShutdown) return { ok: true, readOnly: null };
-    if (!result.ok) return { ok: false, error: `SELECT @@read_only failed: ${result.error?.message ?? 'no answer'}` };
-    return { ok: true, readOnly: readOnlyFrom(result.packets) };
+    const sql = replicationCheckSql(connection.greeting.serverVersion);
+    const result = await connection.execute(Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(sql, 'latin1')]), timeoutMs);
+    if (result.lost || result.error?.code === ServerErrorCode.serverShutdown) {
+      return { ok: false, error: `the health check's query failed: ${result.error?.message ?? 'no answer'}` };
+    }
+    const reading = readCheckAnswers(readStatementAnswers(result.packets, connection.deprecateEof));
+    if (reading.variablesError === null) return { ok: true, readOnly: reading.readOnly, replication: reading.replication };
+    return await readOnlyAlone(connection, timeoutMs);
   } finally {
     connection.close();
   }
+}
+
+/** The check of a server that does not know the GTID variables (an old version): @@read_only alone. */
+async function readOnlyAlone(connection: BackendConnection, timeoutMs: number): Promise<HealthObservation> {
+  const result = await connection.execute(READ_ONLY_QUERY, timeoutMs);
+  if (!result.ok && !result.lost && result.error && result.error.code !== ServerErrorCode.serverShutdown) return { ok: true, readOnly: null, replication: null };
+  if (!result.ok) return { ok: false, error: `SELECT @@read_only failed: ${result.error?.message ?? 'no answer'}` };
+  return { ok: true, readOnly: readOnlyFrom(result.packets), replication: null };
 }
 
 /** @@read_only from the packets of a one-row, one-column text result set; null when they are not that. */
@@ -64,12 +82,18 @@ export class HealthMonitor {
   private running = false;
   private stopped = false;
   private round: Promise<void> | null = null;
+  private readonly roundListeners: (() => void)[] = [];
 
   constructor(
     private readonly book: ServerHealthBook,
     private settings: HealthConfig,
     private readonly probe: Probe = probeServer,
   ) {}
+
+  /** Called after each round's results are recorded (read_only and replication change without a status change). */
+  onRound(listener: () => void): void {
+    this.roundListeners.push(listener);
+  }
 
   setServers(servers: Iterable<ServerConfig>): void {
     const targets = new Map<string, ServerConfig>();
@@ -134,5 +158,6 @@ export class HealthMonitor {
     );
     if (this.stopped) return;
     for (const [address, observation] of results) this.book.record(address, observation);
+    for (const listener of this.roundListeners) listener();
   }
 }

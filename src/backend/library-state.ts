@@ -5,8 +5,11 @@
 import type { LibraryConfig } from '../config/types.js';
 import type { StoredLibraryState } from './failover-state-store.js';
 
-/** Why a library's current server changed. `adopted`: another proxy (or an operator through it) moved it. */
-export type MoveReason = 'down' | 'failback' | 'operator' | 'reload' | 'adopted';
+/**
+ * Why a library's current server changed. `read_only`: follow_read_only found its one writable server elsewhere.
+ * `adopted`: another proxy (or an operator through it) moved it.
+ */
+export type MoveReason = 'down' | 'failback' | 'operator' | 'reload' | 'read_only' | 'adopted';
 
 export interface LibraryMove {
   library: string;
@@ -15,6 +18,11 @@ export interface LibraryMove {
   reason: MoveReason;
   /** The stored epoch after the move. */
   epoch: number;
+  /**
+   * True when this proxy won the compare-and-set that stored the move; false when it adopted a move another proxy
+   * stored (a lost compare-and-set, or a poll). What follows a move (a promotion) is run by its winner only.
+   */
+  won: boolean;
 }
 
 export interface LibraryEntry {

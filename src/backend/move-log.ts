@@ -21,6 +21,9 @@ export function logMove(logger: Logger, health: ServerHealthBook, move: LibraryM
     case 'reload':
       logger.notice(fields, `library ${move.library} moved from ${move.from} to ${move.to} by a config reload${readOnly}`);
       return;
+    case 'read_only':
+      logger.warn(fields, `library ${move.library} moved from ${move.from} to ${move.to}: ${move.to} is its one writable server (failover.mode follow_read_only)`);
+      return;
     case 'adopted':
       logger.notice(fields, `library ${move.library} follows the move of another proxy from ${move.from} to ${move.to} (epoch ${move.epoch})${readOnly}`);
   }

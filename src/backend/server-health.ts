@@ -21,6 +21,11 @@ export interface ReplicationState {
   lagSeconds: number | null;
   /** The last IO or SQL error, when replication broke. */
   lastError: string | null;
+  /**
+   * Which thread `lastError` is of: an SQL thread error means the replica stopped applying (broken); IO thread errors
+   * come with every source that went away, as after its master died.
+   */
+  lastErrorThread?: 'io' | 'sql' | null;
   /** Executed GTID position as the server reports it (MariaDB @@gtid_current_pos, MySQL @@gtid_executed). */
   gtidExecuted: string | null;
   /** MariaDB @@gtid_binlog_pos (what it wrote to its own binary log). */
@@ -41,8 +46,17 @@ export interface ServerHealth {
   since: number;
   /** When the last observation was made; null before any. */
   checkedAt: number | null;
-  /** Replication as read at the last good check; undefined before one (or when the check does not read it). */
-  replication?: ReplicationState;
+  /**
+   * Replication as read at the last good check; null when the server would not say (no privilege for the replica
+   * status); undefined before one (or when the check does not read it).
+   */
+  replication?: ReplicationState | null;
+  /**
+   * The last lag read while the server replicated with its SQL thread running, or null. Seconds_Behind_Master turns
+   * NULL while the IO thread reconnects, which is exactly when the master has just died: a failover decision reads
+   * this instead. Null again once the server no longer replicates.
+   */
+  lastKnownLagSeconds?: number | null;
 }
 
 export interface HealthThresholds {
@@ -53,7 +67,7 @@ export interface HealthThresholds {
 }
 
 export type HealthObservation =
-  | { ok: true; readOnly: boolean | null; replication?: ReplicationState }
+  | { ok: true; readOnly: boolean | null; replication?: ReplicationState | null }
   /**
    * `conclusive`: nothing listens on the server's port (connection refused, reset during the handshake). A session
    * was waiting on it, so the server is down at once rather than after failThreshold checks.
@@ -69,16 +83,26 @@ export function nextHealth(health: ServerHealth, observation: HealthObservation,
   const moved = (status: HealthStatus) => (status === health.status ? health.since : now);
   if (observation.ok) {
     const readOnly = observation.readOnly ?? health.readOnly;
+    const replication = replicationAfter(health, observation.replication);
     if (health.status === 'down') {
       const successes = health.successes + 1;
       const status = successes >= thresholds.riseThreshold ? 'up' : 'down';
-      return { status, failures: 0, successes: status === 'up' ? 0 : successes, readOnly, lastError: null, since: moved(status), checkedAt: now };
+      return { status, failures: 0, successes: status === 'up' ? 0 : successes, readOnly, lastError: null, since: moved(status), checkedAt: now, ...replication };
     }
-    return { status: 'up', failures: 0, successes: 0, readOnly, lastError: null, since: moved('up'), checkedAt: now };
+    return { status: 'up', failures: 0, successes: 0, readOnly, lastError: null, since: moved('up'), checkedAt: now, ...replication };
   }
   const failures = health.failures + 1;
   const status = health.status === 'down' || observation.conclusive || failures >= thresholds.failThreshold ? 'down' : health.status;
   return { ...health, status, failures, successes: 0, lastError: observation.error, since: moved(status), checkedAt: now };
+}
+
+/** The replication fields after a good check that read `replication` (undefined: the check did not read it). */
+function replicationAfter(health: ServerHealth, replication: ReplicationState | null | undefined): Pick<ServerHealth, 'replication' | 'lastKnownLagSeconds'> {
+  if (replication === undefined) return health.replication === undefined ? {} : { replication: health.replication, lastKnownLagSeconds: health.lastKnownLagSeconds ?? null };
+  const previous = health.lastKnownLagSeconds ?? null;
+  if (replication === null) return { replication, lastKnownLagSeconds: previous };
+  if (!replication.replicating) return { replication, lastKnownLagSeconds: null };
+  return { replication, lastKnownLagSeconds: replication.lagSeconds ?? previous };
 }
 
 export interface HealthChange {

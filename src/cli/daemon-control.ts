@@ -127,7 +127,7 @@ async function kill(instance: Instance, deps: ControlDeps): Promise<number> {
   for (const worker of workers) sendSignal(worker, 'SIGKILL', null);
   await Promise.all([instance.pid, ...workers].map((pid) => waitForExit(pid, 5_000)));
   await removeInstanceFiles(instance.pidFile);
-  const what = workers.length === 0 ? `pid ${instance.pid}` : `pid ${instance.pid} (supervisor) and ${workers.join(', ')} (worker)`;
+  const what = workers.length === 0 ? `pid ${instance.pid}` : `pid ${instance.pid} (supervisor) and ${workers.join(', ')} (${workers.length === 1 ? 'worker' : 'workers'})`;
   deps.stdout(`mysqlda: killed ${what}\n`);
   return EXIT.ok;
 }

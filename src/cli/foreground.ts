@@ -12,6 +12,7 @@ import { listenControlSocket, type ControlServer } from '../supervisor/control-s
 import { formatAddress } from '../supervisor/listen-address.js';
 import { acquirePidFile, AlreadyRunningError, controlSocketPath, type PidFileLock } from '../supervisor/pid-file.js';
 import { formatConfigError, loadConfigForStart, loadServedConfig, startLogLevel, type ServedConfig } from '../supervisor/proxy-config.js';
+import type { SelfCommand } from '../supervisor/self-command.js';
 import { EXIT } from './args.js';
 
 export { formatConfigError };
@@ -35,6 +36,8 @@ export interface ForegroundDeps {
   /** Ends the process at once (second signal). */
   exit: (code: number) => void;
   version: string;
+  /** How to run this program again: for the workers when server.workers > 1. */
+  self?: SelfCommand;
 }
 
 export interface ForegroundOptions {
@@ -61,6 +64,22 @@ export async function runForeground(options: ForegroundOptions, deps: Foreground
     deps.exit(FORCED_EXIT[signal]);
   });
   try {
+    if (config.workers > 1 && deps.self) {
+      const { runForegroundGroup } = await import('./foreground-group.js');
+      return await runForegroundGroup({
+        config,
+        saveFile: options.saveFile,
+        cwd: deps.cwd,
+        logLevel: options.logLevel,
+        self: deps.self,
+        version: deps.version,
+        logger,
+        stderr: deps.stderr,
+        controlSocket: lock !== null,
+        stop: signals.stop,
+        onReload: (reload) => signals.onReload(reload),
+      });
+    }
     let proxy: StoppableProxy;
     try {
       // A reload re-reads the file the same way, -s included, so it does not look like a save-directory change.

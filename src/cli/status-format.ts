@@ -21,7 +21,15 @@ export function formatStatus(status: DaemonStatus): string {
   const lines = [`mysqlda v${status.version} is running (${status.mode === 'daemon' ? 'daemon' : 'foreground, --no-daemon'})`];
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(12)} ${value}`);
   const up = `up ${formatDuration(status.uptimeSeconds)}`;
-  if (status.worker) {
+  if (status.workers && status.workers.length > 1) {
+    row(status.mode === 'daemon' ? 'supervisor' : 'primary', `pid ${status.pid}, ${up}`);
+    const serving = status.workers.filter((worker) => worker.phase === 'serving').length;
+    row('workers', `${serving} of ${status.workers.length} serving`);
+    for (const worker of status.workers) {
+      const sessions = worker.sessions === null ? '' : `, ${worker.sessions} session${worker.sessions === 1 ? '' : 's'}`;
+      lines.push(`    #${worker.slot}  ${describeWorker(worker, null)}${sessions}`);
+    }
+  } else if (status.worker) {
     row('supervisor', `pid ${status.pid}, ${up}`);
     row('worker', describeWorker(status.worker, status.proxy));
   } else {
@@ -40,6 +48,12 @@ export function formatStatus(status: DaemonStatus): string {
   if (proxy.directory) row('directory', describeDirectory(proxy.directory));
   if (proxy.failoverState) row('failover', describeFailoverState(proxy.failoverState));
   lines.push('  libraries', ...libraryTable(proxy).map((line) => `    ${line}`));
+  const replication = replicationLines(proxy);
+  if (replication.length > 0) lines.push('  replication', ...replication.map((line) => `    ${line}`));
+  const failover = proxy.libraries.filter((library) => library.failover && library.failover.phase !== 'serving');
+  if (failover.length > 0) {
+    lines.push('  failover', ...failover.map((library) => `    ${library.name}  ${library.failover!.mode}: ${library.failover!.phase.replace('_', ' ')}: ${library.failover!.detail ?? ''}`));
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -86,4 +100,27 @@ function libraryTable(proxy: ProxyStatus): string[] {
       })
       .join('  '),
   );
+}
+
+/** One line per server whose replication the health check read (each server once). */
+function replicationLines(proxy: ProxyStatus): string[] {
+  const lines = new Map<string, string>();
+  for (const server of proxy.libraries.flatMap((library) => library.servers)) {
+    const replication = server.replication;
+    if (replication === undefined || lines.has(server.address)) continue;
+    if (replication === null) {
+      lines.set(server.address, `${server.address}  unknown (no privilege to read the replica status)`);
+      continue;
+    }
+    const gtid = `gtid ${replication.gtidExecuted || '-'}`;
+    if (!replication.replicating) {
+      lines.set(server.address, `${server.address}  not a replica, ${gtid}`);
+      continue;
+    }
+    const thread = (value: boolean | null) => (value === null ? '?' : value ? 'yes' : 'no');
+    const lag = replication.lagSeconds === null ? 'lag unknown' : `lag ${replication.lagSeconds} s`;
+    const error = replication.lastError ? `, error: ${replication.lastError}` : '';
+    lines.set(server.address, `${server.address}  replica of ${replication.source ?? '?'}, io ${thread(replication.ioRunning)}, sql ${thread(replication.sqlRunning)}, ${lag}, ${gtid}${error}`);
+  }
+  return [...lines.values()];
 }

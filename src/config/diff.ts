@@ -105,8 +105,9 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
   if (tls) changes.push(`client TLS ${next.tls ? (old.tls ? 'settings changed' : 'turned on') : 'turned off'}; new connections use it`);
   const health = !sameJson(old.health, next.health);
   if (health) changes.push(`health checks: ${describeHealth(old)} → ${describeHealth(next)}`);
-  const failover = old.failover.autoFailback !== next.failover.autoFailback;
-  if (failover) changes.push(`failover.auto_failback ${old.failover.autoFailback} → ${next.failover.autoFailback}`);
+  const failover = !sameJson(failoverPolicy(old), failoverPolicy(next));
+  if (old.failover.autoFailback !== next.failover.autoFailback) changes.push(`failover.auto_failback ${old.failover.autoFailback} → ${next.failover.autoFailback}`);
+  changes.push(...replicationFailoverChanges(old, next));
   const admin = !sameJson(old.admin, next.admin);
   if (admin) changes.push(`admin HTTP listener ${describeAdmin(old)} → ${describeAdmin(next)}`);
   const logLevel = old.daemon.logLevel !== next.daemon.logLevel ? { from: old.daemon.logLevel, to: next.daemon.logLevel } : null;
@@ -117,6 +118,8 @@ export function diffConfigs(old: MysqldaConfig, next: MysqldaConfig): ConfigDiff
   if (drainTimeout) changes.push(`server.drain_timeout_s ${old.shutdown.drainTimeoutSeconds} → ${next.shutdown.drainTimeoutSeconds}`);
   const slowQuery = old.log.slowQueryMs !== next.log.slowQueryMs;
   if (slowQuery) changes.push(`log.slow_query_ms ${old.log.slowQueryMs} → ${next.log.slowQueryMs} (0: off)`);
+  // --- server.workers ---
+  if (old.workers !== next.workers) changes.push(`server.workers ${old.workers} → ${next.workers}: used from the next start`);
 
   return {
     restartNeeded,
@@ -192,4 +195,26 @@ function describeAdmin(config: MysqldaConfig): string {
 /** Structural equality of plain config values (no functions, no cycles; key order as built by validate.ts). */
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** What of the failover section and the libraries' failover_mode a running proxy applies (the password only compared). */
+function failoverPolicy(config: MysqldaConfig): unknown {
+  return { ...config.failover, modes: config.libraries.map((library) => [library.name, library.failoverMode ?? null]) };
+}
+
+function replicationFailoverChanges(old: MysqldaConfig, next: MysqldaConfig): string[] {
+  const lines: string[] = [];
+  const a = old.failover;
+  const b = next.failover;
+  if (a.mode !== b.mode) lines.push(`failover.mode ${a.mode} → ${b.mode}`);
+  if (a.maxLagSeconds !== b.maxLagSeconds) lines.push(`failover.max_lag_s ${a.maxLagSeconds} → ${b.maxLagSeconds}`);
+  if (a.promoteTimeoutSeconds !== b.promoteTimeoutSeconds) lines.push(`failover.promote_timeout_s ${a.promoteTimeoutSeconds} → ${b.promoteTimeoutSeconds}`);
+  if (a.user !== b.user || a.password !== b.password) lines.push('failover.user/pass changed; the next promotion uses them');
+  const before = new Map(old.libraries.map((library) => [library.name, library.failoverMode ?? null]));
+  for (const library of next.libraries) {
+    const from = before.get(library.name);
+    const to = library.failoverMode ?? null;
+    if (from !== undefined && from !== to) lines.push(`failover mode of ${library.name} ${from ?? '(failover.mode)'} → ${to ?? '(failover.mode)'}`);
+  }
+  return lines;
 }

@@ -23,9 +23,10 @@ import {
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, LOG_LEVEL_NAMES } from './schema.js';
 import { readAccountLimits } from './front-door.js';
+import { readReplicaReads } from './replica-reads.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
 import { valueProblem } from '../routing/identifiers.js';
-import type { AdminConfig, BackendTlsConfig, BackendTlsMode, ClientUserConfig, DaemonConfig, FailoverConfig, HealthConfig, LogConfig, TlsConfig } from './types.js';
+import type { AdminConfig, BackendTlsConfig, BackendTlsMode, ClientUserConfig, DaemonConfig, FailoverConfig, FailoverMode, HealthConfig, LogConfig, TlsConfig } from './types.js';
 import type { LogLevel } from '../log/logger.js';
 
 /**
@@ -103,9 +104,10 @@ function readUser(
     );
   }
   const limits = readAccountLimits(review, entry, userPath);
+  const replicaReads = readReplicaReads(review, entry, userPath);
   if (!ok || user === undefined || passwordHash === undefined || database === undefined) return undefined;
-  if (library === undefined || key === undefined || admin === undefined || limits === undefined) return undefined;
-  return { user, passwordHash, database, library, key, admin, ...limits };
+  if (library === undefined || key === undefined || admin === undefined || limits === undefined || replicaReads === undefined) return undefined;
+  return { user, passwordHash, database, library, key, admin, ...limits, ...(replicaReads ? { replicaReads } : {}) };
 }
 
 /** '*' + 40 upper-case hex, null for an empty password, undefined after a problem. */
@@ -211,7 +213,46 @@ export function readFailover(review: Review, document: JsonObject): FailoverConf
       'true: a library goes back to an earlier server as soon as it is up again, even if that server missed writes',
     );
   }
-  return { autoFailback };
+  const replication = readReplicationFailover(review, failover);
+  if (replication === undefined) return undefined;
+  if (autoFailback && replication.mode !== 'ordered') {
+    review.warning('failover.auto_failback', `applies to failover.mode "ordered" only; "${replication.mode}" chooses its server by itself`);
+  }
+  return { autoFailback, ...replication };
+}
+
+// Replication-aware failover: failover.mode, max_lag_s, promote_timeout_s, user, pass; forwards[].failover_mode.
+
+export const FAILOVER_MODES: readonly FailoverMode[] = ['ordered', 'most_advanced', 'promote', 'follow_read_only'];
+
+type ReplicationFailover = Omit<FailoverConfig, 'autoFailback'>;
+
+function readReplicationFailover(review: Review, failover: JsonObject): ReplicationFailover | undefined {
+  const d = DEFAULTS.failover;
+  const mode = readFailoverMode(review, field(failover, 'mode', 'failover'), d.mode);
+  const maxLagSeconds = readInteger(review, field(failover, 'max_lag_s', 'failover'), LIMITS.failoverMaxLagSeconds, d.maxLagSeconds);
+  const promoteTimeoutSeconds = readInteger(review, field(failover, 'promote_timeout_s', 'failover'), LIMITS.failoverPromoteTimeoutSeconds, d.promoteTimeoutSeconds);
+  const user = readOptionalString(review, field(failover, 'user', 'failover'), { nonEmpty: true });
+  const password = readOptionalString(review, field(failover, 'pass', 'failover'));
+  if (mode === undefined || maxLagSeconds === undefined || promoteTimeoutSeconds === undefined || user === undefined || password === undefined) return undefined;
+  if (password !== null && user === null) review.warning('failover.pass', 'is not used without failover.user (each server\'s own credentials are)');
+  return { mode, maxLagSeconds, promoteTimeoutSeconds, user, password: user === null ? null : (password ?? '') };
+}
+
+/** Extension forwards[].failover_mode: null when absent (the library follows failover.mode). */
+export function readLibraryFailoverMode(review: Review, entry: JsonObject, libraryPath: string): FailoverMode | null | undefined {
+  if (entry.failover_mode === undefined || entry.failover_mode === null) return null;
+  return readFailoverMode(review, field(entry, 'failover_mode', libraryPath), DEFAULTS.failover.mode);
+}
+
+function readFailoverMode(review: Review, f: ReturnType<typeof field>, fallback: FailoverMode): FailoverMode | undefined {
+  const mode = readString(review, f, { fallback });
+  if (mode === undefined) return undefined;
+  if (!(FAILOVER_MODES as readonly string[]).includes(mode)) {
+    review.problem(fieldPath(f), `must be one of ${FAILOVER_MODES.join(', ')}, got ${describe(mode)}`);
+    return undefined;
+  }
+  return mode as FailoverMode;
 }
 
 /** Extension `admin`: `"http": "host:port"` turns the HTTP listener on. */

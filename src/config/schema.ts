@@ -35,7 +35,16 @@ export const DEFAULTS = {
   /** Extension `health`: check every server each 2 s; 3 failures make it down, 2 successes up again. */
   health: { intervalMs: 2000, timeoutMs: 1000, failThreshold: 3, riseThreshold: 2 },
   /** Extension `failover`: sticky; going back to an earlier server is an operator's decision. */
-  failover: { autoFailback: false },
+  failover: {
+    autoFailback: false,
+    /**
+     * Replication-aware failover: "ordered" (mysqlda's failover list, no replication reading) stays the default, so
+     * that a config that worked goes on working the same; the other modes are opt-in (docs/replication-failover.md).
+     */
+    mode: 'ordered',
+    maxLagSeconds: 30,
+    promoteTimeoutSeconds: 30,
+  },
   /** Extension `daemon`: files beside the config file. */
   pidFileName: 'mysqlda.pid',
   logFileRelative: 'log/mysqlda.log',
@@ -67,6 +76,8 @@ export const DEFAULTS = {
   maxLoginPacketBytes: 16_384,
   /** Extension users[].query_timeout_ms: 0 = statements of the account run as long as they take. */
   userQueryTimeoutMs: 0,
+  /** Extension users[].max_replica_lag_s: a replica further behind than this does not serve reads. */
+  maxReplicaLagSeconds: 5,
   /**
    * Not a config key: how long a session whose server left its library (reload, failover, failback) may stay on
    * it before it is closed with an error, when it does not reach a command boundary outside a transaction sooner.
@@ -87,6 +98,10 @@ export const DEFAULTS = {
   slowQueryTextBytes: 1024,
   /** Extension storage.directory.mysql.db: the database of the shared directory's tables. */
   directoryDatabase: 'mysqlda_directory',
+
+  // --- server.workers ---
+  /** Extension server.workers: processes serving the listening port (1: one process, no primary in between). */
+  workers: 1,
 } as const;
 
 /** Extension daemon.log_level: mysqlda's level names (--loglevel-*). */
@@ -114,6 +129,9 @@ export const LIMITS = {
   libraryNameMaxLength: 64,
   libraryNamePattern: /^[A-Za-z0-9_.-]+$/,
   healthIntervalMs: { min: 100, max: 3_600_000 },
+  /** Extension failover.max_lag_s and failover.promote_timeout_s. */
+  failoverMaxLagSeconds: { min: 0, max: 31_536_000 },
+  failoverPromoteTimeoutSeconds: { min: 1, max: 3600 },
   healthTimeoutMs: { min: 50, max: 600_000 },
   healthThreshold: { min: 1, max: 1000 },
   /** Admin HTTP port; 0 = any free port (tests), shown by `status`. */
@@ -137,6 +155,12 @@ export const LIMITS = {
   queryTimeoutMs: { min: 0, max: 2_147_483_647 },
   /** storage.directory.mysql.db: a database name that needs no quoting anywhere. */
   directoryDatabasePattern: /^[A-Za-z0-9_$]{1,64}$/,
+  /** users[].max_replica_lag_s: as `for read max_lag`, up to a day. */
+  maxReplicaLagSeconds: { min: 0, max: 86_400 },
+
+  // --- server.workers ---
+  /** More worker processes than this is a typo, not a machine. */
+  workers: { min: 1, max: 64 },
 } satisfies Record<string, IntegerRange | number | RegExp>;
 
 /** The keys each object of the file may hold; any other key draws a warning and is ignored (as in mysqlda). */
@@ -154,18 +178,24 @@ export const KNOWN_KEYS = {
     'max_throttle_ms',
     'max_lobby_packet_bytes',
     'drain_timeout_s',
+    // server.workers
+    'workers',
   ],
   auth: ['user', 'pass', 'db', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
   session_pool: ['unused_forward_session_timeout', 'max_connections_per_server', 'connect_timeout_ms', 'max_reset_delay_ms'],
   storage: ['save_dir', 'directory'],
-  library: ['instance', 'weight', 'forward'],
+  library: ['instance', 'weight', 'forward', 'failover_mode'],
   server_entry: ['ip', 'port', 'user', 'pass', 'db', 'tls'],
-  user: ['user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms'],
+  user: [
+    'user', 'password_hash', 'pass', 'db', 'library', 'key', 'admin', 'hosts', 'max_connections', 'max_queries_per_second', 'query_timeout_ms',
+    // replica reads
+    'reads', 'max_replica_lag_s',
+  ],
   rule: ['name', 'match', 'users', 'libraries', 'action', 'message'],
   tls: ['cert', 'key', 'require'],
   server_tls: ['mode', 'ca', 'cert', 'key'],
   health: ['interval_ms', 'timeout_ms', 'fail_threshold', 'rise_threshold'],
-  failover: ['auto_failback'],
+  failover: ['auto_failback', 'mode', 'max_lag_s', 'promote_timeout_s', 'user', 'pass'],
   admin: ['http'],
   daemon: ['pid_file', 'log_file', 'log_level'],
   log: ['slow_query_ms'],

@@ -40,6 +40,8 @@ export interface LibraryConfig {
   weight: number;
   /** Master first, then replicas, in failover order. */
   servers: ServerConfig[];
+  /** Extension forwards[].failover_mode: this library's failover.mode; absent: the global one. */
+  failoverMode?: FailoverMode;
 }
 
 export interface PoolConfig {
@@ -77,6 +79,17 @@ export interface ClientUserConfig {
   maxQueriesPerSecond: number | null;
   /** A statement of this account running longer is killed on its server (KILL QUERY); absent: no limit. */
   queryTimeoutMs?: number;
+  // ---- replica reads (extension users[].reads, users[].max_replica_lag_s) ----
+  /** Absent: `reads: "current"` with the default lag bound for `select library … for read`. */
+  replicaReads?: ReplicaReadsConfig;
+}
+
+/** How an account's sessions read from replicas (config/replica-reads.ts). */
+export interface ReplicaReadsConfig {
+  /** users[].reads = "replica": every `select library` (and fixed routing) asks for a read-only replica session. */
+  replicaByDefault: boolean;
+  /** users[].max_replica_lag_s: the largest replication lag a replica may have to serve the account's reads. */
+  maxLagSeconds: number;
 }
 
 /** What one client may do to the others before and after login (extension keys of `server`). */
@@ -136,7 +149,20 @@ export interface HealthConfig {
 export interface FailoverConfig {
   /** Go back to an earlier server of the list by itself once it is up again (default false: sticky). */
   autoFailback: boolean;
+  // Replication-aware failover (docs/replication-failover.md).
+  /** How a library chooses its next server; forwards[].failover_mode overrides it per library. */
+  mode: FailoverMode;
+  /** most_advanced and promote refuse a candidate whose last known lag is above this. */
+  maxLagSeconds: number;
+  /** promote: how long the chosen replica may take to apply what it received. */
+  promoteTimeoutSeconds: number;
+  /** promote: the account that runs the promotion; null: each server's own credentials. */
+  user: string | null;
+  password: string | null;
 }
+
+/** See docs/replication-failover.md. */
+export type FailoverMode = 'ordered' | 'most_advanced' | 'promote' | 'follow_read_only';
 
 /** Admin and observability (extension `admin`). */
 export interface AdminConfig {
@@ -182,6 +208,8 @@ export interface MysqldaConfig {
   log: LogConfig;
   /** Extension storage.directory: the save files (default) or the shared MySQL directory. */
   directory: DirectoryConfig;
+  /** server.workers: processes serving the listening port; a change applies at the next start. */
+  workers: number;
 }
 
 /** The graceful stop (SIGTERM, `-a stop`). */

@@ -20,7 +20,7 @@ import {
   readString,
 } from './fields.js';
 import { DEFAULTS, KNOWN_KEYS, LIMITS, defaultSaveDir } from './schema.js';
-import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readLog, readTls, readUsers } from './extensions.js';
+import { readAdmin, readBackendTls, readDaemon, readFailover, readHealth, readLibraryFailoverMode, readLog, readTls, readUsers } from './extensions.js';
 import { readAccountLimits, readFrontDoor, readRules, type AccountLimits } from './front-door.js';
 import { readDirectory } from './directory.js';
 import { nativePasswordHashText } from '../protocol/auth.js';
@@ -65,13 +65,14 @@ export function validateConfig(document: JsonValue, configPath: string): Validat
   const shutdown = readShutdown(review, document);
   const log = readLog(review, document);
   const directory = readDirectory(review, document, auth, configDir);
+  const workers = readWorkers(review, document);
 
   if (review.problems.length > 0 || !listen || !frontDoor || !auth || !pool || saveDir === undefined || !libraries || !rules) {
     throw new ConfigError(absolutePath, review.problems);
   }
   if (!users || tls === undefined || !health || !failover || !admin || !daemon) throw new ConfigError(absolutePath, review.problems);
-  if (!shutdown || !log || !directory) throw new ConfigError(absolutePath, review.problems);
-  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules, shutdown, log, directory };
+  if (!shutdown || !log || !directory || workers === undefined) throw new ConfigError(absolutePath, review.problems);
+  const extensions = { users: [authAccount(auth), ...users], tls, health, failover, admin, daemon, rules, shutdown, log, directory, workers };
   const credentials = { user: auth.user, password: auth.password, database: auth.database };
   return { config: { configPath: absolutePath, listen, frontDoor, auth: credentials, pool, saveDir, libraries, ...extensions }, warnings: review.warnings };
 }
@@ -117,6 +118,14 @@ function readShutdown(review: Review, document: JsonObject): MysqldaConfig['shut
   if (!isJsonObject(server)) return { drainTimeoutSeconds: DEFAULTS.drainTimeoutSeconds };
   const drainTimeoutSeconds = readInteger(review, field(server, 'drain_timeout_s', 'server'), LIMITS.drainTimeoutSeconds, DEFAULTS.drainTimeoutSeconds);
   return drainTimeoutSeconds === undefined ? undefined : { drainTimeoutSeconds };
+}
+
+// --- server.workers ---
+/** Extension server.workers: how many processes serve the listening port. */
+function readWorkers(review: Review, document: JsonObject): number | undefined {
+  const server = document.server;
+  if (!isJsonObject(server)) return DEFAULTS.workers;
+  return readInteger(review, field(server, 'workers', 'server'), LIMITS.workers, DEFAULTS.workers);
 }
 
 function readAuth(review: Review, document: JsonObject): Credentials | undefined {
@@ -219,10 +228,12 @@ function readLibrary(
     }
     return server;
   });
+  const failoverMode = readLibraryFailoverMode(review, entry, libraryPath);
   if (name === undefined || weight === undefined || !servers.every((s): s is ServerConfig => s !== undefined)) {
     return undefined;
   }
-  return { name, weight, servers };
+  if (failoverMode === undefined) return undefined;
+  return { name, weight, servers, ...(failoverMode === null ? {} : { failoverMode }) };
 }
 
 function readLibraryName(review: Review, entry: JsonObject, libraryPath: string, seen: Seen): string | undefined {

@@ -24,6 +24,10 @@ export interface ProxyEventMap {
   assignment: { library: string };
   /** A backend connection attempt ended. */
   'backend-connect': { server: string; library: string; ms: number; ok: boolean };
+  /** A read session (`for read`, users[].reads) found no replica fresh enough and reads on the current server. */
+  'replica-read-fallback': { library: string };
+  /** A session whose server died while it was idle outside a transaction moved on to its library's current server. */
+  'session-masked': { library: string };
   /** A library's current server changed. */
   failover: { library: string; from: string | null; to: string };
   /** A backend server's health changed (health monitor, or a session's refused connect). */

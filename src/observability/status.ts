@@ -3,6 +3,8 @@
  * `mysqlda reload`'s answer. Plain JSON-able data.
  */
 
+import type { ReplicationState } from '../backend/server-health.js';
+
 /** What `mysqlda reload` reports back. */
 export interface ReloadResult {
   ok: boolean;
@@ -28,6 +30,16 @@ export interface ServerStatusEntry {
    * operator fails back to it. Null when it was not left, or while failover.auto_failback is on.
    */
   leftByFailoverAt?: string | null;
+  /**
+   * Replication as read at the last good check (GTID positions as the server prints them); null when the server
+   * would not say (no privilege for the replica status), absent before a check.
+   */
+  replication?: ServerReplicationStatus | null;
+}
+
+export interface ServerReplicationStatus extends ReplicationState {
+  /** The last lag read while the server replicated with its threads running (see ServerHealth.lastKnownLagSeconds). */
+  lastKnownLagSeconds: number | null;
 }
 
 export interface LibraryStatus {
@@ -43,6 +55,15 @@ export interface LibraryStatus {
   /** The failover state store's epoch of the library as this proxy holds it (bumped by every move). */
   epoch?: number | null;
   servers: ServerStatusEntry[];
+  /** Its failover mode and where it stands (docs/replication-failover.md). */
+  failover?: LibraryFailoverStatus;
+}
+
+export interface LibraryFailoverStatus {
+  mode: 'ordered' | 'most_advanced' | 'promote' | 'follow_read_only';
+  phase: 'serving' | 'refused' | 'promoting' | 'promotion_failed' | 'split_brain';
+  /** Why it does not serve (refused, promotion_failed), the server being promoted, or the writable servers (split_brain). */
+  detail?: string;
 }
 
 /** Where each library's current server is kept (mysqlda.state.json, or the shared directory), and whether it answers. */

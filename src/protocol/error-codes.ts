@@ -60,6 +60,9 @@ export const ProxyErrors = {
   connectionLost: (what: string) => error(2013, 'HY000', what),
   backendLost: (library: string, server: string) =>
     error(2013, 'HY000', `Lost connection to server ${server} of library '${library}'`),
+  /** The server died under an idle session whose state on it cannot be carried to another server (failover masking). */
+  backendLostHolding: (library: string, server: string, what: string) =>
+    error(2013, 'HY000', `Lost connection to server ${server} of library '${library}' while the session held ${what}, which cannot be carried to another server`),
   unknownStatement: (id: number) => error(1243, 'HY000', `Unknown prepared statement handler (${id}) given to mysqld_stmt_execute`),
   unknownThread: (id: number) => error(1094, 'HY000', `Unknown thread id: ${id}`),
   notThreadOwner: (id: number) => error(1095, 'HY000', `You are not owner of thread ${id}`),

@@ -91,6 +91,11 @@ export class ResponseTracker {
   expectingClientAuth = false;
   /** Set when the server sent a packet no forwarded command asked for (e.g. an ERR before it closes). */
   unsolicitedPackets = 0;
+  /**
+   * The last non-zero insert id an OK packet of a statement reported (the session's LAST_INSERT_ID()), so that a
+   * session moved to another server keeps it; 0 after a reset (the owner clears it).
+   */
+  lastInsertId = 0;
 
   private readonly kinds: number[] = [];
   private readonly tags: number[] = [];
@@ -263,6 +268,15 @@ export class ResponseTracker {
     return p + 2 <= start + headLength ? buf[p] | (buf[p + 1] << 8) : this.statusFlags;
   }
 
+  /** A non-zero insert id of an OK packet whose affected-rows field is at buf[p], when the head holds it whole. */
+  private noteInsertId(buf: Buffer, p: number, end: number): void {
+    p += lenencSize(buf[p]);
+    if (p >= end || buf[p] === 0) return;
+    const size = lenencSize(buf[p]) - 1;
+    if (size === 0) this.lastInsertId = buf[p];
+    else if (p + 1 + size <= end) this.lastInsertId = size === 8 ? Number(buf.readBigUInt64LE(p + 1)) : buf.readUIntLE(p + 1, size);
+  }
+
   /** Status flags of an end-of-rows packet: OK layout with DEPRECATE_EOF, classic EOF layout otherwise. */
   private terminatorStatus(buf: Buffer, start: number, headLength: number): number {
     if (this.deprecateEof) return this.okStatus(buf, start, headLength);
@@ -354,7 +368,10 @@ export class ResponseTracker {
         else if (this.isClassicEof(first, payloadLength)) this.statusFlags = this.terminatorStatus(buf, start, headLength);
         return this.complete(first !== PacketHeader.ERR);
       case ResponseKind.RESULT:
-        if (first === PacketHeader.OK) return this.finishResult(this.okStatus(buf, start, headLength));
+        if (first === PacketHeader.OK) {
+          this.noteInsertId(buf, start + 1, start + headLength);
+          return this.finishResult(this.okStatus(buf, start, headLength));
+        }
         if (first === PacketHeader.ERR) return this.complete(false);
         if (first === PacketHeader.LOCAL_INFILE) {
           this.phase = Phase.INFILE;
@@ -411,4 +428,9 @@ export class ResponseTracker {
     if (first === 0xfd && headLength >= 4) return buf[start + 1] | (buf[start + 2] << 8) | (buf[start + 3] << 16);
     return 0;
   }
+}
+
+/** Bytes of a length-encoded integer whose first byte is `first` (0xfb, NULL, counts as one). */
+function lenencSize(first: number): number {
+  return first < 0xfc ? 1 : first === 0xfc ? 3 : first === 0xfd ? 4 : 9;
 }

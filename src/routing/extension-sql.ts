@@ -1,10 +1,13 @@
 /**
  * mysqlda's extension SQL: the statements a client sends (as COM_QUERY text) to choose its library.
  *
- *   select library <key>
- *   select library_by_correl_object <class> <object>
+ *   select library <key> [for read [max_lag <seconds>]]
+ *   select library_by_correl_object <class> <object> [for read [max_lag <seconds>]]
  *   set correl_object <class> <object> <key>
  *   show library
+ *
+ * `for read` asks for a read-only session on one of the library's replicas whose replication lag is at most
+ * `max_lag` seconds (absent: the account's bound); see session/read-routing.ts.
  *
  * Compared with the C original (behaviour §5.1, §11.7) the grammar is forgiving where the original was brittle and
  * strict where it was unsafe:
@@ -27,9 +30,15 @@
 
 import { classProblem, valueProblem, type ValueRole } from './identifiers.js';
 
+/** `for read [max_lag <seconds>]`: a read-only session on a fresh enough replica (maxLagSeconds null: the account's bound). */
+export interface ReadRequest {
+  maxLagSeconds: number | null;
+}
+
+/** `read` is present only when the statement has a `for read` clause. */
 export type ExtensionCommand =
-  | { kind: 'select_library'; key: string }
-  | { kind: 'select_library_by_correl_object'; correlClass: string; object: string }
+  | { kind: 'select_library'; key: string; read?: ReadRequest }
+  | { kind: 'select_library_by_correl_object'; correlClass: string; object: string; read?: ReadRequest }
   | { kind: 'set_correl_object'; correlClass: string; object: string; key: string }
   | { kind: 'show_library' };
 
@@ -47,7 +56,9 @@ interface Form {
   /** Shown in "unexpected text after 'show library'" when the form takes no argument. */
   text: string;
   roles: readonly Role[];
-  build(values: string[]): ExtensionCommand;
+  /** The form may end with `for read [max_lag <seconds>]`. */
+  readable?: boolean;
+  build(values: string[], read: ReadRequest | null): ExtensionCommand;
 }
 
 const SELECT = Buffer.from('select');
@@ -58,13 +69,14 @@ const CORREL_OBJECT = Buffer.from('correl_object');
 
 const FORMS: readonly Form[] = [
   {
-    first: SELECT, second: LIBRARY, text: 'select library', roles: ['key'],
-    build: ([key]) => ({ kind: 'select_library', key }),
+    first: SELECT, second: LIBRARY, text: 'select library', roles: ['key'], readable: true,
+    build: ([key], read) => (read ? { kind: 'select_library', key, read } : { kind: 'select_library', key }),
   },
   {
     first: SELECT, second: Buffer.from('library_by_correl_object'), text: 'select library_by_correl_object',
-    roles: ['class', 'object'],
-    build: ([correlClass, object]) => ({ kind: 'select_library_by_correl_object', correlClass, object }),
+    roles: ['class', 'object'], readable: true,
+    build: ([correlClass, object], read) =>
+      read ? { kind: 'select_library_by_correl_object', correlClass, object, read } : { kind: 'select_library_by_correl_object', correlClass, object },
   },
   {
     first: SET, second: CORREL_OBJECT, text: 'set correl_object', roles: ['class', 'object', 'key'],
@@ -75,6 +87,12 @@ const FORMS: readonly Form[] = [
     build: () => ({ kind: 'show_library' }),
   },
 ];
+
+const FOR = Buffer.from('for');
+const READ = Buffer.from('read');
+const MAX_LAG = Buffer.from('max_lag');
+/** The largest max_lag: a day (Seconds_Behind_Master beyond that is a broken replica, not a bound). */
+export const MAX_LAG_LIMIT_SECONDS = 86_400;
 
 const COMMENT_CLOSE = Buffer.from('*/');
 const UNTERMINATED = -1;
@@ -134,12 +152,45 @@ function parseArguments(buf: Buffer, start: number, end: number, form: Form): Ex
     values.push(token.value);
     i = token.next;
   }
+  let read: ReadRequest | null = null;
+  if (form.readable) {
+    const clause = readClause(buf, i, end);
+    if (typeof clause === 'string') return fail(clause);
+    if (clause) ({ read, next: i } = clause);
+  }
   const trailing = trailingProblem(buf, i, end);
   if (trailing !== undefined) {
     const last = form.roles.length > 0 ? `<${form.roles[form.roles.length - 1]}>` : `'${form.text}'`;
     return fail(trailing === 'extra' ? `unexpected text after ${last}` : trailing);
   }
-  return { ok: true, command: form.build(values) };
+  return { ok: true, command: form.build(values, read) };
+}
+
+/** `for read [max_lag <seconds>]` at `start` (after trivia): the request and where scanning resumes; null when absent. */
+function readClause(buf: Buffer, start: number, end: number): { read: ReadRequest; next: number } | string | null {
+  const word = nextWord(buf, start, end);
+  if (word === null || !equalsKeyword(buf, word.start, word.end, FOR)) return null;
+  const read = nextWord(buf, word.end, end);
+  if (read === null || !equalsKeyword(buf, read.start, read.end, READ)) return "expected 'read' after 'for'";
+  const maxLag = nextWord(buf, read.end, end);
+  if (maxLag === null || !equalsKeyword(buf, maxLag.start, maxLag.end, MAX_LAG)) return { read: { maxLagSeconds: null }, next: read.end };
+  let i = skipTrivia(buf, maxLag.end, end);
+  if (i === UNTERMINATED) return 'unterminated comment';
+  const digitsStart = i;
+  while (i < end && buf[i] >= 0x30 && buf[i] <= 0x39) i++;
+  const seconds = Number(buf.toString('latin1', digitsStart, i));
+  if (i === digitsStart || !isBoundary(buf, i, end) || i - digitsStart > 6 || seconds > MAX_LAG_LIMIT_SECONDS) {
+    return `max_lag takes whole seconds from 0 to ${MAX_LAG_LIMIT_SECONDS}`;
+  }
+  return { read: { maxLagSeconds: seconds }, next: i };
+}
+
+/** The next word after trivia, when one starts there and ends at a boundary. */
+function nextWord(buf: Buffer, start: number, end: number): { start: number; end: number } | null {
+  const i = skipTrivia(buf, start, end);
+  if (i === UNTERMINATED || i >= end) return null;
+  const stop = wordEnd(buf, i, end);
+  return stop > i && isBoundary(buf, stop, end) ? { start: i, end: stop } : null;
 }
 
 /** After the last value: whitespace/comments, at most one `;`, whitespace/comments, end. */

@@ -9,11 +9,9 @@ import { commandName, isKnownCommand, isPassedCommand } from '../protocol/client
 import { Command, ServerStatus } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import { encodeErr, encodeOk, type ErrPacket } from '../protocol/generic-packets.js';
-import { encodePacket, encodePackets, type Packet } from '../protocol/packet.js';
-import { encodeBinaryResultSet } from '../protocol/prepared-statements.js';
+import { encodePacket, type Packet } from '../protocol/packet.js';
 import type { ResponseTracker } from '../protocol/response-tracker.js';
-import { encodeTextResultSet } from '../protocol/result-set.js';
-import { mayBeExtensionSql, parseExtensionSql } from '../routing/extension-sql.js';
+import { mayBeExtensionSql, parseExtensionSql, type ReadRequest } from '../routing/extension-sql.js';
 import { ChangeUserExchange, type ChangeUserHost } from './change-user.js';
 import { sessionAuthContext } from './auth-context.js';
 import { ClientInput, endClientSocket } from './client-input.js';
@@ -29,8 +27,15 @@ import { SessionHistory } from './session-history.js';
 import { killByConnectionId, killRunningStatement } from './session-kill.js';
 import type { ClientAccount, KillableSession, SessionServices } from './session-services.js';
 import { PauseReason, Splice, type SpliceOwner } from './splice.js';
-import { SHOW_LIBRARY_COLUMNS, StatementBroker } from './statement-broker.js';
-import { statementText, type SlowStatement } from './statement-clock.js';
+import { readLagBound } from './read-routing.js';
+import { connectWhenAvailable, endRelocation, lostBackendFate, relocationAfterLoss, relocationStep, reportMove, routesAnew, type Relocation } from './session-relocation.js';
+import { uncarriedStateOf } from './uncarried-state.js';
+import { StatementBroker } from './statement-broker.js';
+import { encodeLocalAnswer, type LocalAnswer } from './local-answers.js';
+import { logSlowStatement, type SlowStatement } from './statement-clock.js';
+import { IdleWatch } from './idle-watch.js';
+import { TrafficReport } from './traffic-report.js';
+import type { SessionSummary } from './session-summary.js';
 import { LOBBY_LABEL } from '../observability/command-durations.js';
 
 /**
@@ -56,11 +61,11 @@ type Phase =
 
 type InLobby = { name: 'lobby' };
 
-/** On a library: its key, and a pending move off a server that left it (moveOffServers). */
-type Spliced = { name: 'spliced'; library: string; key: string; relocation: Relocation | null };
-
-/** The session must leave its server: it moves at the next boundary, or gives up at the deadline. */
-type Relocation = { deadline: number; reason: string; timer: NodeJS.Timeout };
+/**
+ * On a library: its key; `read`: a read route's lag bound (read-routing.ts), null for the current server; a pending
+ * move to another server (session-relocation.ts).
+ */
+type Spliced = { name: 'spliced'; library: string; key: string; read: number | null; relocation: Relocation | null };
 
 /**
  * Where the command path of a lobby or spliced session is (MaxScale's RoutingState): reading commands, reading
@@ -86,17 +91,7 @@ const MAX_INTERCEPTED_QUERY = 4096;
  */
 const MAX_HELD_BACKLOG = 65_536;
 
-export interface SessionSummary {
-  id: number;
-  client: string;
-  user: string | null;
-  library: string | null;
-  key: string | null;
-  server: string | null;
-  startedAt: number;
-  bytesFromClient: number;
-  bytesToClient: number;
-}
+export type { SessionSummary } from './session-summary.js';
 
 /**
  * One client connection: greeting and authentication, then the lobby (connection set-up chatter answered
@@ -109,7 +104,7 @@ export interface SessionSummary {
  * ~400 lines: the phases, the command path, routing and moving off a server all read and change the same few
  * fields (phase, command path, the splice, the client input), and parting them again would bring back the
  * callback interfaces the returned actions replaced. What stands alone lives beside it (client-input, splice,
- * login, lobby, statement broker, extension commands, KILL, guards).
+ * login, lobby, statement broker, extension commands, KILL, guards, relocation, read routes, uncarried state).
  */
 export class ClientSession implements KillableSession {
   readonly id: number;
@@ -143,11 +138,12 @@ export class ClientSession implements KillableSession {
 
   private bytesFromClient = 0;
   private commands = 0;
-  /** Traffic already reported to observers (events are per library, emitted when the session leaves it). */
-  private reported = { commands: 0, bytesIn: 0, bytesOut: 0 };
+  /** Traffic events are per library, emitted when the session leaves it. */
+  private readonly traffic = new TrafficReport();
   private account: ClientAccount | null = null;
-  /** What the client sent and when it was last seen busy, for client_idle_timeout_s (see idleSince). */
-  private idleMark = { bytes: -1, since: 0 };
+  private readonly idleWatch = new IdleWatch();
+  /** State the session holds on its server that a new server cannot be given (uncarried-state.ts), or null. */
+  private uncarried: string | null = null;
 
   constructor(
     private socket: net.Socket,
@@ -189,7 +185,7 @@ export class ClientSession implements KillableSession {
         return void events.emit('session-opened', { session: this.id, user: this.user! });
       case 'spliced': {
         if (left?.name !== 'lobby' && left?.name !== 'spliced') return; // back from a COM_CHANGE_USER
-        if (left.name === 'spliced' && left.relocation) clearTimeout(left.relocation.timer);
+        if (left.name === 'spliced') endRelocation(left.relocation);
         const previous = left.name === 'spliced' ? left.library : null;
         logger.info({ session: this.id, key: next.key || null, library: next.library, server: this.backend?.address }, 'session routed');
         return void events.emit('session-routed', { session: this.id, library: next.library, previous });
@@ -254,7 +250,7 @@ export class ClientSession implements KillableSession {
     this.enter({ name: 'closed', route, reason, level });
     if (left.name === 'login') left.login.stop();
     if (this.account) this.services.frontDoor.leave(this.account.user);
-    if (route?.relocation) clearTimeout(route.relocation.timer);
+    endRelocation(route?.relocation ?? null);
     this.splice.clock.stop();
     this.backendSide.release();
     this.splice.releaseWaiters();
@@ -282,11 +278,7 @@ export class ClientSession implements KillableSession {
 
   /** Reports the traffic since the last report against the library the session is on. */
   private reportTraffic(): void {
-    const { commands, bytesFromClient: bytesIn } = this;
-    const bytesOut = this.splice.bytesToClient;
-    const delta = { commands: commands - this.reported.commands, bytesIn: bytesIn - this.reported.bytesIn, bytesOut: bytesOut - this.reported.bytesOut };
-    this.reported = { commands, bytesIn, bytesOut };
-    if (delta.commands || delta.bytesIn || delta.bytesOut) this.services.events.emit('traffic', { library: this.route?.library ?? null, ...delta });
+    this.traffic.report(this.services.events, this.route?.library ?? null, this.commands, this.bytesFromClient, this.splice.bytesToClient);
   }
 
   // ---- the client socket and the login -----------------------------------------------------------
@@ -439,6 +431,8 @@ export class ClientSession implements KillableSession {
           const ruled = guards.checkRules(buf, start, payloadLength);
           if (ruled !== Verdict.FORWARD) return ruled === Verdict.DISCARD ? this.discard(tooLargeToCheck()) : ruled;
         }
+        // Once marked, the session stays marked until a reset: no more scanning.
+        if (this.uncarried === null) this.uncarried = uncarriedStateOf(buf, start + 1, Math.min(start + payloadLength, buf.length));
         break;
       case Command.INIT_DB:
       case Command.SET_OPTION:
@@ -538,13 +532,18 @@ export class ClientSession implements KillableSession {
       if (this.closed) return null;
       if (refused) return refused;
     }
-    if (this.route?.relocation && !(await this.relocate(packet))) return null;
+    const relocation = this.route?.relocation;
+    if (relocation && !routesAnew(relocation, payload) && !(await this.relocate(packet))) return null;
     const routed = this.route !== null;
     if (command === Command.QUERY) return this.query(packet);
-    if (command === Command.STMT_PREPARE) return this.guards.blocked(payload.toString('utf8', 1)) ?? this.broker.prepare(packet, routed, this.deprecateEof);
+    if (command === Command.STMT_PREPARE) {
+      this.uncarried ??= uncarriedStateOf(payload, 1, payload.length);
+      return this.guards.blocked(payload.toString('utf8', 1)) ?? this.broker.prepare(packet, routed, this.deprecateEof);
+    }
     if (command === Command.PROCESS_KILL) {
       if (payload.length < 5) return replyError(ProxyErrors.badHandshake());
-      return this.kill({ query: false, id: payload.readUInt32LE(1) }) ?? { kind: 'forward', packet, tag: 0 };
+      const passOn: SessionAction = { kind: 'forward', packet, tag: 0 };
+      return this.kill({ query: false, id: payload.readUInt32LE(1) }, passOn) ?? passOn;
     }
     if (command >= Command.STMT_EXECUTE && command <= Command.STMT_FETCH && command !== Command.SET_OPTION) return this.broker.handle(packet);
     switch (command) {
@@ -572,16 +571,19 @@ export class ClientSession implements KillableSession {
     const extension = parseExtensionSql(sql);
     if (extension) return extension.ok ? { kind: 'extension', command: extension.command } : replyError(ProxyErrors.invalidExtensionSql(extension.message));
     const kill = parseKill(sql);
-    const killed = kill && this.kill(kill);
+    const killed = kill && this.kill(kill, { kind: 'forward', packet, tag: 0 });
     if (killed) return killed;
     const blocked = this.guards.blocked(sql);
     if (blocked) return blocked;
-    if (this.route) return { kind: 'forward', packet, tag: isSettingStatement(sql) ? this.history.propose(packet.payload) : 0 };
+    if (this.route) {
+      this.uncarried ??= uncarriedStateOf(packet.payload, 1, packet.payload.length);
+      return { kind: 'forward', packet, tag: isSettingStatement(sql) ? this.history.propose(packet.payload) : 0 };
+    }
     return this.lobby.query(sql, packet, this.account, this.services);
   }
 
-  private kill(request: { query: boolean; id: number }): SessionAction | null {
-    return killByConnectionId(this.services, { session: this, admin: this.account?.admin ?? false, routed: this.route !== null }, request);
+  private kill(request: { query: boolean; id: number }, passOn: SessionAction): SessionAction | null {
+    return killByConnectionId(this.services, { session: this, admin: this.account?.admin ?? false, routed: this.route !== null }, request, passOn);
   }
 
   /** A command mysqlda never sends to its servers (client-commands.ts): ERR, and the session goes on. */
@@ -620,7 +622,7 @@ export class ClientSession implements KillableSession {
       case 'forward':
         return this.route ? this.forward(action.packet, action.tag) : this.forwardToLobby(action.packet, action.tag);
       case 'route':
-        return void (await this.routeToLibrary(action.library, action.key, reply));
+        return void (await this.routeToLibrary(action.library, action.key, reply, action.read));
       case 'extension':
         await this.splice.waitIdle();
         if (this.closed) return;
@@ -645,36 +647,16 @@ export class ClientSession implements KillableSession {
   }
 
   /** The answers made here. */
-  private answer(action: Extract<SessionAction, { kind: 'reply-ok' | 'reply-error' | 'reply-packets' | 'reply-rows' | 'show-library' }>, reply: number): void {
-    switch (action.kind) {
-      case 'reply-ok':
-        return void this.splice.writeClient(encodePacket(encodeOk(this.currentStatus(), action.affectedRows ?? 0), reply));
-      case 'reply-error':
-        return this.replyError(reply, action.error);
-      case 'reply-packets':
-        return void this.splice.writeClient(encodePackets(action.payloads, reply));
-      case 'reply-rows':
-        return void this.splice.writeClient(encodePackets(encodeTextResultSet(action.columns, action.rows, this.currentStatus(), this.deprecateEof), reply));
-      case 'show-library': {
-        const encode = action.binary ? encodeBinaryResultSet : encodeTextResultSet;
-        return void this.splice.writeClient(encodePackets(encode(SHOW_LIBRARY_COLUMNS, [this.showLibraryRow()], this.currentStatus(), this.deprecateEof), reply));
-      }
-    }
+  private answer(action: LocalAnswer, reply: number): void {
+    const context = { status: this.currentStatus(), deprecateEof: this.deprecateEof, route: () => this.showLibraryRow() };
+    this.splice.writeClient(encodeLocalAnswer(action, reply, context));
   }
 
-  /**
-   * client_idle_timeout_s, checked by a periodic sweep rather than a timer per command (nothing on the hot path):
-   * a session counts as idle from the first sweep that finds no new bytes from its client and no command in
-   * progress. Returns true when it closed the session.
-   */
+  /** client_idle_timeout_s (idle-watch.ts): true when it closed the session. */
   closeIfIdle(now: number, timeoutMs: number): boolean {
     if (!this.ready) return false;
     const busy = this.path === HANDLING || (this.tracker !== null && !this.tracker.idle);
-    if (busy || this.bytesFromClient !== this.idleMark.bytes) {
-      this.idleMark = { bytes: this.bytesFromClient, since: now };
-      return false;
-    }
-    if (now - this.idleMark.since < timeoutMs) return false;
+    if (!this.idleWatch.expired(now, timeoutMs, this.bytesFromClient, busy)) return false;
     // As MySQL after wait_timeout: the connection is closed without a word; the client sees it at its next command.
     this.close(`idle for more than ${Math.round(timeoutMs / 1000)} s (server.client_idle_timeout_s)`);
     return true;
@@ -759,7 +741,9 @@ export class ClientSession implements KillableSession {
     this.history.clear();
     this.broker.clear();
     this.lobby.clear();
-    const renewed = await this.backendSide.renew({ ...this.backendSide.shape, charset }, this.route?.library ?? null);
+    this.uncarried = null;
+    const route = this.route;
+    const renewed = await this.backendSide.renew({ ...this.backendSide.shape, charset }, route?.library ?? null, route?.read ?? null);
     if (renewed) this.replyOk(sequenceId);
     else {
       this.replyError(sequenceId, ProxyErrors.libraryUnavailable(this.route?.library ?? '(lobby)', 'could not reset the backend connection'));
@@ -767,7 +751,7 @@ export class ClientSession implements KillableSession {
     }
   }
 
-  // ---- moving off a server ---------------------------------------------------------------------
+  // ---- moving off a server (session-relocation.ts) ---------------------------------------------------
 
   /**
    * The session's server is no longer where its library's sessions belong (removed by reload, failed over,
@@ -780,13 +764,13 @@ export class ClientSession implements KillableSession {
     if (!this.backend || !route || this.closed || !addresses.has(this.backend.address) || route.relocation) return false;
     const timer = setTimeout(() => this.onRelocationDeadline(), graceMs);
     timer.unref();
-    route.relocation = { deadline: Date.now() + graceMs, reason, timer };
+    route.relocation = { kind: 'leave', deadline: Date.now() + graceMs, reason, timer };
     return true;
   }
 
   private onRelocationDeadline(): void {
     const relocation = this.route?.relocation;
-    if (!relocation || this.closed) return;
+    if (relocation?.kind !== 'leave' || this.closed) return;
     // Idle inside a transaction past the grace period: it would pin the old server, so the session ends here.
     if (this.tracker?.idle && this.tracker.inTransaction && this.path !== HANDLING) {
       this.close(`${relocation.reason}; transaction still open after the grace period`, 'warn');
@@ -794,33 +778,70 @@ export class ClientSession implements KillableSession {
   }
 
   /**
-   * Carries out a pending move off a removed server before `packet` is handled. False when the session was
-   * closed instead (grace period over inside a transaction, or no server of the library answers).
+   * Carries out a pending move before `packet` is handled. False when the command is answered here instead: the
+   * session closed (grace period over inside a transaction, state that could not be carried, the library gone),
+   * or, for a session whose server died, no server of the library could be had in time (7106; the next command
+   * tries again).
    */
   private async relocate(packet: Packet): Promise<boolean> {
     await this.splice.waitIdle();
     const route = this.route;
     const relocation = route?.relocation;
     if (this.closed || !route || !relocation) return !this.closed;
-    if (this.tracker?.inTransaction) {
-      // Still in a transaction: this command runs where the transaction is, until the grace period ends.
-      if (Date.now() < relocation.deadline) return true;
-      this.replyError(packet.sequenceId + 1, ProxyErrors.serverLeft(route.library, relocation.reason));
-      this.close(`${relocation.reason}; transaction still open after the grace period`, 'warn');
+    const library = findLibrary(this.services, route.library);
+    const { tracker } = this;
+    const facts = { library: route.library, read: route.read, configured: library !== undefined, inTransaction: tracker?.inTransaction ?? false };
+    const step = relocationStep(relocation, { ...facts, lastInsertId: tracker?.lastInsertId ?? 0, connectTimeoutMs: this.services.config().pool.connectTimeoutMs, now: Date.now() });
+    if (step.kind === 'stay') return true;
+    if (step.kind === 'fail') {
+      this.replyError(packet.sequenceId + 1, step.error);
+      this.close(step.reason, 'warn');
       return false;
     }
-    const library = findLibrary(this.services, route.library);
-    const connection = library ? await this.connectLibrary(library, packet.sequenceId + 1) : null;
-    if (!connection) {
-      this.close('could not move off a removed server', 'warn');
+    const connected = await connectWhenAvailable(() => this.backendSide.connect(library!, step.carry), this.services.events, step.waitMs, () => this.closed);
+    if (this.closed) {
+      if (connected.ok) void this.services.pools.release(connected.connection, true);
+      return false;
+    }
+    if (!connected.ok) {
+      // A lost server's session stays, its move pending: the next command tries again.
+      this.replyError(packet.sequenceId + 1, connected.error);
+      if (relocation.kind === 'leave') this.close('could not move off a removed server', 'warn');
       return false;
     }
     this.backendSide.release();
-    this.backendSide.attach(connection);
-    clearTimeout(relocation.timer);
+    this.backendSide.attach(connected.connection);
+    endRelocation(relocation);
     route.relocation = null;
-    this.services.logger.info({ session: this.id, library: route.library, server: connection.address }, 'session moved off a removed server');
+    reportMove(this.services.logger, this.services.events, relocation, { session: this.id, library: route.library, server: connected.connection.address });
     return true;
+  }
+
+  /**
+   * The backend closed under the session. Idle outside a transaction, holding nothing that cannot be carried, the
+   * session stays and moves on at its next command (failover masking); idle with such state, its next command gets
+   * 2013. Otherwise it ends now, and the client hears 2013 if it waits for an answer.
+   */
+  private backendClosed(connection: BackendConnection): void {
+    if (this.closed) return;
+    const address = connection.address;
+    const route = this.route;
+    const library = route?.library ?? '(lobby)';
+    const why = connection.failure ?? 'the server closed the connection';
+    const { tracker, uncarried, draining } = this;
+    const busy = this.path === HANDLING || !tracker || !tracker.idle;
+    const fate = this.ready ? lostBackendFate({ busy, inTransaction: tracker?.inTransaction ?? false, uncarried, draining }) : { kind: 'close' as const };
+    if (fate.kind === 'close') {
+      if (tracker?.awaitingResponseStart) this.replyError(this.lastCommandSequence + 1, ProxyErrors.backendLost(library, address));
+      return this.close(`backend ${address} of library ${library}: ${why}`, 'warn');
+    }
+    const lastInsertId = tracker?.lastInsertId ?? 0;
+    this.backendSide.discard();
+    // A lobby server: the next set-up statement takes another, with the session's settings.
+    if (!route) return fate.kind === 'mask' ? this.backendSide.lobbyServerLost() : this.close(`lobby server ${address}: ${why}`, 'warn');
+    endRelocation(route.relocation);
+    route.relocation = relocationAfterLoss(fate, library, address, why, lastInsertId);
+    this.services.logger.info({ session: this.id, library, server: address }, `${route.relocation.reason}; the session ${fate.kind === 'mask' ? 'moves on at its next command' : 'ends at its next command'}`);
   }
 
   // ---- shutdown ----------------------------------------------------------------------------------
@@ -869,9 +890,10 @@ export class ClientSession implements KillableSession {
   // ---- routing -------------------------------------------------------------------------------
 
   /** Splices the session onto a backend connection of the library, then answers OK. True when routed. */
-  private async routeToLibrary(library: string, key: string | null, reply: number): Promise<boolean> {
+  private async routeToLibrary(library: string, key: string | null, reply: number, request?: ReadRequest): Promise<boolean> {
     const route = this.route;
-    if (route?.library === library && this.backend) {
+    const read = readLagBound(this.account, request);
+    if (route?.library === library && route.read === read && this.backend) {
       if (key !== null) route.key = key;
       this.replyOk(reply);
       return true;
@@ -885,7 +907,7 @@ export class ClientSession implements KillableSession {
       this.replyError(reply, ProxyErrors.libraryUnavailable(library, 'the library is not in the configuration'));
       return false;
     }
-    const connection = await this.connectLibrary(libraryConfig, reply);
+    const connection = await this.connectLibrary(libraryConfig, reply, read);
     if (!connection) return false;
     if (this.closed) {
       void this.services.pools.release(connection, true);
@@ -894,7 +916,7 @@ export class ClientSession implements KillableSession {
     this.backendSide.release();
     this.reportTraffic();
     this.backendSide.attach(connection);
-    this.enter({ name: 'spliced', library, key: key ?? '', relocation: null });
+    this.enter({ name: 'spliced', library, key: key ?? '', read, relocation: null });
     this.refreshGuards();
     this.splice.clock.routed(library);
     this.lobby.pendingBegin = null;
@@ -904,8 +926,8 @@ export class ClientSession implements KillableSession {
   }
 
   /** A backend connection of the library with the session's settings (and lobby BEGIN) applied, or null after replying ERR. */
-  private async connectLibrary(library: LibraryConfig, reply: number): Promise<BackendConnection | null> {
-    const connected = await this.backendSide.connect(library);
+  private async connectLibrary(library: LibraryConfig, reply: number, read: number | null): Promise<BackendConnection | null> {
+    const connected = await this.backendSide.connect(library, { readMaxLagSeconds: read });
     if (connected.ok) return connected.connection;
     this.replyError(reply, connected.error);
     return null;
@@ -963,19 +985,8 @@ export class ClientSession implements KillableSession {
 
   /** An answer took at least log.slow_query_ms: one log line. */
   private slowStatement(statement: SlowStatement): void {
-    this.services.logger.notice(
-      {
-        session: this.id,
-        user: this.user,
-        client: this.clientAddress,
-        library: this.route?.library ?? null,
-        server: this.backend?.address ?? null,
-        durationMs: Math.round(statement.ms * 1000) / 1000,
-        bytes: statement.bytes,
-        statement: statementText(statement, (id) => this.broker.sqlOfBackendStatement(id)),
-      },
-      'slow statement',
-    );
+    const where = { session: this.id, user: this.user, client: this.clientAddress, library: this.route?.library ?? null, server: this.backend?.address ?? null };
+    logSlowStatement(this.services.logger, where, statement, (id) => this.broker.sqlOfBackendStatement(id));
   }
 
   /** The statement in flight ran for the account's query_timeout_ms: its server stops it and answers ERR 1317. */
@@ -985,17 +996,6 @@ export class ClientSession implements KillableSession {
     const limit = this.account?.queryTimeoutMs;
     this.services.logger.notice({ session: this.id, user: this.user, server: backend.address, queryTimeoutMs: limit }, 'statement ran past query_timeout_ms: killing it');
     void killRunningStatement(this.services, backend, this.id);
-  }
-
-  /** The backend closed under the session: the client hears why, if it waits for an answer, and the session ends. */
-  private backendClosed(connection: BackendConnection): void {
-    if (this.closed) return;
-    const address = connection.address;
-    const library = this.route?.library ?? '(lobby)';
-    if (this.tracker?.awaitingResponseStart) {
-      this.splice.writeClient(encodePacket(encodeErr(ProxyErrors.backendLost(library, address)), this.lastCommandSequence + 1));
-    }
-    this.close(`backend ${address} of library ${library}: ${connection.failure ?? 'the server closed the connection'}`, 'warn');
   }
 
   // ---- replies made here ---------------------------------------------------------------------------
@@ -1025,6 +1025,7 @@ export class ClientSession implements KillableSession {
       return this.session.closed;
     }
     responseEnded(tag: number, ok: boolean): void {
+      if (tag === TAG_RESET_CONNECTION && ok) this.session.uncarried = null;
       this.session.backendSide.responseEnded(tag, ok);
     }
     backendClosed(connection: BackendConnection): void {

@@ -5,7 +5,7 @@
  */
 import { clip } from '../log/clip.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
-import type { ExtensionCommand } from '../routing/extension-sql.js';
+import type { ExtensionCommand, ReadRequest } from '../routing/extension-sql.js';
 import { DirectoryError } from '../store/key-directory.js';
 import { REPLY_OK, replyError, type SessionAction } from './session-action.js';
 import type { SessionServices } from './session-services.js';
@@ -15,7 +15,7 @@ export async function runExtension(services: SessionServices, session: number, c
   const { directory } = services;
   switch (command.kind) {
     case 'select_library':
-      return selectLibrary(services, session, command.key);
+      return selectLibrary(services, session, command.key, command.read);
     case 'select_library_by_correl_object': {
       let key: string | undefined;
       try {
@@ -24,7 +24,7 @@ export async function runExtension(services: SessionServices, session: number, c
         return replyError(directoryError(services, session, err, 'correl object could not be looked up'));
       }
       if (key === undefined) return replyError(ProxyErrors.unknownCorrelObject(command.correlClass, command.object));
-      return selectLibrary(services, session, key);
+      return selectLibrary(services, session, key, command.read);
     }
     case 'set_correl_object':
       try {
@@ -44,14 +44,14 @@ export async function runExtension(services: SessionServices, session: number, c
 }
 
 /** The route to the key's library (assigning and saving a new key first), or the error to answer. */
-export async function selectLibrary(services: SessionServices, session: number, key: string): Promise<SessionAction> {
+export async function selectLibrary(services: SessionServices, session: number, key: string, read?: ReadRequest): Promise<SessionAction> {
   try {
     const resolved = await services.directory.resolveKey(key);
     if (resolved.isNew) {
       services.logger.info({ session, key: clip(key), library: resolved.library }, 'new key assigned');
       services.events.emit('assignment', { library: resolved.library });
     }
-    return { kind: 'route', library: resolved.library, key };
+    return read ? { kind: 'route', library: resolved.library, key, read } : { kind: 'route', library: resolved.library, key };
   } catch (err) {
     return replyError(directoryError(services, session, err, 'key assignment could not be saved', key));
   }

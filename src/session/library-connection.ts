@@ -6,6 +6,7 @@
 import { BackendError, type BackendConnection, type ConnectionShape } from '../backend/backend-connection.js';
 import { classifyConnectFailure } from '../backend/connect-failure.js';
 import type { LibraryConfig } from '../config/types.js';
+import { Command } from '../protocol/constants.js';
 import { ProxyErrors, type ProxyError } from '../protocol/error-codes.js';
 import type { ErrPacket } from '../protocol/generic-packets.js';
 import type { SessionHistory } from './session-history.js';
@@ -28,7 +29,23 @@ export async function acquireLobbyServer(services: SessionServices, shape: Conne
   return null;
 }
 
-export type LibraryConnection = { ok: true; connection: BackendConnection } | { ok: false; error: ProxyError | ErrPacket };
+/** `onReplica`: a read route served by a replica (false for the current server, also when a read route fell back). */
+export type LibraryConnection = { ok: true; connection: BackendConnection; onReplica: boolean } | { ok: false; error: ProxyError | ErrPacket };
+
+/** How the session is carried onto the connection, besides its settings. */
+export interface CarryOver {
+  /** A read route's lag bound (read-routing.ts): a fresh enough replica, read-only; null: the current server. */
+  readMaxLagSeconds: number | null;
+  /** The session's LAST_INSERT_ID() on the server it leaves (0: none to carry). */
+  lastInsertId?: number;
+}
+
+/** Makes a read route's session read-only: a write gets the server's own error, on a replica or on the current server. */
+export const READ_ONLY = queryPayload('SET SESSION TRANSACTION READ ONLY');
+
+function queryPayload(sql: string): Buffer {
+  return Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(sql, 'latin1')]);
+}
 
 /**
  * A connection of the library with the session's settings, then a pending BEGIN, applied; or the error the client
@@ -40,10 +57,13 @@ export async function connectLibrary(
   shape: ConnectionShape,
   history: SessionHistory,
   lobby: { readonly pendingBegin: Buffer | null },
+  carry: CarryOver = { readMaxLagSeconds: null },
 ): Promise<LibraryConnection> {
   let connection: BackendConnection;
+  let onReplica = false;
   try {
-    connection = await services.pools.acquireForLibrary(library, shape);
+    if (carry.readMaxLagSeconds === null) connection = await services.pools.acquireForLibrary(library, shape);
+    else ({ connection, onReplica } = await services.pools.acquireForRead(library, shape, carry.readMaxLagSeconds));
   } catch (err) {
     // A server that answered with an error (too many connections, a user limit) is alive: say what it said.
     if (err instanceof BackendError && err.serverError && classifyConnectFailure(err) === 'answered') {
@@ -52,7 +72,10 @@ export async function connectLibrary(
     return { ok: false, error: ProxyErrors.libraryUnavailable(library.name, (err as Error).message) };
   }
   const { pendingBegin } = lobby;
-  const replay = pendingBegin ? [...history.replayList(), pendingBegin] : history.replayList();
+  const replay = [...history.replayList()];
+  if (carry.lastInsertId) replay.push(queryPayload(`DO LAST_INSERT_ID(${carry.lastInsertId})`));
+  if (carry.readMaxLagSeconds !== null) replay.push(READ_ONLY);
+  if (pendingBegin) replay.push(pendingBegin);
   for (const payload of replay) {
     const result = await connection.execute(payload);
     if (!result.ok) {
@@ -61,5 +84,6 @@ export async function connectLibrary(
       return { ok: false, error: { ...error, message: `Could not carry the session's settings over to library '${library.name}': ${error.message}` } };
     }
   }
-  return { ok: true, connection };
+  if (carry.lastInsertId) connection.tracker.lastInsertId = carry.lastInsertId;
+  return { ok: true, connection, onReplica };
 }

@@ -8,7 +8,7 @@ import type { ProxyError } from '../protocol/error-codes.js';
 import type { ErrPacket } from '../protocol/generic-packets.js';
 import type { Packet } from '../protocol/packet.js';
 import type { LocalColumn } from '../protocol/result-set.js';
-import type { ExtensionCommand } from '../routing/extension-sql.js';
+import type { ExtensionCommand, ReadRequest } from '../routing/extension-sql.js';
 
 export type SessionAction =
   /** Nothing goes to the client (COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA). */
@@ -24,8 +24,8 @@ export type SessionAction =
   | { kind: 'show-library'; binary: boolean }
   /** To the session's server (a lobby server before routing), its answer relayed; `tag`: see ResponseTracker. */
   | { kind: 'forward'; packet: Packet; tag: number }
-  /** Onto a backend connection of the library, then OK (`key` null: fixed routing by library). */
-  | { kind: 'route'; library: string; key: string | null }
+  /** Onto a backend connection of the library, then OK (`key` null: fixed routing by library; `read`: `for read`). */
+  | { kind: 'route'; library: string; key: string | null; read?: ReadRequest }
   /** An extension command to run (extension-commands.ts), bound from a prepared statement. */
   | { kind: 'extension'; command: ExtensionCommand }
   /** Decided once every earlier answer has reached the client, from the status flags then. */

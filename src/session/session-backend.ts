@@ -6,7 +6,7 @@
 import type { BackendConnection, ConnectionShape } from '../backend/backend-connection.js';
 import type { LibraryConfig } from '../config/types.js';
 import { ServerStatus } from '../protocol/constants.js';
-import { acquireLobbyServer, connectLibrary, findLibrary, type LibraryConnection } from './library-connection.js';
+import { acquireLobbyServer, connectLibrary, findLibrary, READ_ONLY, type CarryOver, type LibraryConnection } from './library-connection.js';
 import type { Lobby } from './lobby.js';
 import type { SessionHistory } from './session-history.js';
 import type { SessionServices } from './session-services.js';
@@ -19,6 +19,8 @@ export const TAG_RESET_CONNECTION = -1;
 export class SessionBackend {
   /** What a backend connection must match: the client's stream-shaping capabilities and charset. */
   shape: ConnectionShape = { capabilities: 0, charset: 0 };
+  /** The lobby server closed under the idle session: the next one is given the session's settings first. */
+  private lobbyLost = false;
 
   constructor(
     private readonly splice: Splice,
@@ -48,6 +50,12 @@ export class SessionBackend {
     if (backend) void this.services.pools.release(backend.connection, backend.idle);
   }
 
+  /** Gives up a connection whose server closed it: never pooled again (it may still read as alive until 'close'). */
+  discard(): void {
+    const backend = this.detach();
+    if (backend) void this.services.pools.release(backend.connection, false);
+  }
+
   /** Takes the connection off the session (its status flags stay for the lobby's replies); `idle`: whether it may be pooled. */
   detach(): { connection: BackendConnection; idle: boolean } | null {
     if (this.splice.tracker) this.lobby.status = this.splice.tracker.statusFlags;
@@ -66,20 +74,38 @@ export class SessionBackend {
       return 'closed';
     }
     if (!connection) return 'none';
+    if (this.lobbyLost && !(await this.replaySettings(connection))) return 'none';
+    this.lobbyLost = false;
     this.attach(connection);
     return 'attached';
   }
 
+  /** The lobby server closed while the session was idle (its connection already released). */
+  lobbyServerLost(): void {
+    this.lobbyLost = true;
+  }
+
+  /** Runs the session's settings on a new lobby server; false (the connection goes back) when one fails. */
+  private async replaySettings(connection: BackendConnection): Promise<boolean> {
+    for (const payload of this.history.replayList()) {
+      if ((await connection.execute(payload)).ok) continue;
+      void this.services.pools.release(connection, connection.alive);
+      return false;
+    }
+    return true;
+  }
+
   /** A connection of the library with the session's settings (and a lobby BEGIN) applied, or the error to answer. */
-  connect(library: LibraryConfig): Promise<LibraryConnection> {
-    return connectLibrary(this.services, library, this.shape, this.history, this.lobby);
+  connect(library: LibraryConfig, carry?: CarryOver): Promise<LibraryConnection> {
+    return connectLibrary(this.services, library, this.shape, this.history, this.lobby, carry);
   }
 
   /**
    * After COM_CHANGE_USER: a clean connection with `shape`, of the session's library (null: in the lobby, where
-   * the lobby server simply goes back). False when none could be had.
+   * the lobby server simply goes back), read-only again for a read route (`readMaxLagSeconds`). False when none
+   * could be had.
    */
-  async renew(shape: ConnectionShape, library: string | null): Promise<boolean> {
+  async renew(shape: ConnectionShape, library: string | null, readMaxLagSeconds: number | null = null): Promise<boolean> {
     const current = this.detach();
     const sameShape = shape.charset === this.shape.charset;
     this.shape = shape;
@@ -88,19 +114,26 @@ export class SessionBackend {
       void this.services.pools.release(current.connection, current.idle);
       return true;
     }
-    if (sameShape && (await current.connection.reset())) {
-      this.attach(current.connection);
-      return true;
-    }
-    void this.services.pools.release(current.connection, current.idle);
+    let connection: BackendConnection | null = null;
+    if (sameShape && (await current.connection.reset())) connection = current.connection;
+    else void this.services.pools.release(current.connection, current.idle);
     const config = findLibrary(this.services, library);
-    if (!config) return false;
-    try {
-      this.attach(await this.services.pools.acquireForLibrary(config, shape));
-      return true;
-    } catch {
+    if (!connection && config) {
+      try {
+        connection = readMaxLagSeconds === null
+          ? await this.services.pools.acquireForLibrary(config, shape)
+          : (await this.services.pools.acquireForRead(config, shape, readMaxLagSeconds)).connection;
+      } catch {
+        return false;
+      }
+    }
+    if (!connection) return false;
+    if (readMaxLagSeconds !== null && !(await connection.execute(READ_ONLY)).ok) {
+      void this.services.pools.release(connection, connection.alive);
       return false;
     }
+    this.attach(connection);
+    return true;
   }
 
   /** A response to a command sent with a tag has ended: a setting to keep, or the client's own reset. */

@@ -1,5 +1,5 @@
 import type { BackendPools } from '../backend/backend-pools.js';
-import type { MysqldaConfig } from '../config/types.js';
+import type { MysqldaConfig, ReplicaReadsConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { RepeatedFailures } from '../log/repeated-failures.js';
 import type { ProxyEvents } from '../observability/proxy-events.js';
@@ -28,6 +28,8 @@ export interface ClientAccount {
   admin: boolean;
   /** A statement running longer is killed on its server (KILL QUERY); absent: no limit. */
   queryTimeoutMs?: number;
+  /** users[].reads and max_replica_lag_s (read-routing.ts); absent: reads on the current server unless `for read`. */
+  replicaReads?: ReplicaReadsConfig;
 }
 
 /** What KILL needs of another session. */
@@ -38,6 +40,20 @@ export interface KillableSession {
   killQuery(): Promise<void>;
   close(reason: string, level?: 'info' | 'warn'): void;
 }
+
+/** KILL of a session of another worker of the group (server.workers > 1), carried out by the worker that has it. */
+export interface GroupKill {
+  id: number;
+  query: boolean;
+  /** The killer's account, and whether it is an admin: the owning worker checks the right to kill. */
+  user: string | null;
+  admin: boolean;
+  /** The killer's connection id, for the log. */
+  by: number;
+}
+
+/** `unknown`: no session of the group has that id. */
+export type GroupKillOutcome = 'killed' | 'unknown' | 'not_owner';
 
 /** The answer to an admin statement run on the SQL port. */
 export type AdminReply =
@@ -62,6 +78,12 @@ export interface SessionServices {
   readonly frontDoor: FrontDoor;
   /** The open session with this mysqlda connection id (for KILL). */
   findSession?(id: number): KillableSession | undefined;
+  /**
+   * In a worker of a group: whether this worker issued the connection id (ids are slot + 1 + k·size), and KILL of
+   * one another worker issued, asked of that worker through the primary. Absent without a group.
+   */
+  ownsConnectionId?(id: number): boolean;
+  killInGroup?(request: GroupKill): Promise<GroupKillOutcome>;
   /**
    * Admin statements (e.g. `show libraries`) for accounts with `admin`: the reply, or null when the text is
    * not an admin statement. Absent when the proxy has no admin module.

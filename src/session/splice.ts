@@ -56,6 +56,8 @@ export class Splice {
     this.tracker.onResponseEnd = this.onResponseEnd;
     connection.setReader(this.onBackendData);
     connection.socket.on('drain', this.onBackendDrain);
+    // The server's FIN ('end') tells of its death a loop turn before 'close', ahead of a command the client sends next.
+    connection.socket.on('end', this.onBackendClose);
     connection.socket.on('close', this.onBackendClose);
     connection.socket.resume();
   }
@@ -69,6 +71,7 @@ export class Splice {
     if (connection.tracker.onResponseEnd === this.onResponseEnd) connection.tracker.onResponseEnd = ignoreResponseEnd;
     connection.setReader(null);
     connection.socket.off('drain', this.onBackendDrain);
+    connection.socket.off('end', this.onBackendClose);
     connection.socket.off('close', this.onBackendClose);
     this.connection = null;
     this.tracker = null;
@@ -116,11 +119,13 @@ export class Splice {
     const tracker = this.tracker;
     this.tracker = null;
     connection.setReader(null);
+    connection.socket.off('end', this.onBackendClose);
     connection.socket.off('close', this.onBackendClose);
     const result = await connection.execute(payload);
     if (this.connection === connection) {
       this.tracker = tracker;
       connection.setReader(this.onBackendData);
+      connection.socket.on('end', this.onBackendClose);
       connection.socket.on('close', this.onBackendClose);
       connection.socket.resume();
       if (!connection.alive) {
@@ -155,9 +160,16 @@ export class Splice {
 
   /** Server bytes: passed on as they are. True when the chunk stays queued for the client. */
   private readonly onBackendData = (chunk: Buffer): boolean => {
+    const tracker = this.tracker!;
+    if (tracker.idle) {
+      // Nothing was asked: a server speaks unasked only before it closes the connection (shutdown, KILL, a timeout).
+      // The client does not hear it: its session may move on to another server (session-relocation.ts).
+      tracker.scan(chunk);
+      return false;
+    }
     // Counted before the scan, so that an answer ending in this chunk has its bytes counted when the clock stops.
     this.bytesToClient += chunk.length;
-    this.tracker!.scan(chunk);
+    tracker.scan(chunk);
     if (!this.client.destroyed && !this.client.write(chunk) && this.connection) {
       this.connection.socket.pause();
       this.backendPausedForClient = true;

@@ -6,6 +6,7 @@
  * slow-query log, the timeout's timer) is done only when configured.
  */
 import { DEFAULTS } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
 import { CommandDurations, DurationBuckets } from '../observability/command-durations.js';
 import { Command } from '../protocol/constants.js';
 
@@ -162,4 +163,10 @@ export function statementText(statement: SlowStatement, preparedSql: (backendId:
     if (sql !== null) return cutText(sql);
   }
   return command < 0 ? '(a command pipelined behind another)' : commandName(command);
+}
+
+/** The slow-query log line of an answer that took at least log.slow_query_ms; `where`: the session's fields. */
+export function logSlowStatement(logger: Logger, where: Record<string, unknown>, statement: SlowStatement, preparedSql: (backendId: number) => string | null): void {
+  const durationMs = Math.round(statement.ms * 1000) / 1000;
+  logger.notice({ ...where, durationMs, bytes: statement.bytes, statement: statementText(statement, preparedSql) }, 'slow statement');
 }

@@ -24,6 +24,13 @@ export interface WorkerStatus {
   lastExit: string | null;
 }
 
+/** One worker of a group (server.workers > 1). */
+export interface GroupWorkerStatus extends WorkerStatus {
+  slot: number;
+  /** Its client sessions open now; null when it did not answer. */
+  sessions: number | null;
+}
+
 /** What `mysqlda -a status` prints. */
 export interface DaemonStatus {
   /** 'daemon': supervisor and worker; 'foreground': one process (--no-daemon). */
@@ -37,8 +44,10 @@ export interface DaemonStatus {
   configPath: string;
   /** null: logging to stdout. */
   logFile: string | null;
-  /** null in foreground mode. */
+  /** null in foreground mode with one worker; with several, the first (all of them are in `workers`). */
   worker: WorkerStatus | null;
+  /** With server.workers > 1: every worker of the group, in slot order; `proxy` is then the whole group. */
+  workers?: GroupWorkerStatus[];
   /** The proxy's own status; null while no worker serves. */
   proxy: ProxyStatus | null;
 }

@@ -56,3 +56,31 @@ export function openLogFile(file: string, level: LogLevel): LogFile {
       })),
   };
 }
+
+/**
+ * A worker of a --no-daemon primary logs to the stdout it inherits, as the primary does: JSON lines, one whole line
+ * per write (stdout is a pipe or a terminal, so lines of the processes do not interleave within a line).
+ */
+export function stdoutLog(level: LogLevel): LogFile {
+  const destination = pino.destination({ dest: 1, sync: false });
+  destination.on('error', () => {});
+  return {
+    path: '(stdout)',
+    logger: createLogger(level, destination),
+    reopen: () => {},
+    flushSync() {
+      try {
+        destination.flushSync();
+      } catch {
+        // not open yet: nothing to flush
+      }
+    },
+    close: async () => {
+      try {
+        destination.flushSync();
+      } catch {
+        // nothing to flush
+      }
+    },
+  };
+}

@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../config/load.js';
 import type { Logger, LogLevel } from '../log/logger.js';
+import type { ReloadResult } from '../observability/status.js';
 import { listenControlSocket, type ControlServer } from './control-socket.js';
 import type { StartReport } from './ipc-messages.js';
 import { openLogFile, type LogFile } from './log-file.js';
@@ -13,6 +14,7 @@ import { acquirePidFile, controlSocketPath, type PidFileLock } from './pid-file.
 import { formatConfigError, loadServedConfig, startLogLevel } from './proxy-config.js';
 import type { RestartPolicyOptions } from './restart-policy.js';
 import type { SelfCommand } from './self-command.js';
+import { GroupPrimary } from './group-primary.js';
 import { Supervisor } from './supervisor.js';
 
 /** Files a daemon creates are not world-readable (mysqlda used umask 0: a world-writable log). */
@@ -31,11 +33,12 @@ export interface SupervisorProcessOptions {
 export async function runSupervisorProcess(options: SupervisorProcessOptions): Promise<number> {
   process.umask(DAEMON_UMASK);
   const early = new EarlySignals();
-  const held: { lock?: PidFileLock; log?: LogFile; control?: ControlServer } = {};
+  const held: { lock?: PidFileLock; log?: LogFile; control?: ControlServer; primary?: GroupPrimary } = {};
   const fail = async (reason: string) => {
     report({ type: 'start-failed', reason });
     held.log?.logger.error(`cannot start: ${reason}`);
     await held.control?.close();
+    await held.primary?.close();
     await held.lock?.release();
     await held.log?.close();
     return 1;
@@ -43,19 +46,34 @@ export async function runSupervisorProcess(options: SupervisorProcessOptions): P
 
   let pidFile: string;
   let logFile: string;
+  let workers: number;
+  const loadConfig = (path: string) => loadServedConfig(path, options.saveFile, options.cwd);
   try {
-    const { config } = await loadServedConfig(options.configPath, options.saveFile, options.cwd);
+    const { config } = await loadConfig(options.configPath);
     ({ pidFile, logFile } = config.daemon);
+    workers = config.workers;
     held.lock = await acquirePidFile(pidFile);
     held.log = openLogFile(logFile, startLogLevel(config, options.logLevel));
+    // Several workers: this process becomes their primary and owns the save files (a bad one stops the start here).
+    if (workers > 1) held.primary = await GroupPrimary.open(config, { logger: held.log.logger.child({ role: 'primary' }), loadConfig });
   } catch (error) {
     return fail(error instanceof ConfigError ? formatConfigError(error).replace(/^mysqlda: /, '').trimEnd() : (error as Error).message);
   }
   const logger = held.log.logger.child({ role: 'supervisor' });
   const settings = { configPath: options.configPath, saveFile: options.saveFile, cwd: options.cwd, logLevel: options.logLevel, logFile };
-  const supervisor = new Supervisor({ self: options.self, settings, logger, version: options.version, restartPolicy: options.restartPolicy });
+  const primary = held.primary ?? null;
+  const supervisor = new Supervisor({
+    self: options.self,
+    settings,
+    logger,
+    version: options.version,
+    restartPolicy: options.restartPolicy,
+    workers,
+    ...(primary ? { onAsk: primary.answer, describeGroup: primary.describeGroup } : {}),
+  });
+  const reload = () => (primary ? primary.reload() : supervisor.reload());
   try {
-    held.control = await listenControlSocket(controlSocketPath(pidFile), supervisor, (error) =>
+    held.control = await listenControlSocket(controlSocketPath(pidFile), { status: () => supervisor.status(), reload }, (error) =>
       logger.error({ err: error }, 'control request failed'),
     );
   } catch (error) {
@@ -63,11 +81,16 @@ export async function runSupervisorProcess(options: SupervisorProcessOptions): P
   }
   exitOnCrash(logger, held.log, supervisor);
   const log = held.log;
-  early.handOver(handleSignals(supervisor, logger, log));
+  early.handOver(handleSignals(supervisor, reload, logger, log));
 
   logger.notice({ version: options.version, configPath: options.configPath, pidFile }, `mysqlda v${options.version} starting`);
   const started = await supervisor.start();
   if (started.ok) {
+    try {
+      await primary?.serve(supervisor);
+    } catch (error) {
+      logger.error(`the group's admin HTTP listener cannot start: ${(error as Error).message}`);
+    }
     report({ type: 'started', pid: process.pid, listen: started.listen, pidFile, logFile });
   } else {
     logger.error('the first worker could not start: mysqlda stops');
@@ -75,6 +98,7 @@ export async function runSupervisorProcess(options: SupervisorProcessOptions): P
   }
   const code = await supervisor.finished;
   await held.control.close();
+  await primary?.close();
   await held.lock.release();
   await log.close();
   return code;
@@ -90,12 +114,12 @@ function report(message: StartReport): void {
 
 type SignalHandlers = Partial<Record<NodeJS.Signals, () => void>>;
 
-function handleSignals(supervisor: Supervisor, logger: Logger, log: LogFile): SignalHandlers {
+function handleSignals(supervisor: Supervisor, reload: () => Promise<ReloadResult>, logger: Logger, log: LogFile): SignalHandlers {
   return {
     SIGTERM: () => void supervisor.stop('SIGTERM'),
     SIGINT: () => void supervisor.stop('SIGINT'),
     SIGUSR1: () =>
-      void supervisor.reload().then((result) =>
+      void reload().then((result) =>
         logger.notice({ changes: result.changes }, `SIGUSR1: reload ${result.ok ? 'applied' : 'rejected'}: ${result.message}`),
       ),
     SIGHUP: () => {

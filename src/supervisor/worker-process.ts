@@ -4,9 +4,12 @@
  * abort, say — is logged with its reason.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
 import type { Logger } from '../log/logger.js';
 import {
   isMessage,
+  type PrimaryAnswer,
+  type PrimaryAsk,
   type SupervisorMessage,
   type WorkerMessage,
   type WorkerReply,
@@ -16,6 +19,9 @@ import {
 import type { SelfCommand } from './self-command.js';
 
 export type WorkerStart = { ok: true; listen: string } | { ok: false; reason: string };
+
+/** The primary's answers to a group worker's asks (server.workers > 1). */
+export type AskHandler = (ask: PrimaryAsk) => Promise<PrimaryAnswer>;
 
 export interface WorkerExit {
   code: number | null;
@@ -38,18 +44,26 @@ export class WorkerProcess {
   /** While stopping: the SIGKILL that ends a worker that does not exit in time. */
   private killTimer: NodeJS.Timeout | null = null;
 
-  private constructor(child: ChildProcess, settings: WorkerSettings, logger: Logger) {
+  private constructor(child: ChildProcess, settings: WorkerSettings, logger: Logger, onAsk?: AskHandler) {
+    const forked = onAsk !== undefined;
     this.child = child;
     let settle!: (start: WorkerStart) => void;
     this.started = new Promise((resolve) => (settle = resolve));
     child.on('message', (message: unknown) => {
       if (!isMessage<WorkerMessage>(message)) return;
+      // A cluster worker reads its channel from the start and drops what comes before it listens: it says when.
+      if (message.type === 'awaiting-start' && forked) this.send({ type: 'start', settings });
       if (message.type === 'ready') settle({ ok: true, listen: message.listen });
       if (message.type === 'start-failed') {
         this.startFailure = message.reason;
         settle({ ok: false, reason: message.reason });
       }
       if (message.type === 'draining' && this.killTimer) this.extendStop(message.timeoutMs);
+      if (message.type === 'ask') {
+        const { id } = message;
+        const answered = onAsk ? onAsk(message.ask) : Promise.resolve<PrimaryAnswer>({ ok: false, message: 'this worker is not part of a group' });
+        void answered.then((answer) => this.send({ type: 'answer', id, answer }));
+      }
       if (message.type === 'reply') {
         this.pending.get(message.id)?.(message);
         this.pending.delete(message.id);
@@ -70,7 +84,7 @@ export class WorkerProcess {
         resolve(exit);
       });
     });
-    this.send({ type: 'start', settings });
+    if (!forked) this.send({ type: 'start', settings });
   }
 
   /** Starts `self --daemon-role worker`, in the supervisor's process group, with its settings. */
@@ -80,6 +94,25 @@ export class WorkerProcess {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     return new WorkerProcess(child, settings, logger);
+  }
+
+  /**
+   * Starts a worker of a group with Node's cluster module, so that every worker accepts on the one listening port.
+   * Round-robin: the primary accepts and hands each connection to the next worker, which spreads clients evenly;
+   * with SCHED_NONE the kernel wakes whichever worker it likes, and on Linux a few workers take most connections.
+   * Accepting is per connection, not per packet: the splice runs in the worker with no hop in between.
+   * NODE_CLUSTER_SCHED_POLICY=none (Node's own variable) still chooses the kernel's way, for measuring both.
+   */
+  static fork(self: SelfCommand, settings: WorkerSettings, logger: Logger, onAsk: AskHandler): WorkerProcess {
+    if (process.env.NODE_CLUSTER_SCHED_POLICY !== 'none') cluster.schedulingPolicy = cluster.SCHED_RR;
+    cluster.setupPrimary({
+      exec: self.args[0],
+      args: [...self.args.slice(1), '-f', settings.configPath, '-a', 'start', '--daemon-role', 'worker'],
+      cwd: settings.cwd,
+      // A --no-daemon primary's workers log to the same stdout; a daemon's keep their output for the crash report.
+      stdio: settings.logFile === null ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    return new WorkerProcess(cluster.fork().process, settings, logger, onAsk);
   }
 
   get pid(): number | null {

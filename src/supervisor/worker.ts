@@ -8,7 +8,15 @@
  */
 import { ConfigError } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { startProxy, type RunningProxy } from '../server.js';
+import { startProxy, type GroupMembership, type RunningProxy } from '../server.js';
+import { WorkerDirectory } from '../store/worker-directory.js';
+import type { MysqldaConfig } from '../config/types.js';
+import type { DirectoryAnswer } from '../store/directory-asks.js';
+import type { GroupAnswer } from './ipc-messages.js';
+import { PrimaryLink } from './primary-link.js';
+import { directoryConfigOf } from '../backend/open-state-store.js';
+import type { StateAnswer } from '../backend/state-store-asks.js';
+import { WorkerStateStore } from '../backend/worker-state-store.js';
 import {
   isMessage,
   type SupervisorMessage,
@@ -18,7 +26,7 @@ import {
   type WorkerSettings,
 } from './ipc-messages.js';
 import { formatAddress } from './listen-address.js';
-import { openLogFile, type LogFile } from './log-file.js';
+import { openLogFile, stdoutLog, type LogFile } from './log-file.js';
 import { formatConfigError, loadServedConfig, startLogLevel } from './proxy-config.js';
 
 const SUPERVISOR_GONE = 'the supervisor has gone';
@@ -46,12 +54,12 @@ async function serve(): Promise<number> {
 
   let log: LogFile;
   try {
-    log = openLogFile(settings.logFile, settings.logLevel);
+    log = settings.logFile === null ? stdoutLog(settings.logLevel) : openLogFile(settings.logFile, settings.logLevel);
   } catch (error) {
     await send({ type: 'start-failed', reason: (error as Error).message });
     return 1;
   }
-  const logger = log.logger.child({ role: 'worker' });
+  const logger = log.logger.child(settings.group ? { role: 'worker', slot: settings.group.slot } : { role: 'worker' });
   exitOnCrash(logger, log);
 
   const proxy = await start(settings, logger);
@@ -81,13 +89,49 @@ async function start(settings: WorkerSettings, logger: Logger): Promise<RunningP
     logger.level = startLogLevel(served.config, settings.logLevel);
     for (const warning of served.startWarnings) logger.warn({ configPath: settings.configPath }, warning);
     // A reload re-reads the file the same way, -s included, so it does not look like a save-directory change.
-    return await startProxy(served.config, logger, { loadConfig: (path) => loadServedConfig(path, settings.saveFile, settings.cwd) });
+    const loadConfig = (path: string) => loadServedConfig(path, settings.saveFile, settings.cwd);
+    if (!settings.group) return await startProxy(served.config, logger, { loadConfig });
+    // The primary watches the config file and passes reloads on to every worker.
+    return await startProxy(served.config, logger, { loadConfig, watchConfig: false, group: joinGroup(settings.group, served.config) });
   } catch (error) {
     reason = error instanceof ConfigError ? formatConfigError(error).replace(/^mysqlda: /, '').trimEnd() : (error as Error).message;
   }
   logger.error(`cannot start: ${reason}`);
   await send({ type: 'start-failed', reason });
   return null;
+}
+
+/**
+ * A worker of a group asks the primary what it cannot know alone: with save files, keys and aliases (the primary
+ * owns the files) and the failover state (it holds mysqlda.state.json); always, the whole group's status,
+ * sessions, reload and failback. A MySQL directory and its failover state are used directly, with no asks.
+ */
+function joinGroup(place: { slot: number; size: number }, config: MysqldaConfig): GroupMembership {
+  const link = new PrimaryLink(process, process.ppid);
+  const group = async <A extends Extract<GroupAnswer, { ok: true }>>(op: A['op'], ask: object = {}): Promise<A> => {
+    const answer = await link.ask<GroupAnswer>({ op, ...ask } as never);
+    if (!answer.ok) throw new Error(answer.message);
+    return answer as A;
+  };
+  const owner = { location: link.location, connected: () => link.connected() };
+  const files = directoryConfigOf(config).kind === 'files';
+  return {
+    ...place,
+    ...(files
+      ? {
+          directory: new WorkerDirectory({ ...owner, ask: (ask) => link.ask<DirectoryAnswer>(ask) }, config.libraries),
+          stateStore: new WorkerStateStore({ ...owner, ask: (ask) => link.ask<StateAnswer>(ask) }),
+        }
+      : {}),
+    control: {
+      status: async () => (await group<Extract<GroupAnswer, { op: 'group-status'; ok: true }>>('group-status')).status,
+      sessions: async () => (await group<Extract<GroupAnswer, { op: 'group-sessions'; ok: true }>>('group-sessions')).sessions,
+      reload: async () => (await group<Extract<GroupAnswer, { op: 'group-reload'; ok: true }>>('group-reload')).reload,
+      failback: async (library, to, force) =>
+        (await group<Extract<GroupAnswer, { op: 'group-failback'; ok: true }>>('group-failback', { library, to: to ?? null, force: force ?? false })).failback,
+    },
+    kill: async (request) => (await group<Extract<GroupAnswer, { op: 'group-kill'; ok: true }>>('group-kill', { kill: request })).outcome,
+  };
 }
 
 /** Answers the supervisor's relayed requests and log reopening; SIGUSR1 reloads, SIGHUP reopens. */
@@ -120,6 +164,10 @@ function serveSupervisor(proxy: RunningProxy, logger: Logger, log: LogFile): () 
 async function answer(proxy: RunningProxy, id: number, command: WorkerRequest): Promise<WorkerReply> {
   try {
     if (command === 'status') return { type: 'reply', id, ok: true, status: proxy.status() };
+    if (command === 'sessions') return { type: 'reply', id, ok: true, sessions: proxy.sessions() };
+    if (command === 'metrics') return { type: 'reply', id, ok: true, metrics: await proxy.metricsJson() };
+    if (typeof command === 'object' && 'kill' in command) return { type: 'reply', id, ok: true, kill: await proxy.killSession(command.kill) };
+    if (typeof command === 'object') return { type: 'reply', id, ok: true, failback: await proxy.failback(command.failback.library, command.failback.to ?? undefined, command.failback.force ?? false) };
     return { type: 'reply', id, ok: true, reload: await proxy.reload() };
   } catch (error) {
     return { type: 'reply', id, ok: false, error: error instanceof Error ? error.message : String(error) };
@@ -149,6 +197,7 @@ function firstStartMessage(): Promise<WorkerSettings | null> {
     };
     process.on('message', onMessage);
     process.once('disconnect', onDisconnect);
+    void send({ type: 'awaiting-start' });
   });
 }
 

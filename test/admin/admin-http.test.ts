@@ -62,9 +62,11 @@ describe('admin HTTP listener', () => {
     const refused = await fetch(`${base}/failback?library=nope`, { method: 'POST' });
     expect([refused.status, await refused.json()]).toEqual([409, { ok: false, error: "no library is called 'nope'" }]);
     expect((await fetch(`${base}/failback`, { method: 'POST' })).status).toBe(400);
+    await fetch(`${base}/failback?library=lib_a&to=10.0.0.2:3306&force=1`, { method: 'POST' });
+    await fetch(`${base}/failback?library=lib_a&force=1`, { method: 'POST' }); // force needs a server to force
     const reloaded = await fetch(`${base}/reload`, { method: 'POST' });
     expect(await reloaded.json()).toEqual({ ok: true, message: 'applied 1 change(s)', changes: ['library lib_c added'] });
-    expect(control.actions).toEqual(['failback lib_a 10.0.0.1:3306', 'failback nope (first)', 'reload']);
+    expect(control.actions).toEqual(['failback lib_a 10.0.0.1:3306', 'failback nope (first)', 'failback lib_a 10.0.0.2:3306 force', 'failback lib_a (first)', 'reload']);
   });
 
   it('refuses GET on actions and answers 404 elsewhere', async () => {

@@ -25,7 +25,24 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
         epoch: 3,
         servers: [
           { address: '10.0.0.1:3306', state: 'up', readOnly: false, current: false, lastError: null, leftByFailoverAt: '2026-01-02T03:04:05.000Z' },
-          { address: '10.0.0.2:3306', state: 'up', readOnly: true, current: true, lastError: null },
+          {
+            address: '10.0.0.2:3306',
+            state: 'up',
+            readOnly: true,
+            current: true,
+            lastError: null,
+            replication: {
+              replicating: true,
+              source: '10.0.0.1:3306',
+              ioRunning: false,
+              sqlRunning: true,
+              lagSeconds: null,
+              lastError: "IO thread: Can't connect (2003)",
+              gtidExecuted: '0-1-42',
+              gtidBinlog: '0-1-42',
+              lastKnownLagSeconds: 0,
+            },
+          },
         ],
       },
       {
@@ -50,8 +67,8 @@ export function fakeControl(overrides: Partial<AdminControl> = {}): AdminControl
     status: () => status,
     sessions: () => sessions,
     readiness: () => ({ ready: false, reason: 'library lib_b has no server up (10.0.1.1:3306 down)' }),
-    failback: async (library, to): Promise<FailbackOutcome> => {
-      actions.push(`failback ${library} ${to ?? '(first)'}`);
+    failback: async (library, to, force): Promise<FailbackOutcome> => {
+      actions.push(`failback ${library} ${to ?? '(first)'}${force ? ' force' : ''}`);
       if (library === 'lib_a') return { ok: true, moved: true, message: 'library lib_a moved from 10.0.0.2:3306 to 10.0.0.1:3306' };
       return { ok: false, error: `no library is called '${library}'` };
     },

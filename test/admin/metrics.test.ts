@@ -81,6 +81,9 @@ describe('ProxyMetrics', () => {
     expect(sample(text, 'mysqlda_library_failover_epoch{library="lib_a"}')).toBe(3);
     expect(sample(text, 'mysqlda_directory_up{kind="mysql",location="10.0.9.1:3306"}')).toBe(0);
     expect(sample(text, 'mysqlda_directory_errors_total')).toBe(4);
+    expect(sample(text, 'mysqlda_server_replication_running{server="10.0.0.2:3306",thread="io"}')).toBe(0);
+    expect(sample(text, 'mysqlda_server_replication_running{server="10.0.0.2:3306",thread="sql"}')).toBe(1);
+    expect(text).not.toContain('mysqlda_server_replication_lag_seconds{'); // NULL while the IO thread reconnects
     expect(text).toContain('process_resident_memory_bytes');
   });
 

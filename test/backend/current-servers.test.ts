@@ -68,7 +68,7 @@ describe('CurrentServers', () => {
     health.record('m:3306', ok);
     expect(current.serverFor(LIB_A)?.host).toBe('r1');
     expect(failovers).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306' }]);
-    expect(moves).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306', reason: 'down', epoch: 2 }]);
+    expect(moves).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r1:3306', reason: 'down', epoch: 2, won: true }]);
   });
 
   it('remembers the current server across a restart', async () => {
@@ -125,7 +125,7 @@ describe('CurrentServers', () => {
     expect([current.current('lib_a'), current.current('lib_b'), current.current('lib_c')]).toEqual(['r1:3306', null, 'c:3306']);
     current.setLibraries([library('lib_a', ['r2', 'r1'])]);
     expect(current.current('lib_a')).toBe('r2:3306');
-    expect(moves.at(-1)).toEqual({ library: 'lib_a', from: 'r1:3306', to: 'r2:3306', reason: 'reload', epoch: 3 });
+    expect(moves.at(-1)).toEqual({ library: 'lib_a', from: 'r1:3306', to: 'r2:3306', reason: 'reload', epoch: 3, won: true });
     await current.flush();
     expect([...(await readSavedState(stateFile)).keys()]).toEqual(['lib_a']);
   });

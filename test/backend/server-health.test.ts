@@ -48,6 +48,28 @@ describe('server health state machine', () => {
   });
 });
 
+describe('replication in server health', () => {
+  const replica = (lagSeconds: number | null, replicating = true) => ({
+    ok: true as const,
+    readOnly: false,
+    replication: { replicating, source: replicating ? '10.0.0.1:3306' : null, ioRunning: lagSeconds !== null, sqlRunning: true, lagSeconds, lastError: null, gtidExecuted: '0-1-5', gtidBinlog: '0-1-5' },
+  });
+
+  it('keeps the last known lag while Seconds_Behind_Master is NULL (the IO thread reconnects to a dead master)', () => {
+    const states = run([replica(0), replica(7), replica(null), fail, replica(null)]);
+    expect(states.map((h) => h.lastKnownLagSeconds)).toEqual([0, 7, 7, 7, 7]);
+    expect(states[2].replication).toMatchObject({ lagSeconds: null });
+    expect(states[3].replication).toMatchObject({ lagSeconds: null }); // a failed check keeps what the last good one read
+  });
+
+  it('forgets the lag once the server no longer replicates; a replica status it may not read is null', () => {
+    const states = run([replica(4), replica(null, false), { ok: true, readOnly: false, replication: null }, ok]);
+    expect(states.map((h) => h.lastKnownLagSeconds)).toEqual([4, null, null, null]);
+    expect(states[2].replication).toBeNull();
+    expect(states[3].replication).toBeNull(); // a check that does not read replication keeps the last reading
+  });
+});
+
 describe('ServerHealthBook', () => {
   it('tracks servers, tells listeners about status changes only, and ignores untracked servers', () => {
     let now = 100;

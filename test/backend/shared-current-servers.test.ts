@@ -106,7 +106,7 @@ describe('CurrentServers on a shared failover state store', () => {
     p1.health.record('m:3306', refused);
     await settled([p1, p2]);
     expect([p1.current.current('lib_a'), p2.current.current('lib_a')]).toEqual(['r2:3306', 'r2:3306']);
-    expect(p1.moves).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r2:3306', reason: 'adopted', epoch: 2 }]);
+    expect(p1.moves).toEqual([{ library: 'lib_a', from: 'm:3306', to: 'r2:3306', reason: 'adopted', epoch: 2, won: false }]);
   });
 
   it('follows an operator failback made through another proxy at its next poll, logging it once', async () => {

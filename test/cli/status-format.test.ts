@@ -68,6 +68,34 @@ describe('formatStatus (mysqlda -a status)', () => {
     expect(text).toContain('    mysqlda1        1  120000      4  10.0.0.1:3306   10.0.0.1:3306 up, 10.0.0.2:3306 up\n');
   });
 
+  it('adds each server\'s replication and the libraries whose failover waits for an operator', () => {
+    const replica = { replicating: true, source: '10.0.0.1:3306', ioRunning: false, sqlRunning: true, lagSeconds: null, lastError: "IO thread: Can't connect (2003)", gtidExecuted: '0-1-42', gtidBinlog: '0-1-42', lastKnownLagSeconds: 45 };
+    const withReplication = {
+      ...proxy,
+      libraries: [
+        {
+          ...proxy.libraries[0],
+          currentServer: null,
+          failover: { mode: 'most_advanced' as const, phase: 'refused' as const, detail: '10.0.0.1:3306 is down and the most advanced candidate lagged 45 s' },
+          servers: [
+            { address: '10.0.0.1:3306', state: 'down' as const, replication: { ...replica, replicating: false, source: null, ioRunning: null, sqlRunning: null, lastError: null, lastKnownLagSeconds: null } },
+            { address: '10.0.0.2:3306', state: 'up' as const, replication: replica },
+          ],
+        },
+        { ...proxy.libraries[1], servers: [{ address: '10.0.1.1:3306', state: 'down' as const, replication: null }] },
+      ],
+    };
+    expect(formatStatus({ ...daemon, proxy: withReplication }).split('\n').slice(11)).toEqual([
+      '  replication',
+      '    10.0.0.1:3306  not a replica, gtid 0-1-42',
+      "    10.0.0.2:3306  replica of 10.0.0.1:3306, io no, sql yes, lag unknown, gtid 0-1-42, error: IO thread: Can't connect (2003)",
+      '    10.0.1.1:3306  unknown (no privilege to read the replica status)',
+      '  failover',
+      '    mysqlda1  most_advanced: refused: 10.0.0.1:3306 is down and the most advanced candidate lagged 45 s',
+      '',
+    ]);
+  });
+
   it('says when no worker is serving', () => {
     const text = formatStatus({ ...daemon, worker: { pid: null, phase: 'restarting', restarts: 3, lastExit: 'exited with status 1' }, proxy: null });
     expect(text).toContain('  worker       no pid, restarting, 3 restarts (last exit: exited with status 1)\n');
@@ -90,6 +118,24 @@ describe('formatDuration', () => {
     [86_400 * 400 + 1, '400d 0h 0m 1s'],
   ])('%d s is %s', (seconds, text) => {
     expect(formatDuration(seconds)).toBe(text);
+  });
+
+  it('lists every worker of a group with its pid, phase, restarts and sessions', () => {
+    const group: DaemonStatus = {
+      ...daemon,
+      workers: [
+        { slot: 0, pid: 4321, phase: 'serving', restarts: 1, lastExit: 'was killed by SIGKILL', sessions: 7 },
+        { slot: 1, pid: null, phase: 'restarting', restarts: 0, lastExit: null, sessions: null },
+      ],
+    };
+    const lines = formatStatus(group).split('\n');
+    expect(lines.slice(1, 5)).toEqual([
+      '  supervisor   pid 4300, up 1d 1h 1m 1s',
+      '  workers      1 of 2 serving',
+      '    #0  pid 4321, serving, 1 restart (last exit: was killed by SIGKILL), 7 sessions',
+      '    #1  no pid, restarting, 0 restarts',
+    ]);
+    expect(lines).toContain('  sessions     12 open, 10 routed to a library');
   });
 });
 

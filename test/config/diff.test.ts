@@ -138,4 +138,16 @@ describe('isReordered', () => {
     expect(isReordered(['a', 'b'], ['b', 'a'])).toBe(true);
     expect(isReordered(['a', 'b', 'c'], ['a', 'c', 'b'])).toBe(true);
   });
+
+  // --- server.workers ---
+  it('lists a new server.workers as used from the next start, without refusing the reload', () => {
+    const diff = diffConfigs(
+      config(),
+      config((d) => {
+        d.server.workers = 2;
+      }),
+    );
+    expect(diff.restartNeeded).toEqual([]);
+    expect(diff.changes).toEqual(['server.workers 1 → 2: used from the next start']);
+  });
 });

@@ -34,7 +34,7 @@ describe('defaults of the extension sections', () => {
     expect(config.users).toEqual([{ user: 'app', passwordHash: nativePasswordHashText('Pw-1Secret'), database: 'appdb', library: null, key: null, admin: false, ...NO_LIMITS }]);
     expect(config.tls).toBeNull();
     expect(config.health).toEqual(DEFAULTS.health);
-    expect(config.failover).toEqual({ autoFailback: false });
+    expect(config.failover).toEqual({ autoFailback: false, mode: 'ordered', maxLagSeconds: 30, promoteTimeoutSeconds: 30, user: null, password: null });
     expect(config.admin).toEqual({ http: null });
     expect(config.daemon).toEqual({ pidFile: '/srv/mysqlda/etc/mysqlda.pid', logFile: '/srv/mysqlda/etc/log/mysqlda.log', logLevel: null });
     expect(config.libraries[0].servers.map((s) => s.tls)).toEqual([null, null]);
@@ -218,7 +218,7 @@ describe('health, failover, admin, daemon', () => {
     config.daemon = { pid_file: 'run/mysqlda.pid', log_file: '/var/log/mysqlda.log', log_level: 'WARN' };
     const { config: loaded, warnings } = parse(config);
     expect(loaded.health).toEqual({ intervalMs: 500, timeoutMs: 250, failThreshold: 2, riseThreshold: 5 });
-    expect(loaded.failover).toEqual({ autoFailback: true });
+    expect(loaded.failover).toEqual({ autoFailback: true, mode: 'ordered', maxLagSeconds: 30, promoteTimeoutSeconds: 30, user: null, password: null });
     expect(loaded.admin).toEqual({ http: { host: '127.0.0.1', port: 13380 } });
     expect(loaded.daemon).toEqual({ pidFile: '/srv/mysqlda/etc/run/mysqlda.pid', logFile: '/var/log/mysqlda.log', logLevel: 'warn' });
     expect(warnings).toEqual([
@@ -303,5 +303,21 @@ describe('health, failover, admin, daemon', () => {
       'server.drain_timeout_s: must be an integer 0..2147483, got -1',
       'log.slow_query_ms: must be an integer 0..2147483647, got "slow"',
     ]);
+  });
+
+  // --- server.workers ---
+  it('reads server.workers: 1 by default, 1..64', () => {
+    expect(parse(baseConfig()).config.workers).toBe(1);
+    const config = baseConfig();
+    config.server.workers = 4;
+    expect(parse(config).config.workers).toBe(4);
+  });
+
+  it('reports a server.workers outside 1..64 with its path', () => {
+    const config = baseConfig();
+    config.server.workers = 0;
+    expect(problemsOf(config)).toEqual(['server.workers: must be an integer 1..64, got 0']);
+    config.server.workers = 65;
+    expect(problemsOf(config)).toEqual(['server.workers: must be an integer 1..64, got 65']);
   });
 });

@@ -21,6 +21,7 @@ function pools(options: { down?: string[]; refuse?: string } = {}) {
         if (sql === options.refuse) return { ok: false, packets: [], error: { code: 1193, sqlState: 'HY000', message: 'Unknown system variable' } };
         return { ok: true, packets: [] };
       },
+      tracker: { lastInsertId: 0 },
     }) as unknown as BackendConnection;
   const services = {
     config: () => ({ libraries: [lib1, lib2] }),
@@ -29,6 +30,10 @@ function pools(options: { down?: string[]; refuse?: string } = {}) {
         if (options.down?.includes(library.name)) throw new Error(`no server of ${library.name} answers`);
         calls.push(`acquire ${library.name}`);
         return connection(library.name);
+      },
+      async acquireForRead(library: LibraryConfig, _shape: unknown, maxLagSeconds: number) {
+        calls.push(`acquire for read ${library.name} within ${maxLagSeconds} s`);
+        return { connection: connection(`${library.name} replica`), onReplica: true };
       },
       async release(_connection: BackendConnection, idle: boolean) {
         calls.push(`release (idle: ${idle})`);
@@ -81,5 +86,20 @@ describe('library connections', () => {
       error: { code: 1193, sqlState: 'HY000', message: "Could not carry the session's settings over to library 'lib1': Unknown system variable" },
     });
     expect(calls).toEqual(['acquire lib1', 'lib1: SET @@x=1', 'release (idle: true)']);
+  });
+
+  it('carries LAST_INSERT_ID() over, and makes a read route read-only on the replica, before a lobby BEGIN', async () => {
+    const { services, calls } = pools();
+    const history = new SessionHistory();
+    history.add(query('SET NAMES utf8mb4'));
+    const connected = await connectLibrary(services, lib1, shape, history, { pendingBegin: query('BEGIN') }, { readMaxLagSeconds: 5, lastInsertId: 42 });
+    expect(connected).toMatchObject({ ok: true, onReplica: true, connection: { tracker: { lastInsertId: 42 } } });
+    expect(calls).toEqual([
+      'acquire for read lib1 within 5 s',
+      'lib1 replica: SET NAMES utf8mb4',
+      'lib1 replica: DO LAST_INSERT_ID(42)',
+      'lib1 replica: SET SESSION TRANSACTION READ ONLY',
+      'lib1 replica: BEGIN',
+    ]);
   });
 });
