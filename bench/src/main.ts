@@ -7,6 +7,9 @@
  *                                      directory unless --out is given: what `npm test` runs so the bench never rots
  *   --out DIR                          where latest.json and latest.md go
  *   --keep                             keep the working directory (servers' datadirs, configs, save files)
+ *   --only proxy|cluster               one half: the proxy's own figures (latest.*) or the cluster figures
+ *                                      (cluster.*: shared directory, workers, replication-aware failover; see
+ *                                      cluster.ts); both by default
  *   --wait-quiet                       on a shared machine: first wait (up to 30 min) until the machine has been
  *                                      nearly idle for 20 s, so that other work disturbs the measurement less
  *
@@ -18,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../tools/project-root.js';
 import { removeTree } from '../../tools/sandbox/tree.js';
+import { CLUSTER_FULL, CLUSTER_QUICK, measureCluster, renderClusterMarkdown, type ClusterResult } from './cluster.js';
 import { measureDirectoryLoad } from './directory-load.js';
 import { measureIdleClients } from './idle-sessions.js';
 import { measureCells, warmUp, type CellSpec, type LoadContext } from './load-cells.js';
@@ -39,6 +43,8 @@ interface Flags {
   out: string;
   keep: boolean;
   waitQuiet: boolean;
+  proxy: boolean;
+  cluster: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -49,10 +55,20 @@ function parseFlags(argv: string[]): Flags {
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       'wait-quiet': { type: 'boolean', default: false },
+      only: { type: 'string' },
     },
   });
+  const only = values.only;
+  if (only !== undefined && only !== 'proxy' && only !== 'cluster') throw new Error(`--only takes proxy or cluster, not "${only}"`);
   const out = values.out ?? (values.quick ? join(os.tmpdir(), 'mysqlda-bench-quick') : RESULTS_DIR);
-  return { quick: values.quick!, out: resolve(out), keep: values.keep!, waitQuiet: values['wait-quiet']! };
+  return {
+    quick: values.quick!,
+    out: resolve(out),
+    keep: values.keep!,
+    waitQuiet: values['wait-quiet']!,
+    proxy: only !== 'cluster',
+    cluster: only !== 'proxy',
+  };
 }
 
 function loadDescription(settings: BenchSettings): string {
@@ -158,8 +174,34 @@ async function writeResults(result: BenchResult, out: string): Promise<string[]>
   return [json, markdown, join(history, `${stamp}.json`)];
 }
 
-export async function runBench(argv: string[]): Promise<BenchResult> {
+async function writeClusterResults(result: ClusterResult, out: string): Promise<string[]> {
+  await mkdir(out, { recursive: true });
+  const json = join(out, 'cluster.json');
+  const markdown = join(out, 'cluster.md');
+  await writeAtomically(json, `${JSON.stringify(result, null, 2)}\n`);
+  await writeAtomically(markdown, renderClusterMarkdown(result));
+  if (result.mode !== 'full') return [json, markdown];
+  const history = join(out, 'history');
+  await mkdir(history, { recursive: true });
+  const stamp = `${result.startedAt.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${result.commit}`;
+  await copyFile(json, join(history, `${stamp}-cluster.json`));
+  return [json, markdown, join(history, `${stamp}-cluster.json`)];
+}
+
+export async function runBench(argv: string[]): Promise<{ proxy: BenchResult | null; cluster: ClusterResult | null }> {
   const flags = parseFlags(argv);
+  const proxy = flags.proxy ? await runProxyBench(flags) : null;
+  let cluster: ClusterResult | null = null;
+  if (flags.cluster) {
+    const began = performance.now();
+    const log = (line: string) => console.log(`[bench cluster ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+    cluster = await measureCluster(flags.quick ? CLUSTER_QUICK : CLUSTER_FULL, log);
+    for (const path of await writeClusterResults(cluster, flags.out)) log(`wrote ${path}`);
+  }
+  return { proxy, cluster };
+}
+
+async function runProxyBench(flags: Flags): Promise<BenchResult> {
   const settings = flags.quick ? QUICK : FULL;
   const tools = findTools();
   const machine = describeMachine(tools);

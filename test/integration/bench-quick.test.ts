@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findTools } from '../../bench/src/machine.js';
+import type { ClusterResult } from '../../bench/src/cluster.js';
 import type { BenchResult } from '../../bench/src/results.js';
 import { removeTree } from '../../tools/sandbox/tree.js';
 import { ensureBenchBuilt, ensureBuilt } from '../cli/ensure-built.js';
@@ -91,5 +92,19 @@ describe('npm run bench -- --quick', () => {
     expect(markdown).toContain('## Targets, figures of this run');
     expect(markdown).toContain('## Guardrails');
     expect(markdown).toContain(result.machine.cpuModel);
-  }, 300_000);
+
+    // The cluster figures: shared directory against files, import/export, workers, replication-aware failover.
+    const cluster = JSON.parse(await readFile(path.join(out, 'cluster.json'), 'utf8')) as ClusterResult;
+    const clusterLeaves = leaves(cluster);
+    expect(clusterLeaves.filter((leaf) => typeof leaf.value === 'number' && !Number.isFinite(leaf.value)), 'cluster figures that are not finite').toEqual([]);
+    expect(cluster.mode).toBe('quick');
+    expect(cluster.sharedDirectory.newKeysPerSecond.mysql).toBeGreaterThan(0);
+    expect(cluster.sharedDirectory.newKeysPerSecond.files).toBeGreaterThan(0);
+    expect(cluster.directoryTransfer.importSeconds).toBeGreaterThan(0);
+    expect(cluster.workers.cells.length).toBeGreaterThan(0);
+    expect(cluster.failoverTime.length).toBeGreaterThan(0);
+    expect(cluster.failoverMasking.rounds.length).toBeGreaterThan(0);
+    expect(cluster.targets.every((target) => target.verdict === 'not judged')).toBe(true);
+    expect(await readFile(path.join(out, 'cluster.md'), 'utf8')).toContain('## Failover masking');
+  }, 600_000);
 });
