@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: mysqlda measured side by side with direct MariaDB and haproxy on this machine.
  *
- *   npm run bench                      the full run (about 13 minutes, 2 of them the guardrail cells):
+ *   npm run bench                      the full run (about 20 minutes: 13 for the proxy, 2 of them the guardrail
+ *                                      cells, then 6 for the cluster half):
  *                                      bench/results/latest.{json,md} and history/
  *   npm run bench -- --quick           every figure from tiny runs (under a minute), written to a temporary
  *                                      directory unless --out is given: what `npm test` runs so the bench never rots
