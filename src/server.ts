@@ -172,7 +172,7 @@ export async function startProxy(initialConfig: MysqldaConfig, logger: Logger, o
   const group = options.group ?? null;
   // A worker of a group with save files asks the primary; with a MySQL directory it opens that itself.
   const given = group?.directory;
-  const opened: OpenedDirectory = given ? { directory: given, client: null, close: () => given.close() } : await openKeyDirectory(config, (message) => logger.warn(message));
+  const opened: OpenedDirectory = given ? { directory: given, client: null, close: () => given.close() } : await openKeyDirectory(config, (message) => logger.warn(message), (message) => logger.notice(message));
   const { directory, client: directoryClient } = opened;
   const stats = directory.stats();
   const where = directory.state();

@@ -18,13 +18,17 @@ export interface OpenedDirectory {
   close(): Promise<void>;
 }
 
-export async function openKeyDirectory(config: MysqldaConfig, log: (message: string) => void): Promise<OpenedDirectory> {
+export async function openKeyDirectory(
+  config: MysqldaConfig,
+  log: (message: string) => void,
+  notice: (message: string) => void = log,
+): Promise<OpenedDirectory> {
   const libraries = config.libraries.map(({ name, weight }) => ({ name, weight }));
   if (config.directory.kind === 'files') {
     const directory = await DurableDirectory.open({ saveDir: config.saveDir, libraries, log });
     return { directory, client: null, close: () => directory.close() };
   }
-  const client = new DirectoryClient(config.directory.mysql, { connectTimeoutMs: config.pool.connectTimeoutMs, log });
+  const client = new DirectoryClient(config.directory.mysql, { connectTimeoutMs: config.pool.connectTimeoutMs, log, notice });
   try {
     const identity = `${os.hostname()}:${config.listen.port} pid ${process.pid}`;
     const directory = await MysqlDirectory.open({ client, libraries, identity, log });

@@ -49,6 +49,8 @@ export interface DirectoryClientOptions {
   /** Connections per server pool. */
   connectionLimit?: number;
   log?: (message: string) => void;
+  /** Where the news that a server is in use (again) goes; `log` when absent. It is no warning. */
+  notice?: (message: string) => void;
 }
 
 export class DirectoryClient {
@@ -234,7 +236,7 @@ export class DirectoryClient {
   private markAvailable(): void {
     if (this.current.available) return;
     this.current = { kind: 'mysql', available: true, location: this.address(this.serverIndex), lastError: null, since: Date.now() };
-    this.options.log?.(`directory server ${this.address(this.serverIndex)} in use`);
+    (this.options.notice ?? this.options.log)?.(`directory server ${this.address(this.serverIndex)} in use`);
   }
 
   private address(index: number): string {
