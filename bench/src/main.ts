@@ -160,34 +160,34 @@ async function writeAtomically(path: string, content: string): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
-async function writeResults(result: BenchResult, out: string): Promise<string[]> {
+/**
+ * Writes `<name>.json` and `<name>.md` into `out`; a full run is also kept under history/, named by date and
+ * commit, for before/after comparisons.
+ */
+async function writeResultFiles(
+  out: string,
+  name: string,
+  result: { mode: string; startedAt: string; commit: string },
+  markdown: string,
+  historySuffix: string,
+): Promise<string[]> {
   await mkdir(out, { recursive: true });
-  const json = join(out, 'latest.json');
-  const markdown = join(out, 'latest.md');
+  const json = join(out, `${name}.json`);
+  const md = join(out, `${name}.md`);
   await writeAtomically(json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeAtomically(markdown, renderMarkdown(result));
-  if (result.mode !== 'full') return [json, markdown];
-  // A full run is also kept under history/, named by date and commit, for before/after comparisons.
+  await writeAtomically(md, markdown);
+  if (result.mode !== 'full') return [json, md];
   const history = join(out, 'history');
   await mkdir(history, { recursive: true });
   const stamp = `${result.startedAt.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${result.commit}`;
-  await copyFile(json, join(history, `${stamp}.json`));
-  return [json, markdown, join(history, `${stamp}.json`)];
+  const kept = join(history, `${stamp}${historySuffix}.json`);
+  await copyFile(json, kept);
+  return [json, md, kept];
 }
 
-async function writeClusterResults(result: ClusterResult, out: string): Promise<string[]> {
-  await mkdir(out, { recursive: true });
-  const json = join(out, 'cluster.json');
-  const markdown = join(out, 'cluster.md');
-  await writeAtomically(json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeAtomically(markdown, renderClusterMarkdown(result));
-  if (result.mode !== 'full') return [json, markdown];
-  const history = join(out, 'history');
-  await mkdir(history, { recursive: true });
-  const stamp = `${result.startedAt.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${result.commit}`;
-  await copyFile(json, join(history, `${stamp}-cluster.json`));
-  return [json, markdown, join(history, `${stamp}-cluster.json`)];
-}
+const writeResults = (result: BenchResult, out: string) => writeResultFiles(out, 'latest', result, renderMarkdown(result), '');
+const writeClusterResults = (result: ClusterResult, out: string) =>
+  writeResultFiles(out, 'cluster', result, renderClusterMarkdown(result), '-cluster');
 
 export async function runBench(argv: string[]): Promise<{ proxy: BenchResult | null; cluster: ClusterResult | null }> {
   const flags = parseFlags(argv);
