@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { clusterTargets, renderClusterMarkdown, type ClusterResult } from '../../bench/src/cluster.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GUARDED_CONFIG } from '../../bench/src/guardrails.js';
@@ -78,7 +79,16 @@ describe('the cost of the guardrails', () => {
 
 describe('the stored results (bench/results)', () => {
   const dir = path.join(PROJECT_ROOT, 'bench/results');
-  const files = [path.join(dir, 'latest.json'), ...readdirSync(path.join(dir, 'history')).map((name) => path.join(dir, 'history', name))];
+  const all = [path.join(dir, 'latest.json'), path.join(dir, 'cluster.json'), ...readdirSync(path.join(dir, 'history')).map((name) => path.join(dir, 'history', name))];
+  const isCluster = (file: string) => /(^|[/-])cluster\.json$/.test(file);
+  const files = all.filter((file) => !isCluster(file));
+
+  it.each(all.filter(isCluster).map((file) => [path.relative(dir, file), file]))('%s (the cluster half) is still judged and rendered', (_name, file) => {
+    const result = JSON.parse(readFileSync(file, 'utf8')) as ClusterResult;
+    const judged = clusterTargets(result.mode, result);
+    expect(judged.filter((target) => !Number.isFinite(target.measured))).toEqual([]);
+    expect(renderClusterMarkdown({ ...result, targets: judged })).toContain('## Failover masking');
+  });
 
   it.each(files.map((file) => [path.relative(dir, file), file]))('%s is still judged and rendered', (_name, file) => {
     const { targets: _, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
